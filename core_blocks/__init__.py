@@ -1,0 +1,70 @@
+"""core-blocks: typed, named, secret-safe configuration blocks.
+
+The public names load on first use, so `import core_blocks` (and the CLI's start-up) stays
+cheap until a block is actually needed.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Block": "core_blocks.block",
+    "SecretDict": "core_blocks.fields",
+    "Secret": "core_blocks.types.secret",
+    "String": "core_blocks.types.string",
+    "JSON": "core_blocks.types.json_block",
+    "LocalFileSystem": "core_blocks.types.local_file_system",
+    "Webhook": "core_blocks.types.webhook",
+    "CredentialsBlock": "core_blocks.abstract",
+    "ObjectStorageBlock": "core_blocks.abstract",
+    "NotificationBlock": "core_blocks.abstract",
+    "SecretBlock": "core_blocks.abstract",
+    "hookimpl": "core_blocks.hookspecs",
+    "BlockNotFound": "core_blocks.errors",
+    "BlockTypeNotFound": "core_blocks.errors",
+    "BlockValidationError": "core_blocks.errors",
+    "SecretBackendError": "core_blocks.errors",
+    "CoreBlocksError": "core_blocks.errors",
+    "NotificationError": "core_blocks.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'core_blocks' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
+
+
+if TYPE_CHECKING:
+    from core_blocks.abstract import (
+        CredentialsBlock,
+        NotificationBlock,
+        ObjectStorageBlock,
+        SecretBlock,
+    )
+    from core_blocks.block import Block
+    from core_blocks.errors import (
+        BlockNotFound,
+        BlockTypeNotFound,
+        BlockValidationError,
+        CoreBlocksError,
+        NotificationError,
+        SecretBackendError,
+    )
+    from core_blocks.fields import SecretDict
+    from core_blocks.hookspecs import hookimpl
+    from core_blocks.types.json_block import JSON
+    from core_blocks.types.local_file_system import LocalFileSystem
+    from core_blocks.types.secret import Secret
+    from core_blocks.types.string import String
+    from core_blocks.types.webhook import Webhook

@@ -1,0 +1,89 @@
+"""Abstract block interfaces that integrations implement: credentials, storage, notifiers, secrets.
+
+Code written against an interface works with any implementation: a flow that takes an
+`ObjectStorageBlock` runs on `LocalFileSystem` in tests and on `S3Bucket` in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from core_blocks.block import Block
+
+
+class CredentialsBlock(Block):
+    """Credentials for a service, able to build an authenticated client for it."""
+
+    @abstractmethod
+    def get_client(self, *args: Any, **kwargs: Any) -> Any:
+        """Return an authenticated client for the service."""
+
+
+class NotificationBlock(Block):
+    """Something that delivers a message: a webhook, a chat channel, an incident tool."""
+
+    _capabilities = ("notify",)
+
+    @abstractmethod
+    def notify(self, body: str, subject: str | None = None) -> None:
+        """Send body (and subject, where the channel has one); raise NotificationError on failure."""
+
+    async def anotify(self, body: str, subject: str | None = None) -> None:
+        """notify() for async code, run in a worker thread."""
+        await asyncio.to_thread(self.notify, body, subject)
+
+
+class SecretBlock(Block):
+    """A block whose purpose is to hold one secret value."""
+
+    @abstractmethod
+    def get(self) -> Any:
+        """Return the secret value."""
+
+
+class ObjectStorageBlock(Block):
+    """Object storage addressed by relative paths ('folder/file.csv') under a base location.
+
+    Implementations refuse paths that would escape their base (`../`).
+    """
+
+    _capabilities = ("read-path", "write-path", "list-objects")
+
+    @abstractmethod
+    def read_path(self, path: str) -> bytes:
+        """Return the content of the object at path."""
+
+    @abstractmethod
+    def write_path(self, path: str, content: bytes) -> str:
+        """Write content to path (creating folders as needed); return the path written."""
+
+    @abstractmethod
+    def list_objects(self, folder: str = "") -> list[str]:
+        """Paths of the objects under folder, relative to the base, sorted."""
+
+    @abstractmethod
+    def upload_from_path(self, from_path: str | Path, to_path: str | None = None) -> str:
+        """Copy a local file to the storage; return the object path."""
+
+    @abstractmethod
+    def download_object_to_path(self, from_path: str, to_path: str | Path) -> Path:
+        """Copy an object to a local file; return the local path."""
+
+    @abstractmethod
+    def upload_from_file_object(self, from_file_object: BinaryIO, to_path: str) -> str:
+        """Stream a binary file object to the storage; return the object path."""
+
+    @abstractmethod
+    def download_object_to_file_object(self, from_path: str, to_file_object: BinaryIO) -> BinaryIO:
+        """Stream an object into a binary file object; return it."""
+
+    @abstractmethod
+    def upload_from_folder(self, from_folder: str | Path, to_folder: str | None = None) -> str:
+        """Copy a local folder tree, keeping relative paths; return the target folder."""
+
+    @abstractmethod
+    def download_folder_to_path(self, from_folder: str, to_folder: str | Path) -> Path:
+        """Copy every object under from_folder to a local folder, keeping relative paths."""

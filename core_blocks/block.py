@@ -1,0 +1,232 @@
+"""The Block base class: typed configuration saved by name, secrets kept out of the store."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import inspect
+import json
+import types
+import typing
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+
+from core_blocks.errors import BlockValidationError
+from core_blocks.fields import SecretDict, secret_kind
+from core_blocks.naming import slugify
+
+# Every concrete Block subclass defined in this process, by slug: lets nested documents
+# resolve their class without loading plugins.
+_defined_types: dict[str, type[Block]] = {}
+
+
+def _schema_extra(schema: dict[str, Any], cls: type[Block]) -> None:
+    schema["block_type_slug"] = cls._block_type_slug
+    schema["block_capabilities"] = list(cls._capabilities)
+    schema["secret_fields"] = sorted(secret_fields(cls))
+    if cls._description:
+        schema["description"] = cls._description
+
+
+class Block(BaseModel):
+    """A typed, validated configuration object that is saved once by name and loaded anywhere.
+
+    Subclass it with pydantic fields; secret fields (`SecretStr`, `SecretBytes`, `SecretDict`)
+    go to the secret backend on save and the store keeps only a placeholder.
+
+        >>> from pydantic import Field, SecretStr
+        >>> class Database(Block):
+        ...     host: str = Field(description="Server host name")
+        ...     password: SecretStr = Field(description="Login password")
+        >>> Database(host="db", password="hunter2")
+        Database(host='db', password=SecretStr('**********'))
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_schema_extra)
+
+    _block_type_name: ClassVar[str] = "Block"
+    _block_type_slug: ClassVar[str] = "block"
+    _description: ClassVar[str] = ""
+    _documentation_url: ClassVar[str | None] = None
+    _capabilities: ClassVar[tuple[str, ...]] = ()
+
+    _block_document_id: str | None = PrivateAttr(default=None)
+    _block_document_name: str | None = PrivateAttr(default=None)
+    _block_document_version: int | None = PrivateAttr(default=None)
+    _is_anonymous: bool = PrivateAttr(default=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            # Re-raised without the pydantic error: its text would quote input values.
+            raise validation_error(type(self), exc) from None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        own = cls.__dict__
+        if "_block_type_name" not in own:
+            cls._block_type_name = cls.__name__
+        if "_block_type_slug" not in own:
+            cls._block_type_slug = slugify(cls._block_type_name)
+        if "_description" not in own and cls.__doc__:
+            cls._description = inspect.cleandoc(cls.__doc__).split("\n\n")[0].replace("\n", " ")
+        if not inspect.isabstract(cls):
+            _defined_types[cls._block_type_slug] = cls
+
+    # -- schema ----------------------------------------------------------------------
+
+    @classmethod
+    def schema(cls) -> dict[str, Any]:  # type: ignore[override]
+        """The block type's JSON schema (secret fields are marked writeOnly)."""
+        return cls.model_json_schema()
+
+    @classmethod
+    def schema_checksum(cls) -> str:
+        """A stable checksum of the JSON schema: 'sha256:' and 64 hex digits."""
+        cached = cls.__dict__.get("_schema_checksum_cache")
+        if cached is None:
+            canonical = json.dumps(cls.model_json_schema(), sort_keys=True, separators=(",", ":"))
+            cached = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+            type.__setattr__(cls, "_schema_checksum_cache", cached)
+        return cached
+
+    # -- dumps -----------------------------------------------------------------------
+
+    def model_dump(self, *, include_secrets: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """pydantic's model_dump, secrets obfuscated unless include_secrets=True."""
+        data = super().model_dump(**kwargs)
+        if include_secrets:
+            _reveal(self, data, json_mode=kwargs.get("mode") == "json")
+        return data
+
+    # -- persistence (see core_blocks.documents) ------------------------------------
+
+    def save(self, name: str, overwrite: bool = False) -> UUID:
+        """Save under `name`; secrets go to the secret backend. Returns the document id.
+
+            >>> from core_blocks import Secret
+            >>> Secret(value="hunter2").save("db-password", overwrite=True)  # doctest: +SKIP
+            UUID('...')
+        """
+        from core_blocks.documents import save_block
+
+        return save_block(self, name, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, name: str, validate: bool = True):
+        """Load a saved block by name (on Block itself, or an abstract type: 'type-slug/name').
+
+        validate=False skips validation, to repair a document the class no longer fits.
+        """
+        from core_blocks.documents import load_block
+
+        return load_block(cls, name, validate=validate)
+
+    @classmethod
+    def delete(cls, name: str) -> None:
+        """Delete a saved block and its secrets; refused while another block references it."""
+        from core_blocks.documents import delete_block
+
+        delete_block(cls, name)
+
+    @classmethod
+    def list(cls) -> list[str]:
+        """Names of the saved blocks of this type ('type-slug/name' on Block itself)."""
+        from core_blocks.documents import list_blocks
+
+        return list_blocks(cls)
+
+    async def asave(self, name: str, overwrite: bool = False) -> UUID:
+        """save() for async code, run in a worker thread."""
+        return await asyncio.to_thread(self.save, name, overwrite)
+
+    @classmethod
+    async def aload(cls, name: str, validate: bool = True):
+        """load() for async code, run in a worker thread."""
+        return await asyncio.to_thread(cls.load, name, validate)
+
+    @classmethod
+    async def adelete(cls, name: str) -> None:
+        """delete() for async code, run in a worker thread."""
+        await asyncio.to_thread(cls.delete, name)
+
+
+# -- introspection ---------------------------------------------------------------------
+
+
+def _annotation_args(annotation: Any) -> tuple[Any, ...]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return tuple(a for a in typing.get_args(annotation) if a is not type(None))
+    if origin is typing.Annotated:
+        return _annotation_args(typing.get_args(annotation)[0])
+    return (annotation,)
+
+
+def secret_fields(cls: type[BaseModel]) -> dict[str, str]:
+    """Field name -> 'str' | 'bytes' | 'dict' for the fields typed as secrets."""
+    from pydantic import SecretBytes, SecretStr
+
+    kinds = {SecretStr: "str", SecretBytes: "bytes", SecretDict: "dict"}
+    found = {}
+    for name, field in cls.model_fields.items():
+        for arg in _annotation_args(field.annotation):
+            for secret_type, kind in kinds.items():
+                if isinstance(arg, type) and issubclass(arg, secret_type):
+                    found[name] = kind
+    return found
+
+
+def block_fields(cls: type[BaseModel]) -> dict[str, tuple[type[Block], ...]]:
+    """Field name -> the Block types it accepts, for fields that hold nested blocks."""
+    found = {}
+    for name, field in cls.model_fields.items():
+        blocks = tuple(a for a in _annotation_args(field.annotation)
+                       if isinstance(a, type) and issubclass(a, Block))
+        if blocks:
+            found[name] = blocks
+    return found
+
+
+def defined_type(slug: str) -> type[Block] | None:
+    """The Block class with this slug defined in this process, if any."""
+    return _defined_types.get(slug)
+
+
+def validation_error(cls: type[BaseModel], exc: ValidationError,
+                     prefix: str | None = None) -> BlockValidationError:
+    """One sentence naming each field that failed and why, never the values given."""
+    slug = getattr(cls, "_block_type_slug", cls.__name__)
+    problems, fields = [], []
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = ".".join(str(p) for p in err["loc"])
+        fields.append(loc)
+        if err["type"] == "missing":
+            problems.append(f"field {loc!r} is required")
+        elif err["type"] == "extra_forbidden":
+            known = ", ".join(cls.model_fields) or "none"
+            problems.append(f"{loc!r} is not a field (fields: {known})")
+        else:
+            # A nested block's own error arrives as "Value error, Invalid ... block: ...".
+            msg = err["msg"].removeprefix("Value error, ").rstrip(".")
+            problems.append(f"field {loc!r}: {msg}")
+    head = prefix or f"Invalid {slug} block"
+    return BlockValidationError(f"{head}: {'; '.join(problems)}.", fields)
+
+
+def _reveal(block: Block, data: dict[str, Any], json_mode: bool) -> None:
+    for name in list(data):
+        value = getattr(block, name, None)
+        kind = secret_kind(value)
+        if kind is not None:
+            secret = value.get_secret_value()
+            if kind == "bytes" and json_mode:
+                secret = base64.b64encode(secret).decode()
+            data[name] = secret
+        elif isinstance(value, Block) and isinstance(data[name], dict):
+            _reveal(value, data[name], json_mode)

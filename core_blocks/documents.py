@@ -1,0 +1,437 @@
+"""Turning blocks into store documents and back: save, load, delete, list.
+
+A save never leaves the store and the secret backend disagreeing:
+
+1. the new secrets are journalled as `pending`, then written under new keys;
+2. one transaction writes every document of the tree, points them at the new keys and
+   journals the keys they replace as `retired`;
+3. the retired secrets are deleted and their journal rows removed.
+
+A crash leaves at most a journalled, unreferenced secret, which `blocks doctor --fix` removes.
+A document's data is its plain fields plus two reserved keys: `$secrets` (field -> kind, the
+values being in the backend) and `$refs` (field -> id of a nested block's document).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from typing import Any
+from uuid import UUID, uuid4
+
+from pydantic import ValidationError
+
+from core_blocks.block import Block, block_fields, defined_type, validation_error
+from core_blocks.errors import (
+    BlockConflictError,
+    BlockExistsError,
+    BlockInUseError,
+    BlockNotFound,
+    BlockValidationError,
+    SecretBackendError,
+)
+from core_blocks.fields import secret_kind
+from core_blocks.naming import check_name, split_ref
+from core_blocks.secrets.selection import backend_for_read, backend_for_write, backend_named
+from core_blocks.store import REFS_KEY, DocumentRow, DocumentWrite, Store, get_store
+
+log = logging.getLogger("core_blocks")
+
+SECRETS_KEY = "$secrets"  # in a document's data: field -> kind; the values are in the backend
+_SECRET_READ_ATTEMPTS = 5
+
+
+# -- save --------------------------------------------------------------------------------
+
+
+class _SavePlan:
+    def __init__(self) -> None:
+        self.writes: list[DocumentWrite] = []
+        self.secrets: list[tuple[str, dict[str, Any], str]] = []  # (key, values, ref)
+        self.blocks: list[tuple[Block, DocumentWrite]] = []
+
+    def add(self, block: Block, name: str, *, anonymous: bool, overwrite: bool,
+            expected_version: int | None) -> DocumentWrite:
+        cls = type(block)
+        slug = cls._block_type_slug
+        data: dict[str, Any] = {}
+        secrets: dict[str, Any] = {}
+        kinds: dict[str, str] = {}
+        refs: dict[str, Any] = {}
+        plain = []
+        for field in cls.model_fields:
+            value = getattr(block, field)
+            kind = secret_kind(value)
+            if isinstance(value, Block):
+                refs[field] = self._child(value)
+            elif kind is not None:
+                kinds[field] = kind
+                secrets[field] = _encode_secret(kind, value.get_secret_value())
+            else:
+                plain.append(field)
+        data.update(_plain_dump(block, plain))
+        if kinds:
+            data[SECRETS_KEY] = kinds
+        secret_key = f"{slug}/{name}/{uuid4().hex}" if secrets else None
+        write = DocumentWrite(
+            id=str(uuid4()), name=name, type_slug=slug, data=data,
+            schema_checksum=cls.schema_checksum(), secret_key=secret_key, secret_backend=None,
+            anonymous=anonymous, overwrite=overwrite, expected_version=expected_version,
+            references=refs,
+        )
+        if secret_key:
+            self.secrets.append((secret_key, secrets, f"{slug}/{name}"))
+        self.writes.append(write)  # after its children: they are written first
+        self.blocks.append((block, write))
+        return write
+
+    def _child(self, child: Block) -> Any:
+        if child._block_document_id and not child._is_anonymous:
+            return child._block_document_id  # a named block: referenced, not rewritten
+        name = child._block_document_name if child._is_anonymous else None
+        return self.add(child, name or f"anonymous-{uuid4().hex}", anonymous=True,
+                        overwrite=True, expected_version=None)
+
+
+def _plain_dump(block: Block, fields: list[str]) -> dict[str, Any]:
+    """The plain fields of a block as JSON-compatible values."""
+    from pydantic import BaseModel
+
+    return BaseModel.model_dump(block, mode="json", include=set(fields))
+
+
+def _encode_secret(kind: str, value: Any) -> Any:
+    return base64.b64encode(value).decode() if kind == "bytes" else value
+
+
+def _decode_secret(kind: str, value: Any) -> Any:
+    if kind == "bytes" and isinstance(value, str):
+        return base64.b64decode(value)
+    if kind == "dict" and isinstance(value, str):
+        return json.loads(value)  # the env backend hands dicts over as JSON text
+    return value
+
+
+def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
+    """Save a block tree under name; see the module docstring for the order of writes."""
+    check_name(name)
+    cls = type(block)
+    store = get_store()
+    expected = (block._block_document_version
+                if overwrite and block._block_document_name == name
+                and not block._is_anonymous else None)
+    plan = _SavePlan()
+    root = plan.add(block, name, anonymous=False, overwrite=overwrite, expected_version=expected)
+    if not overwrite and store.get_document(cls._block_type_slug, name) is not None:
+        raise _exists(root, None)  # the common mistake, caught before any secret is written
+
+    backend = None
+    if plan.secrets:
+        backend = backend_for_write()
+        if not backend.writable:
+            raise backend.read_only_error(f"{cls._block_type_slug}/{name}")
+        keys = [key for key, _, _ in plan.secrets]
+        store.journal_add(backend.name, keys, "pending")
+        written = []
+        try:
+            for key, values, ref in plan.secrets:
+                backend.write(key, values, ref)
+                written.append(key)
+        except BaseException:
+            _discard_secrets(store, backend, written, keys)
+            raise
+        for write in plan.writes:
+            if write.secret_key:
+                write.secret_backend = backend.name
+
+    _register_types(store, {type(b) for b, _ in plan.blocks})
+    try:
+        _write_tree(store, plan)
+    except BaseException:
+        if backend is not None:
+            keys = [key for key, _, _ in plan.secrets]
+            _discard_secrets(store, backend, keys, keys)
+        raise
+
+    for blk, write in plan.blocks:
+        blk._block_document_id = write.stored_id
+        blk._block_document_name = write.name
+        blk._block_document_version = write.version
+        blk._is_anonymous = write.anonymous
+    for write in plan.writes:
+        if write.replaced_secret:
+            _delete_secret(store, *write.replaced_secret)
+        for child_id in write.dropped_children:
+            _delete_if_orphaned_anonymous(store, child_id)
+    return UUID(root.stored_id)
+
+
+def _write_tree(store: Store, plan: _SavePlan) -> None:
+    def on_conflict(w: DocumentWrite, existing: DocumentRow) -> BlockConflictError:
+        return BlockConflictError(
+            f"{w.type_slug}/{w.name} was changed by someone else since it was loaded "
+            f"(version {w.expected_version}, now {existing.version}). Load it again, "
+            "reapply your change and save."
+        )
+
+    store.write_documents(plan.writes, on_exists=_exists, on_conflict=on_conflict)
+
+
+def _exists(write: DocumentWrite, existing: DocumentRow | None) -> BlockExistsError:
+    ref = f"{write.type_slug}/{write.name}"
+    return BlockExistsError(
+        f"A {write.type_slug} block named {write.name!r} already exists. Save with "
+        f"overwrite=True (CLI: blocks create {ref} --overwrite), or pick another name."
+    )
+
+
+def _register_types(store: Store, classes: set[type[Block]]) -> None:
+    known = store.__dict__.setdefault("_registered_checksums", {})
+    todo = [c for c in classes if known.get(c._block_type_slug) != c.schema_checksum()]
+    if not todo:
+        return
+    with store.transaction() as tx:
+        for cls in todo:
+            record_type(store, tx, cls)
+    for cls in todo:
+        known[cls._block_type_slug] = cls.schema_checksum()
+
+
+def record_type(store: Store, tx: Any, cls: type[Block], package: str | None = None,
+                package_version: str | None = None) -> None:
+    """Upsert one block type (slug, schema, checksum, owning package) in the store."""
+    if package is None:
+        package, package_version = _owning_package(cls)
+    store.upsert_type(
+        tx, slug=cls._block_type_slug, name=cls._block_type_name,
+        description=cls._description, documentation_url=cls._documentation_url,
+        capabilities=cls._capabilities, schema=cls.schema(), checksum=cls.schema_checksum(),
+        package=package, package_version=package_version,
+    )
+
+
+def _owning_package(cls: type[Block]) -> tuple[str | None, str | None]:
+    top = cls.__module__.split(".")[0]
+    try:
+        from importlib.metadata import packages_distributions, version
+
+        dists = packages_distributions().get(top) or []
+        if dists:
+            return dists[0], version(dists[0])
+    except Exception:  # metadata is informative only; never fail a save over it
+        pass
+    return top, None
+
+
+def _discard_secrets(store: Store, backend, written: list[str], journalled: list[str]) -> None:
+    """Undo the secret writes of a failed save; what cannot be undone stays journalled."""
+    undone = []
+    for key in written:
+        try:
+            backend.delete(key)
+            undone.append(key)
+        except Exception as exc:  # the journal keeps it for `blocks doctor --fix`
+            log.warning("Could not remove secret %s after a failed save: %s", key, exc)
+    unwritten = [k for k in journalled if k not in written]
+    try:
+        store.journal_remove(undone + unwritten)
+    except Exception as exc:
+        log.warning("Could not clear the secret journal after a failed save: %s", exc)
+
+
+def _delete_secret(store: Store, backend_name: str, key: str) -> None:
+    try:
+        backend_named(backend_name).delete(key)
+        store.journal_remove([key])
+    except Exception as exc:  # stays journalled as retired; doctor --fix retries
+        log.warning("Could not delete replaced secret %s: %s. Run: blocks doctor --fix",
+                    key, exc)
+
+
+# -- load --------------------------------------------------------------------------------
+
+
+def resolve_ref(cls: type[Block], name: str) -> tuple[type[Block] | None, str, str]:
+    """(class or None when it must be looked up, slug, name) for cls.load(name)."""
+    concrete = cls is not Block and not _is_abstract(cls)
+    if "/" in name:
+        slug, name = split_ref(name)
+        if concrete and slug != cls._block_type_slug:
+            raise BlockValidationError(
+                f"{slug}/{name} is not a {cls._block_type_slug} block: load it with "
+                f"Block.load('{slug}/{name}')."
+            )
+        return (cls if concrete else None), slug, check_name(name)
+    if not concrete:
+        raise BlockValidationError(
+            f"{cls.__name__}.load needs 'type-slug/name', e.g. 'secret/{name}'; got {name!r}."
+        )
+    return cls, cls._block_type_slug, check_name(name)
+
+
+def _is_abstract(cls: type) -> bool:
+    import inspect
+
+    return inspect.isabstract(cls)
+
+
+def class_for_slug(slug: str) -> type[Block]:
+    """The class for slug: one defined in this process, else from the plugins."""
+    cls = defined_type(slug)
+    if cls is not None:
+        return cls
+    from core_blocks.registry import get_registry
+
+    return get_registry().block_type(slug)
+
+
+def load_block(cls: type[Block], name: str, validate: bool = True) -> Block:
+    resolved, slug, name = resolve_ref(cls, name)
+    store = get_store()
+    row = store.get_document(slug, name)
+    if row is None:
+        raise not_found(store, slug, name)
+    target = resolved or class_for_slug(slug)
+    if not issubclass(target, cls):
+        raise BlockValidationError(f"{slug}/{name} is a {target.__name__}, not a {cls.__name__}.")
+    return _materialize(store, row, target, validate)
+
+
+def not_found(store: Store, slug: str, name: str) -> BlockNotFound:
+    saved = [r.name for r in store.list_documents(slug)]
+    shown = ", ".join(saved[:20]) + (" …" if len(saved) > 20 else "")
+    return BlockNotFound(
+        f"No {slug} block named {name!r}. Saved {slug} blocks: {shown or 'none'}. "
+        f"Create it with: blocks create {slug}/{name}"
+    )
+
+
+def _materialize(store: Store, row: DocumentRow, cls: type[Block], validate: bool) -> Block:
+    for _ in range(_SECRET_READ_ATTEMPTS):
+        data = json.loads(row.data)
+        kinds = data.pop(SECRETS_KEY, {})
+        refs = data.pop(REFS_KEY, {})
+        if kinds:
+            values = _read_secrets(row)
+            if values is None:
+                # Overwritten meanwhile: the document now points at a newer key.
+                fresh = store.get_document_by_id(row.id)
+                if fresh is None:
+                    raise BlockNotFound(f"{row.ref} was deleted while it was being loaded.")
+                if fresh.secret_key != row.secret_key:
+                    row = fresh
+                    continue
+                raise SecretBackendError(
+                    f"The secrets of {row.ref} are missing from the {row.secret_backend!r} "
+                    f"secret backend. Save them again with: blocks create {row.ref} --overwrite"
+                )
+            for field, kind in kinds.items():
+                if field in values:
+                    data[field] = _decode_secret(kind, values[field])
+        nested = block_fields(cls)
+        for field, child_id in refs.items():
+            child_row = store.get_document_by_id(child_id)
+            if child_row is None:
+                raise BlockNotFound(f"{row.ref} references a block that no longer exists "
+                                    f"(field {field!r}).")
+            child_cls = _child_class(child_row.type_slug, nested.get(field, ()))
+            data[field] = _materialize(store, child_row, child_cls, validate)
+        block = _validate(cls, row, data) if validate else _construct(cls, data)
+        block._block_document_id = row.id
+        block._block_document_name = row.name
+        block._block_document_version = row.version
+        block._is_anonymous = row.anonymous
+        return block
+    raise SecretBackendError(f"{row.ref} kept changing while it was being loaded; try again.")
+
+
+def _read_secrets(row: DocumentRow) -> dict[str, Any] | None:
+    backend = backend_for_read(row.secret_backend)
+    return backend.read(row.secret_key or "", row.ref)
+
+
+def _child_class(slug: str, accepted: tuple[type[Block], ...]) -> type[Block]:
+    for cls in accepted:
+        if cls._block_type_slug == slug:
+            return cls
+    return class_for_slug(slug)
+
+
+def _validate(cls: type[Block], row: DocumentRow, data: dict[str, Any]) -> Block:
+    known = {k: v for k, v in data.items() if k in cls.model_fields}  # removed fields: dropped
+    try:
+        return cls.model_validate(known)
+    except ValidationError as exc:
+        stale = row.schema_checksum != cls.schema_checksum()
+        why = "was saved with another version of" if stale else "does not fit"
+        err = validation_error(cls, exc, prefix=f"The {row.ref} block {why} {cls.__name__}")
+        fix = (f" Load it with {cls.__name__}.load({row.name!r}, validate=False), set "
+               f"{', '.join(repr(f) for f in err.fields)}, then save({row.name!r}, overwrite=True).")
+        raise BlockValidationError(str(err) + fix, err.fields) from None
+    except BlockValidationError as exc:  # a nested block's own message
+        raise BlockValidationError(f"The {row.ref} block cannot load: {exc}", exc.fields) from None
+
+
+def _construct(cls: type[Block], data: dict[str, Any]) -> Block:
+    from pydantic import SecretBytes, SecretStr
+
+    from core_blocks.block import secret_fields
+    from core_blocks.fields import SecretDict
+
+    wrap = {"str": SecretStr, "bytes": SecretBytes, "dict": SecretDict}
+    for field, kind in secret_fields(cls).items():
+        if field in data and data[field] is not None and secret_kind(data[field]) is None:
+            data[field] = wrap[kind](data[field])
+    return cls.model_construct(**{k: v for k, v in data.items() if k in cls.model_fields})
+
+
+# -- delete and list ----------------------------------------------------------------------
+
+
+def delete_block(cls: type[Block], name: str) -> None:
+    _, slug, name = resolve_ref(cls, name)
+    store = get_store()
+    row = store.get_document(slug, name)
+    if row is None:
+        raise not_found(store, slug, name)
+    _delete_document(store, row.id)
+
+
+def _delete_document(store: Store, document_id: str) -> None:
+    def on_referenced(doc: DocumentRow, referrers: list[tuple[str, str, str]]):
+        who = ", ".join(f"{s}/{n} (field {f!r})" for s, n, f in referrers)
+        return BlockInUseError(
+            f"Cannot delete {doc.ref}: it is referenced by {who}. Delete those blocks or "
+            "point them at another block first."
+        )
+
+    children = store.child_ids(document_id)
+    doc = store.delete_document(document_id, on_referenced)
+    if doc is None:
+        return
+    if doc.secret_key:
+        _delete_secret(store, doc.secret_backend or "", doc.secret_key)
+    for child_id in children:
+        _delete_if_orphaned_anonymous(store, child_id)
+
+
+def _delete_if_orphaned_anonymous(store: Store, document_id: str) -> None:
+    row = store.get_document_by_id(document_id)
+    if row is not None and row.anonymous and not store.referrers(document_id):
+        _delete_document(store, document_id)
+
+
+def list_blocks(cls: type[Block]) -> list[str]:
+    store = get_store()
+    if cls is Block or _is_abstract(cls):
+        rows = store.list_documents()
+        return [r.ref for r in rows if cls is Block or issubclass(_class_or_block(r), cls)]
+    return [r.name for r in store.list_documents(cls._block_type_slug)]
+
+
+def _class_or_block(row: DocumentRow) -> type:
+    try:
+        return class_for_slug(row.type_slug)
+    except Exception:
+        return Block

@@ -1,0 +1,50 @@
+"""The plugin contract: read this first.
+
+A plugin is a module that implements some of these hooks with the `hookimpl` marker; it is
+found through an entry point of group `core_blocks` (a packaged plugin) or as a `.py` file in
+a plugin folder (CORE_BLOCKS_PLUGINS_DIRS). The core's own block types and secret backends
+use these same hooks (`core_blocks/plugin.py`).
+
+Hooks may gain arguments later: pluggy passes each implementation only those it names.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:  # annotations only: a real import here would cost every start-up
+    from core_blocks.block import Block
+    from core_blocks.secrets.base import SecretBackend
+
+hookspec = pluggy.HookspecMarker("core_blocks")
+hookimpl = pluggy.HookimplMarker("core_blocks")  # re-exported as core_blocks.hookimpl
+
+
+@hookspec
+def register_block_types() -> list[type[Block]]:
+    """Return the block types this plugin adds.
+
+    Called once per process, at the first lookup of a block type; never by `blocks --help`.
+    Import your block modules inside the implementation, and never your SDK: discovery must
+    stay fast and must work without the SDK installed.
+
+        @hookimpl
+        def register_block_types():
+            from my_package.blocks import MyBlock
+            return [MyBlock]
+    """
+
+
+@hookspec
+def register_secret_backends() -> list[type[SecretBackend]]:
+    """Return the secret backend classes this plugin adds (subclasses of SecretBackend).
+
+    Each class has a unique `name`, chosen with CORE_BLOCKS_SECRET_BACKEND=name.
+
+        @hookimpl
+        def register_secret_backends():
+            from my_package.vault import VaultSecretBackend
+            return [VaultSecretBackend]
+    """

@@ -1,0 +1,216 @@
+"""Finds plugins (entry points, then plugin folders) and keeps what each one failed with.
+
+Each entry point and plugin file loads inside its own `try`: a broken plugin is reported by
+name with its error (`blocks doctor`, `blocks types`), and the others keep working.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from core_blocks import hookspecs
+from core_blocks.errors import BlockTypeNotFound, PluginError, SecretBackendError
+from core_blocks.settings import Settings, current
+
+if TYPE_CHECKING:
+    from core_blocks.block import Block
+    from core_blocks.secrets.base import SecretBackend
+
+ENTRY_POINT_GROUP = "core_blocks"
+
+
+@dataclass
+class PluginInfo:
+    """One plugin: where it came from, and its error if it failed."""
+
+    name: str
+    source: str  # "prefect-aws 0.3.0" or a file path
+    error: str | None = None
+    block_types: list[str] = field(default_factory=list)
+    secret_backends: list[str] = field(default_factory=list)
+
+
+class Registry:
+    """The block types and secret backends that the installed plugins provide."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.pm = pluggy.PluginManager("core_blocks")
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self.block_types: dict[str, tuple[type[Block], str]] = {}
+        self.secret_backends: dict[str, tuple[type[SecretBackend], str]] = {}
+        self.conflicts: dict[str, list[str]] = {}
+        self._load_entry_points()
+        self._load_plugin_files()
+        self._check_hooks()
+        self._collect()
+
+    # -- discovery -------------------------------------------------------------------
+
+    def _load_entry_points(self) -> None:
+        from importlib.metadata import entry_points
+
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name != "core"):
+            dist = getattr(ep, "dist", None)
+            source = f"{dist.name} {dist.version}" if dist else ep.value
+            info = self.plugins.setdefault(ep.name, PluginInfo(ep.name, source))
+            try:
+                self.pm.register(ep.load(), name=ep.name)
+            except Exception as exc:
+                package = dist.name if dist else ep.value.split(".")[0]
+                info.error = (f"Plugin {ep.name!r} ({source}) failed to load: {_describe(exc)}. "
+                              f"Reinstall it: pip install {package}")
+
+    def _load_plugin_files(self) -> None:
+        for folder in self.settings.plugins_dirs:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*.py")):
+                if path.name.startswith("_"):
+                    continue
+                name = f"file:{path.stem}"
+                info = self.plugins.setdefault(name, PluginInfo(name, str(path)))
+                try:
+                    self.pm.register(_import_file(path), name=name)
+                except Exception as exc:
+                    info.error = (f"Plugin file {path} failed to load: {_describe(exc)}. "
+                                  "Fix or remove the file.")
+
+    def _check_hooks(self) -> None:
+        """A misspelt hook is that plugin's error; the plugin is dropped, not the registry."""
+        while True:
+            try:
+                self.pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self.pm.get_name(exc.plugin) or str(exc.plugin)
+                self.pm.unregister(exc.plugin)
+                self.plugins[name].error = f"Plugin {name!r} is invalid: {exc}"
+
+    def _call_each(self, hook_name: str, **kwargs: Any):
+        """(plugin name, result) per implementation; a failing one is recorded, not raised."""
+        hook = getattr(self.pm.hook, hook_name)
+        for impl in reversed(hook.get_hookimpls()):  # registration order
+            try:
+                yield impl.plugin_name, impl.function(*[kwargs[a] for a in impl.argnames])
+            except Exception as exc:
+                info = self.plugins[impl.plugin_name]
+                info.error = (f"Plugin {impl.plugin_name!r} ({info.source}) failed in "
+                              f"{hook_name}: {_describe(exc)}")
+
+    def _collect(self) -> None:
+        for plugin, types_ in self._call_each("register_block_types"):
+            for cls in types_ or []:
+                slug = cls._block_type_slug
+                if slug in self.block_types and self.block_types[slug][1] != plugin:
+                    self.conflicts.setdefault(slug, [self.block_types[slug][1]]).append(plugin)
+                    continue
+                self.block_types[slug] = (cls, plugin)
+                self.plugins[plugin].block_types.append(slug)
+        for plugin, backends in self._call_each("register_secret_backends"):
+            for cls in backends or []:
+                if cls.name in self.secret_backends and self.secret_backends[cls.name][1] != plugin:
+                    self.conflicts.setdefault(f"secret backend {cls.name}",
+                                              [self.secret_backends[cls.name][1]]).append(plugin)
+                    continue
+                self.secret_backends[cls.name] = (cls, plugin)
+                self.plugins[plugin].secret_backends.append(cls.name)
+
+    # -- lookups ---------------------------------------------------------------------
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {name: info.error for name, info in self.plugins.items() if info.error}
+
+    def block_type(self, slug: str) -> type[Block]:
+        """The class registered for slug; raises with close matches when there is none."""
+        if slug in self.conflicts:
+            raise PluginError(_conflict_message(f"Block type {slug!r}", self.conflicts[slug]))
+        if slug in self.block_types:
+            return self.block_types[slug][0]
+        from core_blocks.block import defined_type
+
+        cls = defined_type(slug)
+        if cls is not None:
+            return cls
+        known = sorted(self.block_types)
+        close = difflib.get_close_matches(slug, known, n=3, cutoff=0.6)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        failed = f" Plugins that failed to load: {', '.join(self.errors)}." if self.errors else ""
+        raise BlockTypeNotFound(
+            f"Unknown block type {slug!r}.{hint} See all types with: blocks types.{failed}"
+        )
+
+    def plugin_of(self, slug: str) -> PluginInfo | None:
+        entry = self.block_types.get(slug)
+        return self.plugins.get(entry[1]) if entry else None
+
+    def secret_backend_class(self, name: str) -> type[SecretBackend]:
+        key = f"secret backend {name}"
+        if key in self.conflicts:
+            raise PluginError(_conflict_message(f"Secret backend {name!r}", self.conflicts[key]))
+        if name not in self.secret_backends:
+            known = ", ".join(sorted(self.secret_backends)) or "none"
+            raise SecretBackendError(
+                f"Unknown secret backend {name!r} (CORE_BLOCKS_SECRET_BACKEND). "
+                f"Available: auto, {known}."
+            )
+        return self.secret_backends[name][0]
+
+
+def _conflict_message(what: str, plugins: list[str]) -> str:
+    names = " and ".join(repr(p) for p in plugins)
+    return f"{what} is claimed by plugins {names}. Uninstall or rename one of them."
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = f"core_blocks_plugins.{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pydantic look modules up by name
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+_registries: dict[tuple[int, tuple[Path, ...]], Registry] = {}
+_lock = threading.Lock()
+
+
+def get_registry(settings: Settings | None = None) -> Registry:
+    """The registry for the current plugin folders, built once per process."""
+    settings = settings or current()
+    key = (os.getpid(), settings.plugins_dirs)
+    registry = _registries.get(key)
+    if registry is None:
+        with _lock:
+            registry = _registries.get(key)
+            if registry is None:
+                registry = _registries[key] = Registry(settings)
+    return registry
+
+
+def reset_registry() -> None:
+    """Forget discovered plugins (tests that add plugin files call this)."""
+    with _lock:
+        _registries.clear()

@@ -1,0 +1,48 @@
+"""The contract every secret backend implements."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from core_blocks.errors import SecretBackendError
+from core_blocks.settings import Settings
+
+
+class SecretBackend:
+    """Stores the secret values of one block document under one key.
+
+    A key is written once and never changed: a save writes a new key, points the document
+    at it, then deletes the old one. `ref` ('type-slug/name') is passed for backends that
+    address secrets by block (the env backend) and for messages.
+    Subclasses set `name` and register through the `register_secret_backends` hook.
+    """
+
+    name: ClassVar[str] = ""
+    writable: ClassVar[bool] = True
+    description: ClassVar[str] = ""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    @classmethod
+    def unusable_reason(cls, settings: Settings) -> str | None:
+        """Why this backend cannot be used here, or None when it can."""
+        return None
+
+    def read(self, key: str, ref: str) -> dict[str, Any] | None:
+        """The values stored under key, or None when the key is absent."""
+        raise NotImplementedError
+
+    def write(self, key: str, values: dict[str, Any], ref: str) -> None:
+        """Store values under key (a new key: never one in use)."""
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        """Remove key; a key already absent is fine."""
+        raise NotImplementedError
+
+    def read_only_error(self, ref: str) -> SecretBackendError:
+        return SecretBackendError(
+            f"Cannot save the secrets of {ref}: the {self.name!r} secret backend is read-only. "
+            "Save blocks where CORE_BLOCKS_SECRET_BACKEND is keyring or file."
+        )

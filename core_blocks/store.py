@@ -1,0 +1,601 @@
+"""The block store: block types and block documents in SQLite or PostgreSQL.
+
+One code path over DB-API 2. Statements are written with `?` placeholders in SQL that both
+databases accept (`INSERT ... ON CONFLICT ... DO UPDATE`, `RETURNING`); `_Dialect` is the one
+place where the two differ (placeholder style, how a write transaction begins). SQLite is the
+embedded default; PostgreSQL (psycopg 3, imported only then) serves teams sharing one store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from core_blocks.errors import StoreError
+from core_blocks.settings import Settings, ensure_home
+
+SCHEMA_VERSION = 1
+
+# Each entry moves the store's schema one version forward; never edit a released entry.
+_MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE block_types (
+            slug TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            documentation_url TEXT,
+            capabilities TEXT NOT NULL,
+            schema TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            package TEXT,
+            package_version TEXT,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL)""",
+        """CREATE TABLE block_documents (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            type_slug TEXT NOT NULL REFERENCES block_types (slug),
+            data TEXT NOT NULL,
+            schema_checksum TEXT NOT NULL,
+            secret_key TEXT,
+            secret_backend TEXT,
+            anonymous INTEGER NOT NULL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            UNIQUE (type_slug, name))""",
+        """CREATE TABLE block_references (
+            parent_id TEXT NOT NULL REFERENCES block_documents (id),
+            field TEXT NOT NULL,
+            child_id TEXT NOT NULL REFERENCES block_documents (id),
+            PRIMARY KEY (parent_id, field))""",
+        "CREATE INDEX block_references_child ON block_references (child_id)",
+        # Secrets written but not yet (pending) or no longer (retired) referenced by a
+        # document; `blocks doctor --fix` removes what a crash left here.
+        """CREATE TABLE secret_journal (
+            secret_key TEXT PRIMARY KEY,
+            backend TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created TEXT NOT NULL)""",
+    ],
+]
+
+_DOC_COLUMNS = (
+    "id, name, type_slug, data, schema_checksum, secret_key, secret_backend, anonymous, "
+    "created, updated, version"
+)
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One saved block document as the store holds it (secrets are placeholders)."""
+
+    id: str
+    name: str
+    type_slug: str
+    data: str
+    schema_checksum: str
+    secret_key: str | None
+    secret_backend: str | None
+    anonymous: bool
+    created: str
+    updated: str
+    version: int
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> DocumentRow:
+        values = list(row)
+        values[7] = bool(values[7])
+        return cls(*values)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.type_slug}/{self.name}"
+
+
+@dataclass(frozen=True)
+class TypeRow:
+    """One registered block type."""
+
+    slug: str
+    name: str
+    description: str
+    documentation_url: str | None
+    capabilities: list[str]
+    schema: dict
+    checksum: str
+    package: str | None
+    package_version: str | None
+
+
+REFS_KEY = "$refs"  # in a document's data: field -> id of the nested block's document
+
+
+@dataclass
+class DocumentWrite:
+    """A document to insert or overwrite in one tree write (see Store.write_documents)."""
+
+    id: str
+    name: str
+    type_slug: str
+    data: dict[str, Any]
+    schema_checksum: str
+    secret_key: str | None
+    secret_backend: str | None
+    anonymous: bool
+    overwrite: bool
+    expected_version: int | None
+    references: dict[str, Any]  # field -> child document id, or the child's DocumentWrite
+    # Filled in by write_documents:
+    replaced_secret: tuple[str, str] | None = None  # (backend, key) no longer referenced
+    stored_id: str = ""
+    version: int = 0
+    dropped_children: tuple[str, ...] = ()
+
+    def resolved_references(self) -> dict[str, str]:
+        """field -> child id; children are written before their parent, so ids are known."""
+        return {field: (child.stored_id if isinstance(child, DocumentWrite) else child)
+                for field, child in self.references.items()}
+
+    def data_json(self) -> str:
+        refs = self.resolved_references()
+        return json.dumps({**self.data, REFS_KEY: refs} if refs else self.data, sort_keys=True)
+
+
+class _Dialect:
+    """What differs between the two databases: placeholders and starting a write."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def sql(self, statement: str) -> str:
+        return statement if self.name == "sqlite" else statement.replace("?", "%s")
+
+    def begin_write(self) -> list[str]:
+        if self.name == "sqlite":
+            return ["BEGIN IMMEDIATE"]  # take the write lock now, not at the first write
+        # One writer at a time for schema changes; row locks do the rest.
+        return ["BEGIN"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def describe_url(url: str) -> str:
+    """The store URL without its password, for messages."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///"):]
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class Store:
+    """The block store behind one URL; one connection per thread, opened on first use."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            self.dialect = _Dialect("sqlite")
+            self.path: Path | None = Path(url[len("sqlite:///"):])
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.dialect = _Dialect("postgres")
+            self.path = None
+        else:
+            raise StoreError(
+                f"CORE_BLOCKS_STORE_URL {describe_url(url)!r} is not supported: use "
+                "sqlite:///PATH or postgresql://USER@HOST/DB."
+            )
+        self._local = threading.local()
+        self._migrated = False
+
+    # -- connections -----------------------------------------------------------------
+
+    def _connection(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            if not self._migrated:
+                self._migrate(conn)
+                self._migrated = True
+        return conn
+
+    def _connect(self):
+        if self.dialect.name == "sqlite":
+            return self._connect_sqlite()
+        return self._connect_postgres()
+
+    def _connect_sqlite(self):
+        import sqlite3
+
+        assert self.path is not None
+        ensure_home(self.path.parent)
+        if not self.path.exists():
+            # 0600 before SQLite writes a byte: documents name a team's systems.
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from None
+        return conn
+
+    def _corrupt(self, exc: Exception) -> StoreError:
+        return StoreError(
+            f"The block store {self.path} is not a readable SQLite database ({exc}). "
+            "Move it aside (it is then replaced by an empty store) or restore it from a backup."
+        )
+
+    def _connect_postgres(self):
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError(
+                "CORE_BLOCKS_STORE_URL names PostgreSQL but psycopg is not installed. "
+                "Install it with: pip install 'core-blocks[postgres]'"
+            ) from None
+        try:
+            return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(
+                f"Cannot connect to the block store {describe_url(self.url)}: {reason}. "
+                "Check CORE_BLOCKS_STORE_URL and that the server is running."
+            ) from None
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- statements ------------------------------------------------------------------
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        if self.dialect.name == "sqlite":
+            import sqlite3
+
+            return (sqlite3.DatabaseError,)
+        import psycopg
+
+        return (psycopg.Error,)
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one read statement outside any transaction and return its rows."""
+        conn = self._connection()
+        try:
+            return conn.execute(self.dialect.sql(statement), tuple(params)).fetchall()
+        except self._errors() as exc:
+            raise self._wrap(exc) from None
+
+    def _wrap(self, exc: BaseException) -> StoreError:
+        if self.dialect.name == "sqlite" and "not a database" in str(exc):
+            return self._corrupt(exc)
+        return StoreError(f"The block store {describe_url(self.url)} failed: {exc}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        """A write transaction: committed when the block ends, rolled back on an error."""
+        conn = self._connection()
+        errors = self._errors()
+        try:
+            for statement in self.dialect.begin_write():
+                conn.execute(statement)
+        except errors as exc:
+            raise self._wrap(exc) from None
+        try:
+            yield _Tx(conn, self.dialect)
+        except BaseException as exc:
+            try:
+                conn.execute("ROLLBACK")
+            except errors:
+                pass
+            if isinstance(exc, errors):
+                raise self._wrap(exc) from None
+            raise
+        try:
+            conn.execute("COMMIT")
+        except errors as exc:
+            raise self._wrap(exc) from None
+
+    # -- schema ----------------------------------------------------------------------
+
+    def _migrate(self, conn) -> None:
+        try:
+            version = self._read_version(conn)
+        except self._errors() as exc:
+            if self.dialect.name == "sqlite" and "not a database" in str(exc):
+                raise self._corrupt(exc) from None
+            version = None
+        if version == SCHEMA_VERSION:
+            return
+        if version is not None and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The block store {describe_url(self.url)} has schema version {version}, newer "
+                f"than this core-blocks understands ({SCHEMA_VERSION}). Upgrade core-blocks."
+            )
+        tx = _Tx(conn, self.dialect)
+        try:
+            for statement in self.dialect.begin_write():
+                conn.execute(statement)
+            if self.dialect.name == "postgres":
+                conn.execute("SELECT pg_advisory_xact_lock(7163512)")  # one migrator at a time
+            tx.execute("CREATE TABLE IF NOT EXISTS core_blocks_meta "
+                       "(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            version = self._read_version(conn) or 0  # again, now under the lock
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[number]:
+                    tx.execute(statement)
+            tx.execute(
+                "INSERT INTO core_blocks_meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
+            )
+            conn.execute("COMMIT")
+        except self._errors() as exc:
+            conn.execute("ROLLBACK")
+            raise self._wrap(exc) from None
+
+    def _read_version(self, conn) -> int | None:
+        row = conn.execute(
+            self.dialect.sql("SELECT value FROM core_blocks_meta WHERE key = ?"),
+            ("schema_version",),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def schema_version(self) -> int:
+        rows = self.query("SELECT value FROM core_blocks_meta WHERE key = ?", ("schema_version",))
+        return int(rows[0][0])
+
+    # -- block types -----------------------------------------------------------------
+
+    def upsert_type(self, tx: _Tx, *, slug: str, name: str, description: str,
+                    documentation_url: str | None, capabilities: Sequence[str], schema: dict,
+                    checksum: str, package: str | None, package_version: str | None) -> None:
+        now = _now()
+        tx.execute(
+            "INSERT INTO block_types (slug, name, description, documentation_url, capabilities,"
+            " schema, checksum, package, package_version, created, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (slug) DO UPDATE SET name = excluded.name,"
+            " description = excluded.description,"
+            " documentation_url = excluded.documentation_url,"
+            " capabilities = excluded.capabilities, schema = excluded.schema,"
+            " checksum = excluded.checksum, package = excluded.package,"
+            " package_version = excluded.package_version, updated = excluded.updated",
+            (slug, name, description, documentation_url, json.dumps(list(capabilities)),
+             json.dumps(schema, sort_keys=True), checksum, package, package_version, now, now),
+        )
+
+    def list_types(self) -> list[TypeRow]:
+        rows = self.query(
+            "SELECT slug, name, description, documentation_url, capabilities, schema, checksum,"
+            " package, package_version FROM block_types ORDER BY slug"
+        )
+        return [
+            TypeRow(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6], r[7], r[8])
+            for r in rows
+        ]
+
+    def type_checksum(self, slug: str) -> str | None:
+        rows = self.query("SELECT checksum FROM block_types WHERE slug = ?", (slug,))
+        return rows[0][0] if rows else None
+
+    # -- documents -------------------------------------------------------------------
+
+    def get_document(self, type_slug: str, name: str) -> DocumentRow | None:
+        rows = self.query(
+            f"SELECT {_DOC_COLUMNS} FROM block_documents WHERE type_slug = ? AND name = ?",
+            (type_slug, name),
+        )
+        return DocumentRow.from_row(rows[0]) if rows else None
+
+    def get_document_by_id(self, document_id: str) -> DocumentRow | None:
+        rows = self.query(f"SELECT {_DOC_COLUMNS} FROM block_documents WHERE id = ?",
+                          (document_id,))
+        return DocumentRow.from_row(rows[0]) if rows else None
+
+    def list_documents(self, type_slug: str | None = None,
+                       include_anonymous: bool = False) -> list[DocumentRow]:
+        where, params = [], []
+        if type_slug is not None:
+            where.append("type_slug = ?")
+            params.append(type_slug)
+        if not include_anonymous:
+            where.append("anonymous = 0")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self.query(
+            f"SELECT {_DOC_COLUMNS} FROM block_documents{clause} ORDER BY type_slug, name",
+            params,
+        )
+        return [DocumentRow.from_row(r) for r in rows]
+
+    def referrers(self, document_id: str) -> list[tuple[str, str, str]]:
+        """(type slug, name, field) of every document that references this one."""
+        return [
+            tuple(r)
+            for r in self.query(
+                "SELECT d.type_slug, d.name, r.field FROM block_references r"
+                " JOIN block_documents d ON d.id = r.parent_id WHERE r.child_id = ?"
+                " ORDER BY d.type_slug, d.name",
+                (document_id,),
+            )
+        ]
+
+    def write_documents(self, writes: Sequence[DocumentWrite],
+                        on_exists: Any, on_conflict: Any) -> None:
+        """Insert or overwrite a tree of documents (children first) in one transaction.
+
+        `on_exists(write, existing_row)` and `on_conflict(write, existing_row)` build the
+        errors raised when a name is taken without overwrite or the expected version moved.
+        Fills each write's stored_id, version, replaced_secret and dropped_children.
+        """
+        now = _now()
+        with self.transaction() as tx:
+            for w in writes:
+                data = w.data_json()
+                refs = w.resolved_references()
+                # The no-op DO UPDATE locks an existing row and returns it as it is.
+                row = tx.execute(
+                    f"INSERT INTO block_documents ({_DOC_COLUMNS})"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+                    " ON CONFLICT (type_slug, name) DO UPDATE SET version = block_documents.version"
+                    f" RETURNING {_DOC_COLUMNS}",
+                    (w.id, w.name, w.type_slug, data, w.schema_checksum, w.secret_key,
+                     w.secret_backend, int(w.anonymous), now, now),
+                ).fetchone()
+                existing = DocumentRow.from_row(row)
+                if existing.id == w.id:
+                    w.stored_id, w.version = w.id, 1
+                else:
+                    if not w.overwrite:
+                        raise on_exists(w, existing)
+                    if w.expected_version is not None and existing.version != w.expected_version:
+                        raise on_conflict(w, existing)
+                    tx.execute(
+                        "UPDATE block_documents SET data = ?, schema_checksum = ?, secret_key = ?,"
+                        " secret_backend = ?, updated = ?, version = version + 1 WHERE id = ?",
+                        (data, w.schema_checksum, w.secret_key, w.secret_backend, now,
+                         existing.id),
+                    )
+                    w.stored_id, w.version = existing.id, existing.version + 1
+                    if existing.secret_key and existing.secret_key != w.secret_key:
+                        w.replaced_secret = (existing.secret_backend or "", existing.secret_key)
+                        tx.execute(
+                            "INSERT INTO secret_journal (secret_key, backend, state, created)"
+                            " VALUES (?, ?, 'retired', ?) ON CONFLICT (secret_key) DO NOTHING",
+                            (existing.secret_key, existing.secret_backend or "", now),
+                        )
+                    old_children = tx.execute(
+                        "SELECT child_id FROM block_references WHERE parent_id = ?",
+                        (existing.id,),
+                    ).fetchall()
+                    tx.execute("DELETE FROM block_references WHERE parent_id = ?", (existing.id,))
+                    w.dropped_children = tuple(
+                        c[0] for c in old_children if c[0] not in refs.values()
+                    )
+                for field, child_id in sorted(refs.items()):
+                    tx.execute(
+                        "INSERT INTO block_references (parent_id, field, child_id) VALUES (?, ?, ?)",
+                        (w.stored_id, field, child_id),
+                    )
+                if w.secret_key:
+                    tx.execute("DELETE FROM secret_journal WHERE secret_key = ?", (w.secret_key,))
+
+    def delete_document(self, document_id: str, on_referenced: Any) -> DocumentRow | None:
+        """Delete one document unless referenced; its secret key moves to the journal."""
+        with self.transaction() as tx:
+            row = tx.execute(f"SELECT {_DOC_COLUMNS} FROM block_documents WHERE id = ?",
+                             (document_id,)).fetchone()
+            if row is None:
+                return None
+            doc = DocumentRow.from_row(row)
+            referrers = tx.execute(
+                "SELECT d.type_slug, d.name, r.field FROM block_references r"
+                " JOIN block_documents d ON d.id = r.parent_id WHERE r.child_id = ?"
+                " ORDER BY d.type_slug, d.name",
+                (document_id,),
+            ).fetchall()
+            if referrers:
+                raise on_referenced(doc, [tuple(r) for r in referrers])
+            if doc.secret_key:
+                tx.execute(
+                    "INSERT INTO secret_journal (secret_key, backend, state, created)"
+                    " VALUES (?, ?, 'retired', ?) ON CONFLICT (secret_key) DO NOTHING",
+                    (doc.secret_key, doc.secret_backend or "", _now()),
+                )
+            tx.execute("DELETE FROM block_references WHERE parent_id = ?", (document_id,))
+            tx.execute("DELETE FROM block_documents WHERE id = ?", (document_id,))
+            return doc
+
+    def child_ids(self, document_id: str) -> list[str]:
+        return [r[0] for r in self.query(
+            "SELECT child_id FROM block_references WHERE parent_id = ?", (document_id,))]
+
+    # -- secret journal --------------------------------------------------------------
+
+    def journal_add(self, backend: str, keys: Sequence[str], state: str) -> None:
+        now = _now()
+        with self.transaction() as tx:
+            for key in keys:
+                tx.execute(
+                    "INSERT INTO secret_journal (secret_key, backend, state, created)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (secret_key) DO UPDATE"
+                    " SET state = excluded.state",
+                    (key, backend, state, now),
+                )
+
+    def journal_remove(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        with self.transaction() as tx:
+            for key in keys:
+                tx.execute("DELETE FROM secret_journal WHERE secret_key = ?", (key,))
+
+    def journal(self) -> list[tuple[str, str, str, str]]:
+        """(key, backend, state, created) for every secret a save or delete left behind."""
+        return [tuple(r) for r in self.query(
+            "SELECT secret_key, backend, state, created FROM secret_journal ORDER BY created")]
+
+    def secret_key_in_use(self, key: str) -> bool:
+        return bool(self.query("SELECT 1 FROM block_documents WHERE secret_key = ?", (key,)))
+
+    def count_documents(self) -> int:
+        return int(self.query("SELECT COUNT(*) FROM block_documents")[0][0])
+
+
+class _Tx:
+    """A cursor-like view of a connection inside Store.transaction()."""
+
+    def __init__(self, conn, dialect: _Dialect):
+        self._conn = conn
+        self._dialect = dialect
+
+    def execute(self, statement: str, params: Sequence[Any] = ()):
+        return self._conn.execute(self._dialect.sql(statement), tuple(params))
+
+
+_stores: dict[tuple[int, str], Store] = {}
+_stores_lock = threading.Lock()
+
+
+def get_store(settings: Settings | None = None) -> Store:
+    """The store for the current settings, shared within this process."""
+    if settings is None:
+        from core_blocks.settings import current
+
+        settings = current()
+    key = (os.getpid(), settings.store_url)  # a forked child opens its own connections
+    store = _stores.get(key)
+    if store is None:
+        with _stores_lock:
+            store = _stores.setdefault(key, Store(settings.store_url))
+    return store
+
+
+def reset_stores() -> None:
+    """Close and forget every open store (tests switching homes call this)."""
+    with _stores_lock:
+        for store in _stores.values():
+            try:
+                store.close()
+            except Exception:
+                pass
+        _stores.clear()
