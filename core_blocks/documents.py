@@ -435,3 +435,25 @@ def _class_or_block(row: DocumentRow) -> type:
         return class_for_slug(row.type_slug)
     except Exception:
         return Block
+
+
+def describe_document(store: Store, row: DocumentRow, depth: int = 0) -> dict[str, Any]:
+    """A document's fields as saved, secrets shown as '********', nested blocks expanded.
+
+    Reads only the store: inspecting a block needs neither its plugin nor the secret backend.
+    """
+    data = json.loads(row.data)
+    kinds = data.pop(SECRETS_KEY, {})
+    refs = data.pop(REFS_KEY, {})
+    fields: dict[str, Any] = dict(data)
+    for field in kinds:
+        fields[field] = "********"
+    for field, child_id in refs.items():
+        child = store.get_document_by_id(child_id)
+        if child is None or depth > 10:
+            fields[field] = {"$missing": child_id}
+        elif child.anonymous:
+            fields[field] = {"type": child.type_slug, **describe_document(store, child, depth + 1)}
+        else:
+            fields[field] = {"ref": child.ref}
+    return dict(sorted(fields.items()))

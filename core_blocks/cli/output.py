@@ -1,0 +1,63 @@
+"""How the CLI speaks: tables and JSON on stdout, one-line errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: printed as one line, exit 1."""
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        t.add_column(column, overflow="fold")
+    for row in rows:
+        t.add_row(*("" if v is None else str(v) for v in row))
+    Console(soft_wrap=False).print(t)
+
+
+def say(message: str) -> None:
+    from rich.console import Console
+
+    Console(highlight=False).print(message)
+
+
+def error_line(message: str) -> None:
+    """One red line on stderr."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[red]Error:[/red] {_escape(message)}")
+
+
+def warn(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[yellow]Warning:[/yellow] {_escape(message)}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(" ".join(text.split()))
+
+
+def is_interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")

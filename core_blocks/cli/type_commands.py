@@ -1,0 +1,107 @@
+"""`blocks types`, `blocks schema`, `blocks register`: what block types exist."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from core_blocks.cli.output import JsonOption, UserError, print_json, table, warn
+
+
+def types_command(as_json: bool = JsonOption) -> None:
+    """List the block types the installed plugins provide."""
+    from core_blocks.registry import get_registry
+    from core_blocks.store import get_store
+
+    registry = get_registry()
+    rows = []
+    for slug, (cls, plugin) in sorted(registry.block_types.items()):
+        info = registry.plugins[plugin]
+        rows.append({"slug": slug, "name": cls._block_type_name, "plugin": plugin,
+                     "source": info.source, "capabilities": list(cls._capabilities),
+                     "description": cls._description})
+    for recorded in get_store().list_types():
+        if recorded.slug not in registry.block_types:
+            rows.append({"slug": recorded.slug, "name": recorded.name, "plugin": None,
+                         "source": f"recorded by blocks register ({recorded.package})",
+                         "capabilities": recorded.capabilities,
+                         "description": recorded.description})
+    if as_json:
+        print_json({"types": rows, "plugin_errors": registry.errors})
+        return
+    table(None, ["type", "name", "from", "capabilities", "description"],
+          [[r["slug"], r["name"], r["source"], ", ".join(r["capabilities"]), r["description"]]
+           for r in rows])
+    for message in registry.errors.values():
+        warn(message)
+
+
+def schema_command(
+    type_slug: str = typer.Argument(..., metavar="TYPE", help="Block type slug, e.g. secret."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Print a block type's JSON schema."""
+    from core_blocks.documents import class_for_slug
+
+    print_json(class_for_slug(type_slug).schema())
+
+
+def register_command(
+    module: Optional[str] = typer.Option(None, "-m", "--module", help="Module to import."),
+    file: Optional[Path] = typer.Option(None, "-f", "--file", help="Python file to import."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Record the block types of a module or file (their schemas) in the store."""
+    from core_blocks.documents import record_type
+    from core_blocks.store import get_store
+
+    if (module is None) == (file is None):
+        raise UserError("Give exactly one of -m MODULE or -f FILE.")
+    loaded, label = _import_source(module, file)
+    classes = _block_types_in(loaded)
+    if not classes:
+        raise UserError(f"No block types found in {label}: define a Block subclass there, or a "
+                        "register_block_types hookimpl.")
+    store = get_store()
+    with store.transaction() as tx:
+        for cls in classes:
+            record_type(store, tx, cls)
+    slugs = [cls._block_type_slug for cls in classes]
+    if as_json:
+        print_json({"registered": slugs, "source": label})
+    else:
+        typer.echo(f"Registered {len(slugs)} block type(s) from {label}: {', '.join(slugs)}")
+
+
+def _import_source(module: str | None, file: Path | None):
+    if module is not None:
+        try:
+            return importlib.import_module(module), f"module {module}"
+        except ImportError as exc:
+            raise UserError(f"Cannot import module {module!r}: {exc}. Check the name and that "
+                            "it is installed in this environment.") from None
+    assert file is not None
+    if not file.is_file():
+        raise UserError(f"No such file: {file}")
+    from core_blocks.registry import _import_file
+
+    try:
+        return _import_file(file.resolve()), str(file)
+    except Exception as exc:
+        raise UserError(f"Cannot import {file}: {type(exc).__name__}: {exc}") from None
+
+
+def _block_types_in(module) -> list:
+    import inspect
+
+    from core_blocks.block import Block
+
+    hook = getattr(module, "register_block_types", None)
+    if hook is not None and hasattr(hook, "core_blocks_impl"):
+        return list(hook() or [])
+    return [obj for obj in vars(module).values()
+            if inspect.isclass(obj) and issubclass(obj, Block) and obj is not Block
+            and obj.__module__ == module.__name__ and not inspect.isabstract(obj)]
