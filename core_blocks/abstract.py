@@ -29,7 +29,7 @@ class NotificationBlock(Block):
 
     @abstractmethod
     def notify(self, body: str, subject: str | None = None) -> None:
-        """Send body (and subject, where the channel has one); raise NotificationError on failure."""
+        """Send body (and subject, if the channel has one); raise NotificationError on failure."""
 
     async def anotify(self, body: str, subject: str | None = None) -> None:
         """notify() for async code, run in a worker thread."""

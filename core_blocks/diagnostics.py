@@ -92,7 +92,7 @@ def _check_backends(report: Report, settings: Settings, registry) -> None:
     except CoreBlocksError as exc:
         report.add("secrets", settings.secret_backend, False, str(exc))
         chosen = None
-    for name, (cls, plugin) in sorted(registry.secret_backends.items()):
+    for name, (cls, _plugin) in sorted(registry.secret_backends.items()):
         reason = cls.unusable_reason(settings)
         selected = " [selected" + (" by auto" if settings.secret_backend == "auto" else "") + "]"
         mark = selected if name == chosen else ""

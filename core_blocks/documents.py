@@ -366,8 +366,9 @@ def _validate(cls: type[Block], row: DocumentRow, data: dict[str, Any]) -> Block
         stale = row.schema_checksum != cls.schema_checksum()
         why = "was saved with another version of" if stale else "does not fit"
         err = validation_error(cls, exc, prefix=f"The {row.ref} block {why} {cls.__name__}")
+        fields = ", ".join(repr(f) for f in err.fields)
         fix = (f" Load it with {cls.__name__}.load({row.name!r}, validate=False), set "
-               f"{', '.join(repr(f) for f in err.fields)}, then save({row.name!r}, overwrite=True).")
+               f"{fields}, then save({row.name!r}, overwrite=True).")
         raise BlockValidationError(str(err) + fix, err.fields) from None
     except BlockValidationError as exc:  # a nested block's own message
         raise BlockValidationError(f"The {row.ref} block cannot load: {exc}", exc.fields) from None

@@ -493,7 +493,8 @@ class Store:
                     )
                 for field, child_id in sorted(refs.items()):
                     tx.execute(
-                        "INSERT INTO block_references (parent_id, field, child_id) VALUES (?, ?, ?)",
+                        "INSERT INTO block_references (parent_id, field, child_id)"
+                        " VALUES (?, ?, ?)",
                         (w.stored_id, field, child_id),
                     )
                 if w.secret_key:

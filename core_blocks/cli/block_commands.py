@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from core_blocks.cli.output import JsonOption, UserError, is_interactive, print_json, table
@@ -12,7 +10,7 @@ RefArgument = typer.Argument(..., metavar="TYPE/NAME", help="Block reference, e.
 
 
 def ls_command(
-    type_slug: Optional[str] = typer.Option(None, "--type", "-t", help="Only this block type."),
+    type_slug: str | None = typer.Option(None, "--type", "-t", help="Only this block type."),
     include_anonymous: bool = typer.Option(False, "--all", help="Include anonymous nested blocks."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -36,7 +34,7 @@ def create_command(
     ref: str = RefArgument,
     sets: list[str] = typer.Option([], "--set", "-s", metavar="FIELD=VALUE",
                                    help="A field value; FIELD=TYPE/NAME for a nested block."),
-    from_json: Optional[str] = typer.Option(None, "--from-json", metavar="FILE|-",
+    from_json: str | None = typer.Option(None, "--from-json", metavar="FILE|-",
                                             help="Field values from a JSON object (- for stdin)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a block of that name."),
 ) -> None:

@@ -25,7 +25,7 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     for column in columns:
         t.add_column(column, overflow="fold")
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*("" if v is None else _escape(str(v), fold=False) for v in row))
     Console(soft_wrap=False).print(t)
 
 
@@ -50,10 +50,11 @@ def warn(message: str) -> None:
         f"[yellow]Warning:[/yellow] {_escape(message)}")
 
 
-def _escape(text: str) -> str:
+def _escape(text: str, fold: bool = True) -> str:
+    """Text shown literally by rich ("[selected]" is not markup); folded to one line."""
     from rich.markup import escape
 
-    return escape(" ".join(text.split()))
+    return escape(" ".join(text.split()) if fold else text)
 
 
 def is_interactive() -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -50,8 +49,8 @@ def schema_command(
 
 
 def register_command(
-    module: Optional[str] = typer.Option(None, "-m", "--module", help="Module to import."),
-    file: Optional[Path] = typer.Option(None, "-f", "--file", help="Python file to import."),
+    module: str | None = typer.Option(None, "-m", "--module", help="Module to import."),
+    file: Path | None = typer.Option(None, "-f", "--file", help="Python file to import."),
     as_json: bool = JsonOption,
 ) -> None:
     """Record the block types of a module or file (their schemas) in the store."""

@@ -64,7 +64,8 @@ class FileSecretBackend(SecretBackend):
             if fernet is None:
                 raise SecretBackendError(
                     f"The key file {self.key_path} does not hold a valid key. Restore it from a "
-                    "backup, or set CORE_BLOCKS_SECRET_KEY to the key the secrets were written with."
+                    "backup, or set CORE_BLOCKS_SECRET_KEY to the key the secrets were "
+                    "written with."
                 )
         elif create:
             from cryptography.fernet import Fernet
@@ -99,8 +100,9 @@ class FileSecretBackend(SecretBackend):
         fernet = self._get_fernet(create=False)
         if fernet is None:
             raise SecretBackendError(
-                f"The secret file {self.path} exists but its key file {self.key_path} is missing. "
-                "Restore the key file, or set CORE_BLOCKS_SECRET_KEY to the key it was written with."
+                f"The secret file {self.path} exists but its key file {self.key_path} is "
+                "missing. Restore the key file, or set CORE_BLOCKS_SECRET_KEY to the key it "
+                "was written with."
             )
         from cryptography.fernet import InvalidToken
 

@@ -64,7 +64,9 @@ def _notice_once(settings: Settings, reason: str | None) -> None:
 
 
 def configured_name(settings: Settings) -> str:
-    return auto_backend_name(settings) if settings.secret_backend == "auto" else settings.secret_backend
+    if settings.secret_backend == "auto":
+        return auto_backend_name(settings)
+    return settings.secret_backend
 
 
 def backend_for_write(settings: Settings | None = None) -> SecretBackend:

@@ -64,7 +64,7 @@ class Webhook(NotificationBlock):
             response = httpx.request(self.method, self.url.get_secret_value(),
                                      content=self.render(body, subject).encode(),
                                      headers=headers, timeout=self.timeout_seconds)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
             # The exception text can quote the URL, which is secret: name the class only.
             raise NotificationError(
                 f"Webhook {label!r} could not be reached ({type(exc).__name__}). Check its url "
