@@ -22,7 +22,7 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from core_blocks.block import Block, block_fields, defined_type, validation_error
+from core_blocks.block import Block, block_fields, validation_error
 from core_blocks.errors import (
     BlockConflictError,
     BlockExistsError,
@@ -277,10 +277,11 @@ def _is_abstract(cls: type) -> bool:
 
 
 def class_for_slug(slug: str) -> type[Block]:
-    """The class for slug: one defined in this process, else from the plugins."""
-    cls = defined_type(slug)
-    if cls is not None:
-        return cls
+    """The class plugins register for slug, else one defined in this process.
+
+    The registry goes first so that two plugins claiming one slug is an error even when
+    one of the classes happens to be imported already.
+    """
     from core_blocks.registry import get_registry
 
     return get_registry().block_type(slug)

@@ -101,7 +101,7 @@ class Registry:
     def _call_each(self, hook_name: str, **kwargs: Any):
         """(plugin name, result) per implementation; a failing one is recorded, not raised."""
         hook = getattr(self.pm.hook, hook_name)
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order
             try:
                 yield impl.plugin_name, impl.function(*[kwargs[a] for a in impl.argnames])
             except Exception as exc:
