@@ -1,0 +1,197 @@
+"""The core's block types: Secret, String, JSON, LocalFileSystem and Webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from core_blocks import JSON, Block, LocalFileSystem, Secret, String, Webhook
+from core_blocks.errors import BlockValidationError, NotificationError, StoragePathError
+from core_blocks.testing.contracts import NotifierContract, ObjectStorageContract
+from tests.http_receiver import closed_port_url
+
+# -- Secret, String, JSON -------------------------------------------------------------------
+
+
+def test_secret_get_round_trips_and_stays_out_of_the_store(block_home, canary):
+    secret = Secret(value=canary)
+    assert secret.get() == canary
+    assert canary not in repr(secret) and canary not in str(secret)
+
+    secret.save("db-password")
+    loaded = Secret.load("db-password")
+
+    assert loaded.get() == canary
+    assert type(loaded) is Secret
+    for path in block_home.glob("blocks.db*"):
+        assert canary.encode() not in path.read_bytes(), path
+
+
+def test_string_round_trips():
+    String(value="eu-west-1").save("region")
+
+    loaded = String.load("region")
+    assert loaded.value == "eu-west-1"
+    assert Block.load("string/region") == loaded
+
+
+@pytest.mark.parametrize("value", [
+    {"tables": ["orders", "customers"], "limits": {"rows": 1000, "ratio": 0.5}, "on": True,
+     "none": None, "text": 'quote " and é'},
+    ["a", 1, 2.5, None, {"nested": [True, False]}],
+    42,
+    3.25,
+    -7,
+], ids=["dict", "list", "int", "float", "negative"])
+def test_json_round_trips(value):
+    JSON(value=value).save("settings")
+
+    loaded = JSON.load("settings")
+    assert loaded.value == value
+    assert type(loaded.value) is type(value)
+
+
+# -- LocalFileSystem ----------------------------------------------------------------------
+
+
+class TestLocalFileSystem(ObjectStorageContract):
+    @pytest.fixture
+    def storage(self, tmp_path):
+        return LocalFileSystem(basepath=str(tmp_path / "storage"))
+
+
+@pytest.fixture
+def escaping_links(tmp_path):
+    """A storage whose base holds symlinks to a folder and a file outside it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "private.txt").write_text("not yours")
+    base = tmp_path / "storage"
+    base.mkdir()
+    (base / "linked-dir").symlink_to(outside, target_is_directory=True)
+    (base / "linked-file.txt").symlink_to(outside / "private.txt")
+    return LocalFileSystem(basepath=str(base)), outside
+
+
+@pytest.mark.parametrize("path", ["linked-dir/private.txt", "linked-file.txt"])
+def test_a_symlink_escaping_the_base_is_refused(escaping_links, path, tmp_path):
+    storage, outside = escaping_links
+
+    with pytest.raises(StoragePathError, match="escapes the local-file-system base"):
+        storage.read_path(path)
+    with pytest.raises(StoragePathError, match="escapes"):
+        storage.write_path(path, b"overwritten")
+    with pytest.raises(StoragePathError, match="escapes"):
+        storage.download_object_to_path(path, tmp_path / "copy.txt")
+
+    assert (outside / "private.txt").read_text() == "not yours"
+    assert sorted(p.name for p in outside.iterdir()) == ["private.txt"]
+
+
+def test_writing_into_a_symlinked_folder_outside_is_refused(escaping_links):
+    storage, outside = escaping_links
+
+    with pytest.raises(StoragePathError, match="escapes"):
+        storage.write_path("linked-dir/new.txt", b"planted")
+    assert not (outside / "new.txt").exists()
+
+
+def test_local_file_system_round_trips(tmp_path):
+    LocalFileSystem(basepath=str(tmp_path / "data")).save("lake")
+
+    loaded = LocalFileSystem.load("lake")
+    loaded.write_path("x/y.txt", b"saved")
+    assert loaded.basepath == str(tmp_path / "data")
+    assert (tmp_path / "data" / "x" / "y.txt").read_bytes() == b"saved"
+
+
+# -- Webhook ------------------------------------------------------------------------------
+
+
+class TestWebhook(NotifierContract):
+    @pytest.fixture
+    def received(self, http_receiver):
+        return http_receiver.requests
+
+    @pytest.fixture
+    def notifier(self, http_receiver):
+        return Webhook(url=http_receiver.url + "/hook")
+
+    @pytest.fixture
+    def unreachable_notifier(self):
+        return Webhook(url=closed_port_url())
+
+
+def test_webhook_sends_its_method_and_secret_headers(http_receiver, canary):
+    hook = Webhook(url=http_receiver.url + "/alerts/T0", method="PUT",
+                   headers={"Authorization": f"Bearer {canary}", "X-Team": "data"})
+    hook.save("ops")
+    assert canary not in repr(hook)
+
+    Webhook.load("ops").notify("disk full", subject="db-1")
+
+    [request] = http_receiver.requests
+    assert request["method"] == "PUT"
+    assert request["path"] == "/alerts/T0"
+    assert request["headers"]["authorization"] == f"Bearer {canary}"
+    assert request["headers"]["x-team"] == "data"
+    assert request["headers"]["content-type"] == "application/json"
+    assert request["json"] == {"subject": "db-1", "body": "disk full"}
+
+
+def test_webhook_body_template_renders_valid_json_from_any_text(http_receiver):
+    hook = Webhook(url=http_receiver.url,
+                   body_template='{"text": "*$subject*: $body", "channel": "#alerts", "n": 1}')
+    body = 'a "quoted" word,\na new line, a tab\t, a backslash \\ and {"json": 1}'
+    subject = 'load "orders"\nfailed'
+
+    hook.notify(body, subject=subject)
+
+    [request] = http_receiver.requests
+    assert json.loads(request["body"]) == request["json"]
+    assert request["json"] == {"text": f"*{subject}*: {body}", "channel": "#alerts", "n": 1}
+
+
+def test_webhook_without_subject_renders_an_empty_one(http_receiver):
+    Webhook(url=http_receiver.url).notify("only a body")
+
+    assert http_receiver.requests[0]["json"] == {"subject": "", "body": "only a body"}
+
+
+@pytest.mark.parametrize("template", [
+    '{"text": $body}',
+    '{"text": "$body"',
+    "text=$body",
+])
+def test_a_body_template_that_is_not_json_is_refused(template):
+    with pytest.raises(BlockValidationError) as caught:
+        Webhook(url="http://127.0.0.1:9/hook", body_template=template)
+
+    assert caught.value.fields == ["body_template"]
+    assert "'body_template'" in str(caught.value)
+    assert "not JSON" in str(caught.value)
+
+
+def test_an_http_error_names_the_block_and_hides_the_url(http_receiver, canary):
+    http_receiver.status = 500
+    url = f"{http_receiver.url}/hooks/{canary}"
+    Webhook(url=url).save("pager")
+
+    with pytest.raises(NotificationError) as caught:
+        Webhook.load("pager").notify("disk full")
+
+    message = str(caught.value)
+    assert "'pager'" in message
+    assert "HTTP 500" in message
+    assert canary not in message and http_receiver.url not in message
+    assert len(http_receiver.requests) == 1
+
+
+def test_anotify_works_under_asyncio_run(http_receiver):
+    hook = Webhook(url=http_receiver.url)
+
+    asyncio.run(hook.anotify("from async code", subject="async"))
+
+    assert http_receiver.requests[0]["json"] == {"subject": "async", "body": "from async code"}
