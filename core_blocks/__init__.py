@@ -28,6 +28,20 @@ _EXPORTS = {
     "SecretBackendError": "core_blocks.errors",
     "CoreBlocksError": "core_blocks.errors",
     "NotificationError": "core_blocks.errors",
+    "RunTimeoutError": "core_blocks.errors",
+    "task": "core_blocks.tasks",
+    "Task": "core_blocks.tasks",
+    "task_input_hash": "core_blocks.tasks",
+    "exponential_backoff": "core_blocks.tasks",
+    "unmapped": "core_blocks.tasks",
+    "flow": "core_blocks.flows",
+    "Flow": "core_blocks.flows",
+    "ThreadPoolTaskRunner": "core_blocks.flows",
+    "concurrency": "core_blocks.runtime.concurrency",
+    "notify": "core_blocks.runtime.notify",
+    "get_run_context": "core_blocks.runtime.context",
+    "State": "core_blocks.runtime.states",
+    "StateType": "core_blocks.runtime.states",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -59,10 +73,17 @@ if TYPE_CHECKING:
         BlockValidationError,
         CoreBlocksError,
         NotificationError,
+        RunTimeoutError,
         SecretBackendError,
     )
     from core_blocks.fields import SecretDict
+    from core_blocks.flows import Flow, ThreadPoolTaskRunner, flow
     from core_blocks.hookspecs import hookimpl
+    from core_blocks.runtime.concurrency import concurrency
+    from core_blocks.runtime.context import get_run_context
+    from core_blocks.runtime.notify import notify
+    from core_blocks.runtime.states import State, StateType
+    from core_blocks.tasks import Task, exponential_backoff, task, task_input_hash, unmapped
     from core_blocks.types.json_block import JSON
     from core_blocks.types.local_file_system import LocalFileSystem
     from core_blocks.types.secret import Secret

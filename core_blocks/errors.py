@@ -55,3 +55,15 @@ class NotificationError(CoreBlocksError):
 
 class StoragePathError(CoreBlocksError, ValueError):
     """An object path that escapes a storage block's base folder."""
+
+
+class RunTimeoutError(CoreBlocksError, TimeoutError):
+    """A task or flow run that went past its timeout_seconds."""
+
+
+class ConcurrencyLimitNotFound(CoreBlocksError, LookupError):
+    """A concurrency limit name that has not been set."""
+
+
+class ConcurrencyTimeout(CoreBlocksError, TimeoutError):
+    """Slots of a concurrency limit that did not free up in time."""

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from core_blocks.errors import StoreError
 from core_blocks.settings import Settings, ensure_home
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry moves the store's schema one version forward; never edit a released entry.
 _MIGRATIONS: list[list[str]] = [
@@ -65,6 +65,48 @@ _MIGRATIONS: list[list[str]] = [
             backend TEXT NOT NULL,
             state TEXT NOT NULL,
             created TEXT NOT NULL)""",
+    ],
+    [
+        # Run history of the task runtime (core_blocks.runtime.history); times are epoch seconds.
+        """CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            fn_name TEXT NOT NULL,
+            flow_name TEXT,
+            parent_id TEXT,
+            parameters TEXT NOT NULL,
+            state TEXT NOT NULL,
+            state_name TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created REAL NOT NULL,
+            started REAL,
+            ended REAL,
+            error_type TEXT,
+            error_message TEXT,
+            traceback TEXT)""",
+        "CREATE INDEX runs_created ON runs (created)",
+        "CREATE INDEX runs_parent ON runs (parent_id)",
+        """CREATE TABLE run_states (
+            run_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            name TEXT NOT NULL,
+            at REAL NOT NULL,
+            message TEXT,
+            PRIMARY KEY (run_id, seq))""",
+        # Global concurrency limits: slots per name, and the leases that hold them.
+        """CREATE TABLE concurrency_limits (
+            name TEXT PRIMARY KEY,
+            slots INTEGER NOT NULL,
+            updated REAL NOT NULL)""",
+        """CREATE TABLE concurrency_leases (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            occupy INTEGER NOT NULL,
+            holder TEXT NOT NULL,
+            expires REAL NOT NULL)""",
+        "CREATE INDEX concurrency_leases_name ON concurrency_leases (name)",
     ],
 ]
 
@@ -158,6 +200,10 @@ class _Dialect:
 
     def sql(self, statement: str) -> str:
         return statement if self.name == "sqlite" else statement.replace("?", "%s")
+
+    def lock_rows(self) -> str:
+        """Suffix of a SELECT that locks the rows it reads until the transaction ends."""
+        return "" if self.name == "sqlite" else " FOR UPDATE"  # SQLite: BEGIN IMMEDIATE did
 
     def begin_write(self) -> list[str]:
         if self.name == "sqlite":
@@ -571,6 +617,13 @@ class _Tx:
 
     def execute(self, statement: str, params: Sequence[Any] = ()):
         return self._conn.execute(self._dialect.sql(statement), tuple(params))
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._conn.cursor().executemany(self._dialect.sql(statement), rows)
+
+    def lock_rows(self) -> str:
+        return self._dialect.lock_rows()
 
 
 _stores: dict[tuple[int, str], Store] = {}

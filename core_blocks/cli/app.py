@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from core_blocks.cli import block_commands, doctor_command, type_commands
+from core_blocks.cli import block_commands, doctor_command, run_commands, type_commands
 
 app = typer.Typer(
     name="blocks",
@@ -36,6 +36,8 @@ app.command("create")(block_commands.create_command)
 app.command("inspect")(block_commands.inspect_command)
 app.command("delete")(block_commands.delete_command)
 app.command("doctor")(doctor_command.doctor_command)
+app.add_typer(run_commands.runs_app, name="runs")
+app.add_typer(run_commands.concurrency_app, name="concurrency")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,11 @@ from pathlib import Path
 
 def reset_state() -> None:
     """Close stores and forget backends and plugins cached for earlier settings."""
+    import sys
+
+    history = sys.modules.get("core_blocks.runtime.history")
+    if history is not None:
+        history.flush()  # run records still queued belong to the store being closed
     from core_blocks.registry import reset_registry
     from core_blocks.secrets.selection import reset_backends
     from core_blocks.store import reset_stores

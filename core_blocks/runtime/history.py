@@ -1,0 +1,222 @@
+"""Run history: every flow and task run and its state transitions, written to the store.
+
+Runs hand their records to one background writer per process, which batches them into a
+transaction at a time, so recording costs a task a queue append rather than a commit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import queue
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core_blocks.runtime.states import State, StateType
+
+logger = logging.getLogger("core_blocks.runs")
+
+
+@dataclass(eq=False)
+class Run:
+    """A flow or task run: what hooks receive as `run` and what history records."""
+
+    kind: str  # "flow" | "task"
+    fn_name: str
+    parameters: dict[str, Any]  # already redacted
+    parent_id: str | None = None
+    flow_name: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created: float = field(default_factory=time.time)
+    states: list[State] = field(default_factory=list)
+    attempts: int = 0
+    started: float | None = None
+    ended: float | None = None
+    store: Any = field(default=None, repr=False)
+    error: tuple[str | None, str | None, str | None] = (None, None, None)  # type, text, trace
+
+    @property
+    def name(self) -> str:
+        return f"{self.fn_name}-{self.id[:8]}"
+
+    @property
+    def state(self) -> State | None:
+        return self.states[-1] if self.states else None
+
+    @property
+    def duration(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.ended or time.time()) - self.started
+
+    def set_state(self, state: State) -> State:
+        if state.type is StateType.RUNNING and self.started is None:
+            self.started = state.timestamp
+        if state.is_final:
+            self.ended = state.timestamp
+            # Formatted now: re-raising later would add the caller's frames.
+            self.error = error_fields(state.error)
+        self.states.append(state)
+        _recorder.record(self, state)
+        return state
+
+
+def error_fields(error: BaseException | None) -> tuple[str | None, str | None, str | None]:
+    """(type, message, traceback) of a run's error, for history."""
+    if error is None:
+        return None, None, None
+    kind = type(error).__qualname__
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return kind, str(error), text
+
+
+_RUN_UPSERT = (
+    "INSERT INTO runs (id, kind, name, fn_name, flow_name, parent_id, parameters, state, "
+    "state_name, attempts, created, started, ended, error_type, error_message, traceback) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET parameters = excluded.parameters, state = excluded.state, "
+    "state_name = excluded.state_name, "
+    "attempts = excluded.attempts, started = excluded.started, ended = excluded.ended, "
+    "error_type = excluded.error_type, error_message = excluded.error_message, "
+    "traceback = excluded.traceback"
+)
+_STATE_INSERT = (
+    "INSERT INTO run_states (run_id, seq, state, name, at, message) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (run_id, seq) DO NOTHING"
+)
+
+
+class _Recorder:
+    """One writer thread per process; records reach the store in batches."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._failed_stores: set[str] = set()
+
+    def record(self, run: Run, state: State) -> None:
+        if run.store is None:
+            return
+        self._queue.put((run, len(run.states) - 1, state))
+        if self._thread is None:
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._loop, name="core-blocks-runs", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything recorded so far is in the store."""
+        if self._thread is None:
+            return
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            items = [self._queue.get()]
+            while len(items) < 5000:
+                try:
+                    items.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            events = [i for i in items if isinstance(i, threading.Event)]
+            self._write([i for i in items if not isinstance(i, threading.Event)])
+            for event in events:
+                event.set()
+
+    def _write(self, items: list[tuple[Run, int, State]]) -> None:
+        by_store: dict[int, tuple[Any, dict[str, Run], list[tuple]]] = {}
+        for run, seq, state in items:
+            _, runs, states = by_store.setdefault(id(run.store), (run.store, {}, []))
+            runs[run.id] = run
+            states.append((run.id, seq, state.type.value, state.name, state.timestamp,
+                           state.message or None))
+        for store, runs, states in by_store.values():
+            try:
+                with store.transaction() as tx:
+                    tx.executemany(_RUN_UPSERT, [_run_row(r) for r in runs.values()])
+                    tx.executemany(_STATE_INSERT, states)
+            except Exception as exc:  # history must never break the runs it records
+                if store.url not in self._failed_stores:
+                    self._failed_stores.add(store.url)
+                    logger.warning("Run history could not be written: %s", exc)
+
+
+def _run_row(run: Run) -> tuple:
+    # Read once: the run may move on while the writer builds the row.
+    states = run.states
+    last = states[-1]
+    error_type, message, text = run.error if last.is_final else (None, None, None)
+    return (run.id, run.kind, run.name, run.fn_name, run.flow_name, run.parent_id,
+            json.dumps(run.parameters, default=str), last.type.value, last.name, run.attempts,
+            run.created, run.started, run.ended, error_type, message, text)
+
+
+_recorder = _Recorder()
+flush = _recorder.flush
+atexit.register(flush, 5.0)
+
+
+# -- reading history (the CLI) -----------------------------------------------------------
+
+_COLUMNS = ("id, kind, name, fn_name, flow_name, parent_id, parameters, state, state_name, "
+            "attempts, created, started, ended, error_type, error_message, traceback")
+
+
+def list_runs(store, *, flow: str | None = None, state: str | None = None,
+              kind: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Recorded runs, newest first."""
+    flush()
+    where, params = [], []
+    for column, value in (("flow_name", flow), ("state", state), ("kind", kind)):
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = f"SELECT {_COLUMNS} FROM runs"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY created DESC LIMIT ?"
+    return [_run_dict(row) for row in store.query(sql, (*params, limit))]
+
+
+def get_run(store, run_id: str) -> dict[str, Any] | None:
+    """One run with its states and child runs; run_id may be a unique prefix."""
+    flush()
+    rows = store.query(f"SELECT {_COLUMNS} FROM runs WHERE id LIKE ? ORDER BY created LIMIT 2",
+                       (run_id.lower() + "%",))
+    if len(rows) != 1:
+        if len(rows) > 1:
+            raise LookupError(f"Run id prefix {run_id!r} matches several runs; give more of it.")
+        return None
+    run = _run_dict(rows[0])
+    run["states"] = [
+        {"state": s, "name": n, "at": at, "message": m}
+        for s, n, at, m in store.query(
+            "SELECT state, name, at, message FROM run_states WHERE run_id = ? ORDER BY seq",
+            (run["id"],))
+    ]
+    run["children"] = [
+        _run_dict(row) for row in store.query(
+            f"SELECT {_COLUMNS} FROM runs WHERE parent_id = ? ORDER BY created", (run["id"],))
+    ]
+    return run
+
+
+def _run_dict(row: tuple) -> dict[str, Any]:
+    names = [c.strip() for c in _COLUMNS.split(",")]
+    run = dict(zip(names, row, strict=True))
+    run["parameters"] = json.loads(run["parameters"])
+    started, ended = run["started"], run["ended"]
+    run["duration"] = (ended - started) if started is not None and ended is not None else None
+    return run

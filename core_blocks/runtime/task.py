@@ -1,0 +1,136 @@
+"""@task: a function with retries, timeouts, caching, hooks and run history."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from core_blocks.runtime import engine
+from core_blocks.runtime.context import current_run
+from core_blocks.runtime.futures import AsyncTaskFuture, TaskFuture
+from core_blocks.runtime.options import (
+    Wrapped,
+    as_hook_list,
+    check_common,
+    check_retry_delay,
+)
+from core_blocks.runtime.task_runners import shared_runner
+
+
+class Task(Wrapped):
+    """A function run as a task; call it, `.submit()` it, or `.map()` it."""
+
+    kind = "task"
+
+    def __init__(
+        self,
+        fn: Callable,
+        *,
+        name: str | None = None,
+        retries: int = 0,
+        retry_delay_seconds: float | list[float] | Callable[[int], float] = 0,
+        retry_jitter_factor: float | None = None,
+        retry_condition_fn: Callable | None = None,
+        timeout_seconds: float | None = None,
+        cache_key_fn: Callable | None = None,
+        cache_expiration: timedelta | None = None,
+        refresh_cache: bool = False,
+        result_storage: Any = None,
+        tags: Iterable[str] = (),
+        log_prints: bool | None = None,
+        on_completion: Callable | Iterable[Callable] | None = None,
+        on_failure: Callable | Iterable[Callable] | None = None,
+    ):
+        check_common(fn, retries, timeout_seconds)
+        check_retry_delay(retry_delay_seconds)
+        if retry_jitter_factor is not None and retry_jitter_factor < 0:
+            raise ValueError(f"retry_jitter_factor must be ≥ 0, not {retry_jitter_factor!r}.")
+        if cache_expiration is not None and not isinstance(cache_expiration, timedelta):
+            raise TypeError("cache_expiration takes a datetime.timedelta, e.g. timedelta(hours=1).")
+        self._wrap(fn, name)
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self.retry_jitter_factor = retry_jitter_factor
+        self.retry_condition_fn = retry_condition_fn
+        self.timeout_seconds = timeout_seconds
+        self.cache_key_fn = cache_key_fn
+        self.cache_expiration = cache_expiration
+        self.refresh_cache = refresh_cache
+        self.result_storage = result_storage
+        self.tags = frozenset(tags)
+        self.log_prints = log_prints
+        self.on_completion = as_hook_list(on_completion, "on_completion")
+        self.on_failure = as_hook_list(on_failure, "on_failure")
+
+    def with_options(self, **options: Any) -> Task:
+        """A copy of this task with some options changed."""
+        clone = copy.copy(self)
+        for option, value in options.items():
+            if option not in _OPTIONS:
+                raise TypeError(f"with_options() got an unknown option {option!r}.")
+            if option in ("on_completion", "on_failure"):
+                value = as_hook_list(value, option)
+            setattr(clone, option, value)
+        return clone
+
+    def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
+        """Run the task now and return its result (async tasks: a coroutine to await)."""
+        if self.is_async:
+            return self._acall(args, kwargs, return_state)
+        state = engine.run_task(self, args, kwargs)
+        return state if return_state else state.result()
+
+    async def _acall(self, args: tuple, kwargs: dict, return_state: bool) -> Any:
+        state = await engine.arun_task(self, args, kwargs)
+        return state if return_state else state.result()
+
+    def submit(self, *args: Any, **kwargs: Any) -> TaskFuture | AsyncTaskFuture:
+        """Start the task concurrently and return a future for its result.
+
+        Sync tasks run on the flow's thread pool (outside a flow, a shared one). Async tasks
+        submitted from a running event loop run on that loop.
+        """
+        run = engine.new_run("task", self)
+        if self.is_async:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if loop is not None:
+                scheduled = loop.create_task(engine.arun_task(self, args, kwargs, run))
+                context = current_run.get()
+                if context is not None and context.async_tasks is not None:
+                    context.async_tasks.append(scheduled)
+                return AsyncTaskFuture(run, scheduled)
+            target = self._run_async_in_thread
+        else:
+            target = engine.run_task
+        context = current_run.get()
+        runner = context.task_runner if context and context.task_runner else shared_runner()
+        return TaskFuture(run, runner.submit(target, self, args, kwargs, run))
+
+    def _run_async_in_thread(self, task: Task, args: tuple, kwargs: dict, run: Any) -> Any:
+        return asyncio.run(engine.arun_task(task, args, kwargs, run))
+
+    def map(self, *args: Any, **kwargs: Any) -> list[TaskFuture | AsyncTaskFuture]:
+        """Submit one run per item of the iterable arguments; wrap constants in unmapped()."""
+        from core_blocks.runtime.mapping import expand
+
+        return [self.submit(*a, **kw) for a, kw in expand(self.name, args, kwargs)]
+
+
+_OPTIONS = frozenset(
+    ("name", "retries", "retry_delay_seconds", "retry_jitter_factor", "retry_condition_fn",
+     "timeout_seconds", "cache_key_fn", "cache_expiration", "refresh_cache", "result_storage",
+     "tags", "log_prints", "on_completion", "on_failure")
+)
+
+
+def task(fn: Callable | None = None, /, **options: Any) -> Any:
+    """Make a function a Task: `@task`, or `@task(retries=3, timeout_seconds=10, ...)`."""
+    if fn is None:
+        return lambda f: Task(f, **options)
+    return Task(fn, **options)

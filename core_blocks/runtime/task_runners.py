@@ -1,0 +1,73 @@
+"""Where submitted tasks run: a thread pool per flow run, and one shared outside flows."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+
+def default_max_workers() -> int:
+    """CORE_BLOCKS_TASK_RUNNER_MAX_WORKERS, else the standard library's default."""
+    value = os.environ.get("CORE_BLOCKS_TASK_RUNNER_MAX_WORKERS")
+    if value:
+        try:
+            workers = int(value)
+        except ValueError:
+            workers = 0
+        if workers < 1:
+            raise ValueError(
+                f"CORE_BLOCKS_TASK_RUNNER_MAX_WORKERS={value!r} is not a positive whole number."
+            )
+        return workers
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+class ThreadPoolTaskRunner:
+    """Runs submitted sync tasks on a pool of `max_workers` threads.
+
+    A flow starts its runner when it begins and waits for every submitted task when it ends.
+    """
+
+    def __init__(self, max_workers: int | None = None):
+        if max_workers is not None and max_workers < 1:
+            raise ValueError(f"max_workers must be 1 or more, not {max_workers}.")
+        self.max_workers = max_workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def duplicate(self) -> ThreadPoolTaskRunner:
+        """A fresh runner with the same settings (each flow run gets its own)."""
+        return type(self)(self.max_workers)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        if self._executor is None:
+            with self._lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(
+                        self.max_workers or default_max_workers(),
+                        thread_name_prefix="core-blocks-task")
+        context = contextvars.copy_context()  # tasks see their flow run as their parent
+        return self._executor.submit(context.run, fn, *args)
+
+    def shutdown(self, wait: bool = True) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=wait)
+
+    def __repr__(self) -> str:
+        return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
+
+
+_shared: ThreadPoolTaskRunner | None = None
+
+
+def shared_runner() -> ThreadPoolTaskRunner:
+    """The runner for tasks submitted outside any flow."""
+    global _shared
+    if _shared is None:
+        _shared = ThreadPoolTaskRunner()
+    return _shared
