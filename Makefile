@@ -38,6 +38,7 @@ lint: install-test
 bench: install
 	$(PY) bench/cli_startup.py
 	$(PY) bench/block_load.py
+	$(PY) bench/task_overhead.py
 
 clean:
 	rm -rf $(VENV) .demo .bench *.egg-info */*.egg-info .pytest_cache

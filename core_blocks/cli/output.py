@@ -26,7 +26,8 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
         t.add_column(column, overflow="fold")
     for row in rows:
         t.add_row(*("" if v is None else _escape(str(v), fold=False) for v in row))
-    Console(soft_wrap=False).print(t)
+    # Piped output is read by people and grep alike: do not fold rows at 80 columns.
+    Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(t)
 
 
 def say(message: str) -> None:

@@ -15,8 +15,11 @@ _STATES = ("Pending", "Running", "Completed", "Failed", "Retrying", "TimedOut", 
            "Crashed")
 
 
-def _when(epoch: float | None) -> str:
-    return "" if epoch is None else datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+def _when(epoch: float | None, precise: bool = False) -> str:
+    if epoch is None:
+        return ""
+    text = datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text[:-3] if precise else text[:-7]
 
 
 def _seconds(value: float | None) -> str:
@@ -49,14 +52,16 @@ def runs_ls(
     if not runs:
         typer.echo("No runs recorded yet. Runs of @flow and @task functions appear here.")
         return
-    table(None, ["id", "kind", "name", "flow", "state", "started", "duration"],
-          [[r["id"][:12], r["kind"], r["name"], r["flow_name"], r["state_name"],
-            _when(r["started"]), _seconds(r["duration"])] for r in runs])
+    # A run's name ends with the first 8 characters of its id: `blocks runs show` takes them.
+    table(None, ["run", "kind", "flow", "state", "started", "duration"],
+          [[r["name"], r["kind"], r["flow_name"], r["state_name"], _when(r["started"]),
+            _seconds(r["duration"])] for r in runs])
 
 
 @runs_app.command("show")
 def runs_show(
-    run_id: str = typer.Argument(..., metavar="ID", help="Run id, or a unique prefix of it."),
+    run_id: str = typer.Argument(..., metavar="RUN",
+                                help="Run name, id, or a unique prefix of the id."),
     as_json: bool = JsonOption,
 ) -> None:
     """Show one run: parameters (secrets redacted), state transitions, error, child runs."""
@@ -83,7 +88,7 @@ def runs_show(
         rows.append(["error", f"{run['error_type']}: {run['error_message']}"])
     table(f"{run['kind']} run {run['name']}", ["field", "value"], rows)
     table("states", ["at", "state", "message"],
-          [[_when(s["at"]), s["name"], s["message"] or ""] for s in run["states"]])
+          [[_when(s["at"], precise=True), s["name"], s["message"] or ""] for s in run["states"]])
     if run["children"]:
         table("child runs", ["id", "kind", "name", "state", "duration"],
               [[c["id"][:12], c["kind"], c["name"], c["state_name"], _seconds(c["duration"])]

@@ -167,8 +167,9 @@ def _finish(obj: Any, run: Run, state: State) -> State:
     if state.is_failed():
         level = logging.ERROR
     if logger.isEnabledFor(level):
-        logger.log(level, "%s run %r finished in state %s after %.3f s.",
-                   obj.kind.capitalize(), run.name, state, run.duration)
+        detail = f": {state.message}" if state.message else "."
+        logger.log(level, "%s run %r finished in state %s after %.3f s%s",
+                   obj.kind.capitalize(), run.name, state.name, run.duration, detail)
     return state
 
 

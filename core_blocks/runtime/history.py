@@ -191,8 +191,10 @@ def list_runs(store, *, flow: str | None = None, state: str | None = None,
 
 
 def get_run(store, run_id: str) -> dict[str, Any] | None:
-    """One run with its states and child runs; run_id may be a unique prefix."""
+    """One run with its states and child runs, by id, unique id prefix, or run name."""
     flush()
+    if "-" in run_id:  # a run name: "<function>-<first 8 characters of the id>"
+        run_id = run_id.rsplit("-", 1)[1]
     rows = store.query(f"SELECT {_COLUMNS} FROM runs WHERE id LIKE ? ORDER BY created LIMIT 2",
                        (run_id.lower() + "%",))
     if len(rows) != 1:
