@@ -142,6 +142,15 @@ class _Renewer:
 _renewer = _Renewer()
 
 
+def _forget_parent_leases() -> None:
+    global _renewer, _HOLDER
+    _renewer = _Renewer()  # the parent's leases stay the parent's; a forked child renews its own
+    _HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+os.register_at_fork(after_in_child=_forget_parent_leases)
+
+
 class concurrency:  # noqa: N801  (a context manager used like a function)
     """Hold `occupy` slots of the named limit(s) for the block: `with` or `async with`.
 

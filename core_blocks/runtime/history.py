@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -164,8 +165,20 @@ def _run_row(run: Run) -> tuple:
 
 
 _recorder = _Recorder()
-flush = _recorder.flush
-atexit.register(flush, 5.0)
+atexit.register(lambda: _recorder.flush(5.0))
+
+
+def flush(timeout: float = 10.0) -> None:
+    """Wait until every run record queued so far is in the store."""
+    _recorder.flush(timeout)
+
+
+def _forget_parent_writer() -> None:
+    global _recorder
+    _recorder = _Recorder()  # a forked child has no writer thread; it starts its own
+
+
+os.register_at_fork(after_in_child=_forget_parent_writer)
 
 
 # -- reading history (the CLI) -----------------------------------------------------------

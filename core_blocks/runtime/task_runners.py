@@ -65,6 +65,14 @@ class ThreadPoolTaskRunner:
 _shared: ThreadPoolTaskRunner | None = None
 
 
+def _forget_parent_pool() -> None:
+    global _shared
+    _shared = None  # a forked child has none of the parent's pool threads
+
+
+os.register_at_fork(after_in_child=_forget_parent_pool)
+
+
 def shared_runner() -> ThreadPoolTaskRunner:
     """The runner for tasks submitted outside any flow."""
     global _shared
