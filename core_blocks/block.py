@@ -9,6 +9,9 @@ import inspect
 import json
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -17,6 +20,20 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 from core_blocks.errors import BlockValidationError
 from core_blocks.fields import SecretDict, secret_kind
 from core_blocks.naming import slugify
+
+# True while a Block is being validated: nested blocks then raise pydantic's own error.
+_validating: ContextVar[bool] = ContextVar("core_blocks_validating", default=False)
+
+
+@contextmanager
+def raw_validation() -> Iterator[None]:
+    """Validate blocks inside this block raising pydantic's ValidationError, field paths intact."""
+    token = _validating.set(True)
+    try:
+        yield
+    finally:
+        _validating.reset(token)
+
 
 # Every concrete Block subclass defined in this process, by slug: lets nested documents
 # resolve their class without loading plugins.
@@ -59,11 +76,19 @@ class Block(BaseModel):
     _is_anonymous: bool = PrivateAttr(default=False)
 
     def __init__(self, /, **data: Any) -> None:
+        if _validating.get():
+            # Inside another block's validation (or a load): let pydantic's error travel up
+            # with its full field path; the outermost call turns it into our message.
+            super().__init__(**data)
+            return
+        token = _validating.set(True)
         try:
             super().__init__(**data)
         except ValidationError as exc:
             # Re-raised without the pydantic error: its text would quote input values.
             raise validation_error(type(self), exc) from None
+        finally:
+            _validating.reset(token)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

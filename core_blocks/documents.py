@@ -22,7 +22,7 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from core_blocks.block import Block, block_fields, validation_error
+from core_blocks.block import Block, block_fields, raw_validation, validation_error
 from core_blocks.errors import (
     BlockConflictError,
     BlockExistsError,
@@ -314,7 +314,11 @@ def _materialize(store: Store, row: DocumentRow, cls: type[Block], validate: boo
         kinds = data.pop(SECRETS_KEY, {})
         refs = data.pop(REFS_KEY, {})
         if kinds:
-            values = _read_secrets(row)
+            backend = backend_for_read(row.secret_backend)
+            values = backend.read(row.secret_key or "", row.ref)
+            missing = [f for f in kinds if f not in (values or {})]
+            if values is not None and missing and not backend.writable:
+                raise SecretBackendError(backend.missing_message(row.ref, missing))
             if values is None:
                 # Overwritten meanwhile: the document now points at a newer key.
                 fresh = store.get_document_by_id(row.id)
@@ -323,10 +327,7 @@ def _materialize(store: Store, row: DocumentRow, cls: type[Block], validate: boo
                 if fresh.secret_key != row.secret_key:
                     row = fresh
                     continue
-                raise SecretBackendError(
-                    f"The secrets of {row.ref} are missing from the {row.secret_backend!r} "
-                    f"secret backend. Save them again with: blocks create {row.ref} --overwrite"
-                )
+                raise SecretBackendError(backend.missing_message(row.ref, list(kinds)))
             for field, kind in kinds.items():
                 if field in values:
                     data[field] = _decode_secret(kind, values[field])
@@ -347,11 +348,6 @@ def _materialize(store: Store, row: DocumentRow, cls: type[Block], validate: boo
     raise SecretBackendError(f"{row.ref} kept changing while it was being loaded; try again.")
 
 
-def _read_secrets(row: DocumentRow) -> dict[str, Any] | None:
-    backend = backend_for_read(row.secret_backend)
-    return backend.read(row.secret_key or "", row.ref)
-
-
 def _child_class(slug: str, accepted: tuple[type[Block], ...]) -> type[Block]:
     for cls in accepted:
         if cls._block_type_slug == slug:
@@ -362,7 +358,8 @@ def _child_class(slug: str, accepted: tuple[type[Block], ...]) -> type[Block]:
 def _validate(cls: type[Block], row: DocumentRow, data: dict[str, Any]) -> Block:
     known = {k: v for k, v in data.items() if k in cls.model_fields}  # removed fields: dropped
     try:
-        return cls.model_validate(known)
+        with raw_validation():
+            return cls.model_validate(known)
     except ValidationError as exc:
         stale = row.schema_checksum != cls.schema_checksum()
         why = "was saved with another version of" if stale else "does not fit"

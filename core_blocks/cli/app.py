@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="blocks", standalone_mode=False)
+        code = app(args=args, prog_name="blocks", standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(code) comes back as a return value
+            return code
     except (UserError, _project_errors()) as exc:
         if "--debug" in args:
             raise

@@ -41,6 +41,11 @@ class SecretBackend:
         """Remove key; a key already absent is fine."""
         raise NotImplementedError
 
+    def missing_message(self, ref: str, fields: list[str]) -> str:
+        """What to say when the secrets of ref (these fields) are not in this backend."""
+        return (f"The secrets of {ref} are missing from the {self.name!r} secret backend. "
+                f"Save them again with: blocks create {ref} --overwrite")
+
     def read_only_error(self, ref: str) -> SecretBackendError:
         return SecretBackendError(
             f"Cannot save the secrets of {ref}: the {self.name!r} secret backend is read-only. "

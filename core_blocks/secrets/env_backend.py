@@ -35,6 +35,11 @@ class EnvSecretBackend(SecretBackend):
                   if k.startswith(prefix)}
         return values or None
 
+    def missing_message(self, ref: str, fields: list[str]) -> str:
+        names = ", ".join(variable_prefix(ref) + f.upper() for f in fields)
+        return (f"The secrets of {ref} are not in the environment (CORE_BLOCKS_SECRET_BACKEND="
+                f"env). Set {names}.")
+
     def write(self, key: str, values: dict[str, Any], ref: str) -> None:
         raise self.read_only_error(ref)
 
