@@ -6,7 +6,6 @@ Code written against an interface works with any implementation: a flow that tak
 
 from __future__ import annotations
 
-import asyncio
 from abc import abstractmethod
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,6 +32,7 @@ class NotificationBlock(Block):
 
     async def anotify(self, body: str, subject: str | None = None) -> None:
         """notify() for async code, run in a worker thread."""
+        import asyncio  # only async callers pay for importing it
         await asyncio.to_thread(self.notify, body, subject)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import inspect
@@ -168,16 +167,19 @@ class Block(BaseModel):
 
     async def asave(self, name: str, overwrite: bool = False) -> UUID:
         """save() for async code, run in a worker thread."""
+        import asyncio  # only async callers pay for importing it
         return await asyncio.to_thread(self.save, name, overwrite)
 
     @classmethod
     async def aload(cls, name: str, validate: bool = True):
         """load() for async code, run in a worker thread."""
+        import asyncio  # only async callers pay for importing it
         return await asyncio.to_thread(cls.load, name, validate)
 
     @classmethod
     async def adelete(cls, name: str) -> None:
         """delete() for async code, run in a worker thread."""
+        import asyncio  # only async callers pay for importing it
         await asyncio.to_thread(cls.delete, name)
 
 
