@@ -274,14 +274,31 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA busy_timeout = 30000")
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            self._use_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
-            raise self._corrupt(exc) from None
+            raise self._wrap(exc) from None
         return conn
+
+    @staticmethod
+    def _use_wal(conn) -> None:
+        """Switch a new file to WAL; the switch ignores busy_timeout, so retry while locked."""
+        import sqlite3
+        import time
+
+        deadline = time.monotonic() + 30
+        delay = 0.005
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     def _corrupt(self, exc: Exception) -> StoreError:
         return StoreError(
@@ -331,8 +348,12 @@ class Store:
         except self._errors() as exc:
             raise self._wrap(exc) from None
 
+    def _is_corruption(self, exc: BaseException) -> bool:
+        return self.dialect.name == "sqlite" and any(
+            sign in str(exc) for sign in ("not a database", "malformed"))
+
     def _wrap(self, exc: BaseException) -> StoreError:
-        if self.dialect.name == "sqlite" and "not a database" in str(exc):
+        if self._is_corruption(exc):
             return self._corrupt(exc)
         return StoreError(f"The block store {describe_url(self.url)} failed: {exc}")
 
@@ -367,7 +388,7 @@ class Store:
         try:
             version = self._read_version(conn)
         except self._errors() as exc:
-            if self.dialect.name == "sqlite" and "not a database" in str(exc):
+            if self._is_corruption(exc):
                 raise self._corrupt(exc) from None
             version = None
         if version == SCHEMA_VERSION:

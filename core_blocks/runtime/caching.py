@@ -13,7 +13,7 @@ from typing import Any
 logger = logging.getLogger("core_blocks.runs")
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
-_MISS = object()
+MISS = object()  # read_cached's answer when there is no usable cached value
 
 
 def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
@@ -33,6 +33,17 @@ def default_result_storage():
     from core_blocks.types.local_file_system import LocalFileSystem
 
     return LocalFileSystem(basepath=str(current().home / "results"))
+
+
+def check_result_storage(storage: Any) -> None:
+    """Refuse, when the task is defined, a result_storage that is not object storage."""
+    from core_blocks.abstract import ObjectStorageBlock
+
+    if storage is not None and not isinstance(storage, (str, ObjectStorageBlock)):
+        raise TypeError(
+            f"result_storage must be an ObjectStorageBlock (e.g. LocalFileSystem, S3Bucket) or "
+            f"its 'type-slug/name', not {type(storage).__name__}."
+        )
 
 
 def resolve_storage(storage: Any):
@@ -59,14 +70,14 @@ def _path(key: str) -> str:
 
 
 def read_cached(storage, key: str) -> Any:
-    """The cached value for key, or _MISS when absent, expired or unreadable."""
+    """The cached value for key, or MISS when absent, expired or unreadable."""
     try:
         record = pickle.loads(storage.read_path(_path(key)))
     except Exception:
-        return _MISS
+        return MISS
     expires = record.get("expires")
     if expires is not None and expires <= time.time():
-        return _MISS
+        return MISS
     return record["value"]
 
 
@@ -80,7 +91,3 @@ def write_cached(storage, key: str, value: Any, expiration: timedelta | None) ->
         logger.warning("Result not cached under %s: it cannot be pickled (%s).", key[:16], exc)
         return
     storage.write_path(_path(key), payload)
-
-
-def is_miss(value: Any) -> bool:
-    return value is _MISS

@@ -63,9 +63,20 @@ def _missing(store, name: str) -> str:
 
 # -- leases ----------------------------------------------------------------------------------
 
+class _NoRoom(Exception):
+    pass
+
+
 def _try_acquire(store, names: Sequence[str], occupy: int, lease_seconds: float
                  ) -> list[str] | None:
     """Lease ids for every name at once, or None when some limit has no room now."""
+    try:
+        return _acquire_all(store, names, occupy, lease_seconds)
+    except _NoRoom:
+        return None
+
+
+def _acquire_all(store, names: Sequence[str], occupy: int, lease_seconds: float) -> list[str]:
     now = time.time()
     with store.transaction() as tx:
         leases = []
@@ -83,7 +94,7 @@ def _try_acquire(store, names: Sequence[str], occupy: int, lease_seconds: float
             used = tx.execute("SELECT COALESCE(SUM(occupy), 0) FROM concurrency_leases "
                               "WHERE name = ?", (name,)).fetchone()[0]
             if used + occupy > row[0]:
-                return None  # the transaction commits only the expired-lease clean-up
+                raise _NoRoom  # rolls back the leases taken on the names before this one
             lease = uuid.uuid4().hex
             tx.execute("INSERT INTO concurrency_leases (id, name, occupy, holder, expires) "
                        "VALUES (?, ?, ?, ?, ?)", (lease, name, occupy, _HOLDER,

@@ -258,7 +258,39 @@ def call_with_timeout(obj: Any, run: Run, call: Callable[[], Any]) -> Any:
 def _cache_key(task: Any, run: Run, parameters: dict[str, Any]) -> str | None:
     if task.cache_key_fn is None:
         return None
-    return task.cache_key_fn(TaskRunContext(task, run, parameters), parameters)
+    try:
+        key = task.cache_key_fn(TaskRunContext(task, run, parameters), parameters)
+    except Exception as exc:  # the cache is an optimisation: run uncached, say why
+        logger.warning("cache_key_fn of task %r failed (%s: %s); running without the cache.",
+                       task.name, type(exc).__name__, exc)
+        return None
+    if key is not None and not isinstance(key, str):
+        logger.warning("cache_key_fn of task %r returned a %s, not a str; running without the "
+                       "cache.", task.name, type(key).__name__)
+        return None
+    return key
+
+
+def _read_cache(task: Any, key: str | None) -> Any:
+    if key is None or task.refresh_cache:
+        return caching.MISS
+    try:
+        return caching.read_cached(caching.resolve_storage(task.result_storage), key)
+    except Exception as exc:
+        logger.warning("Cached result of task %r could not be read (%s: %s); running it.",
+                       task.name, type(exc).__name__, exc)
+        return caching.MISS
+
+
+def _write_cache(task: Any, key: str | None, value: Any) -> None:
+    if key is None:
+        return
+    try:
+        caching.write_cached(caching.resolve_storage(task.result_storage), key, value,
+                             task.cache_expiration)
+    except Exception as exc:
+        logger.warning("Result of task %r was not cached (%s: %s).", task.name,
+                       type(exc).__name__, exc)
 
 
 def run_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None) -> State:
@@ -286,10 +318,9 @@ def run_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None) -> St
 
 def _task_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> State:
     key = _cache_key(task, run, parameters)
-    if key is not None and not task.refresh_cache:
-        value = caching.read_cached(caching.resolve_storage(task.result_storage), key)
-        if not caching.is_miss(value):
-            return _finish(task, run, State(StateType.COMPLETED, name="Cached", data=value))
+    cached = _read_cache(task, key)
+    if cached is not caching.MISS:
+        return _finish(task, run, State(StateType.COMPLETED, name="Cached", data=cached))
     args, kwargs = _call_fn(task, parameters)
     while True:
         run.attempts += 1
@@ -303,9 +334,7 @@ def _task_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> State:
             run.set_state(state)
             time.sleep(delay)
             continue
-        if key is not None:
-            caching.write_cached(caching.resolve_storage(task.result_storage), key, value,
-                                 task.cache_expiration)
+        _write_cache(task, key, value)
         return _finish(task, run, State(StateType.COMPLETED, data=value))
 
 
@@ -333,10 +362,9 @@ async def arun_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None
 
 async def _atask_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> State:
     key = _cache_key(task, run, parameters)
-    if key is not None and not task.refresh_cache:
-        value = caching.read_cached(caching.resolve_storage(task.result_storage), key)
-        if not caching.is_miss(value):
-            return _finish(task, run, State(StateType.COMPLETED, name="Cached", data=value))
+    cached = _read_cache(task, key)
+    if cached is not caching.MISS:
+        return _finish(task, run, State(StateType.COMPLETED, name="Cached", data=cached))
     args, kwargs = _call_fn(task, parameters)
     while True:
         run.attempts += 1
@@ -350,19 +378,24 @@ async def _atask_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> St
             run.set_state(state)
             await asyncio.sleep(delay)
             continue
-        if key is not None:
-            caching.write_cached(caching.resolve_storage(task.result_storage), key, value,
-                                 task.cache_expiration)
+        _write_cache(task, key, value)
         return _finish(task, run, State(StateType.COMPLETED, data=value))
 
 
 async def _await_with_timeout(obj: Any, run: Run, awaitable: Any) -> Any:
+    """await awaitable; past timeout_seconds, cancel it and return at once.
+
+    Not asyncio.wait_for: it would label a TimeoutError raised *inside* the awaitable as this
+    run's timeout, and it waits for the cancelled work to wind down.
+    """
     if obj.timeout_seconds is None:
         return await awaitable
-    try:
-        return await asyncio.wait_for(awaitable, obj.timeout_seconds)
-    except asyncio.TimeoutError:
-        raise _timeout_error(obj, run) from None
+    work = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({work}, timeout=obj.timeout_seconds)
+    if not done:
+        work.cancel()
+        raise _timeout_error(obj, run)
+    return work.result()
 
 
 # -- flows ---------------------------------------------------------------------------------------
@@ -426,8 +459,13 @@ async def arun_flow(flow: Any, args: tuple, kwargs: dict) -> State:
         tokens = _enter(flow, run, runner, log_prints, async_tasks)
         try:
             return await aresolve_futures(await flow.fn(*call_args, **call_kwargs))
+        except asyncio.CancelledError:  # timed out (or cancelled): stop its async tasks too
+            for submitted in async_tasks:
+                submitted.cancel()
+            runner.shutdown(wait=False)
+            raise
         finally:
-            if async_tasks:
+            if async_tasks and not all(t.done() for t in async_tasks):
                 await asyncio.gather(*async_tasks, return_exceptions=True)
             await asyncio.to_thread(runner.shutdown, True)
             _exit(tokens)

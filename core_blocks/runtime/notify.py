@@ -16,7 +16,7 @@ _SAMPLE = {"kind": "Flow", "name": "n", "flow_name": "f", "run_name": "r", "run_
 def _check(template: str, option: str) -> None:
     try:
         template.format(**_SAMPLE)
-    except (KeyError, IndexError, ValueError) as exc:
+    except Exception as exc:  # KeyError, IndexError, ValueError, AttributeError, TypeError
         raise ValueError(
             f"notify() {option} {template!r} is not valid ({type(exc).__name__}: {exc}). "
             f"Use the fields {', '.join('{' + k + '}' for k in _SAMPLE)}."

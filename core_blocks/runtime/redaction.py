@@ -18,10 +18,10 @@ def redact_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def _redact(name: str, value: Any, depth: int) -> Any:
+    if _SECRET_NAME.search(name) and value is not None:
+        return REDACTED
     if value is None or isinstance(value, (bool, int, float)):
         return value
-    if _SECRET_NAME.search(name):
-        return REDACTED
     if isinstance(value, str):
         return value if len(value) <= _MAX_TEXT else value[:_MAX_TEXT] + "…"
     if depth > 4:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from core_blocks.runtime import engine
+from core_blocks.runtime.caching import check_result_storage
 from core_blocks.runtime.context import current_run
 from core_blocks.runtime.futures import AsyncTaskFuture, TaskFuture
 from core_blocks.runtime.options import (
@@ -50,6 +51,7 @@ class Task(Wrapped):
             raise ValueError(f"retry_jitter_factor must be ≥ 0, not {retry_jitter_factor!r}.")
         if cache_expiration is not None and not isinstance(cache_expiration, timedelta):
             raise TypeError("cache_expiration takes a datetime.timedelta, e.g. timedelta(hours=1).")
+        check_result_storage(result_storage)
         self._wrap(fn, name)
         self.retries = retries
         self.retry_delay_seconds = retry_delay_seconds
@@ -73,6 +75,8 @@ class Task(Wrapped):
                 raise TypeError(f"with_options() got an unknown option {option!r}.")
             if option in ("on_completion", "on_failure"):
                 value = as_hook_list(value, option)
+            if option == "result_storage":
+                check_result_storage(value)
             setattr(clone, option, value)
         return clone
 
