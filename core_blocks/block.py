@@ -89,6 +89,38 @@ class Block(BaseModel):
         finally:
             _validating.reset(token)
 
+    # pydantic's entry points quote the input in their errors: turn them into ours.
+
+    @classmethod
+    def _validate_raw(cls, obj: Any) -> Any:
+        """model_validate raising pydantic's ValidationError (field paths intact)."""
+        with raw_validation():
+            return super().model_validate(obj)
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Any:
+        try:
+            with raw_validation():
+                return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise validation_error(cls, exc) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> Any:
+        try:
+            with raw_validation():
+                return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            raise validation_error(cls, exc) from None
+
+    @classmethod
+    def model_validate_strings(cls, obj: Any, **kwargs: Any) -> Any:
+        try:
+            with raw_validation():
+                return super().model_validate_strings(obj, **kwargs)
+        except ValidationError as exc:
+            raise validation_error(cls, exc) from None
+
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
@@ -99,6 +131,7 @@ class Block(BaseModel):
             cls._block_type_slug = slugify(cls._block_type_name)
         if "_description" not in own and cls.__doc__:
             cls._description = inspect.cleandoc(cls.__doc__).split("\n\n")[0].replace("\n", " ")
+        _refuse_buried_secrets(cls)
         if not inspect.isabstract(cls):
             _defined_types[cls._block_type_slug] = cls
 
@@ -193,6 +226,41 @@ def _annotation_args(annotation: Any) -> tuple[Any, ...]:
     if origin is typing.Annotated:
         return _annotation_args(typing.get_args(annotation)[0])
     return (annotation,)
+
+
+def _buried_secret(annotation: Any, top: bool, seen: set) -> bool:
+    """Whether a secret type sits somewhere other than a field's own type (or a nested Block)."""
+    from pydantic import SecretBytes, SecretStr
+    from pydantic.types import Secret
+
+    for arg in _annotation_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, (SecretStr, SecretBytes, Secret)):
+            if not top:
+                return True
+            continue
+        if isinstance(arg, type) and issubclass(arg, Block):
+            continue  # a nested block keeps its own secrets
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            if arg not in seen:
+                seen.add(arg)
+                if any(_buried_secret(f.annotation, False, seen)
+                       for f in arg.model_fields.values()):
+                    return True
+            continue
+        if any(_buried_secret(a, False, seen) for a in typing.get_args(arg)
+               if a is not Ellipsis):
+            return True
+    return False
+
+
+def _refuse_buried_secrets(cls: type[Block]) -> None:
+    for name, field in cls.model_fields.items():
+        if _buried_secret(field.annotation, True, set()):
+            raise TypeError(
+                f"{cls.__name__}.{name} holds a secret inside a list, dict or plain model; "
+                "secrets are kept out of the store only as a block's own fields. Make it a "
+                "SecretStr/SecretBytes/SecretDict field, or a nested Block with secret fields."
+            )
 
 
 def secret_fields(cls: type[BaseModel]) -> dict[str, str]:

@@ -87,10 +87,14 @@ class TeamsWebhook(NotificationBlock):
         """Post the message; raise NotificationError if Teams cannot be reached or refuses it."""
         import httpx
 
+        from core_blocks.http_logging import secret_urls_hidden
+
         label = self._block_document_name or "(unsaved)"
         try:
-            response = httpx.post(self.url.get_secret_value(), json=self.render(body, subject),
-                                  timeout=self.timeout_seconds)
+            with secret_urls_hidden():  # the URL embeds the channel's token
+                response = httpx.post(self.url.get_secret_value(),
+                                      json=self.render(body, subject),
+                                      timeout=self.timeout_seconds)
         except (httpx.InvalidURL, UnicodeError):
             raise NotificationError(
                 f"Microsoft Teams Webhook block {label!r} has a url that is not a valid URL; "

@@ -22,7 +22,10 @@ def collect_values(cls: type[Block], ref: str, sets: list[str],
         field, sep, raw = item.partition("=")
         field = field.strip()
         if not sep or not field:
-            raise UserError(f"--set {item!r} is not FIELD=VALUE, e.g. --set region=eu-west-1.")
+            # The item itself is not echoed: it may hold a secret value.
+            shown = f" for field {field!r}" if sep and field else ""
+            raise UserError(f"A --set{shown} is not FIELD=VALUE (the value is not shown); "
+                            "write it as e.g. --set region=eu-west-1.")
         values[field] = raw
     unknown = [f for f in values if f not in cls.model_fields]
     if unknown:

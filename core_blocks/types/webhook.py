@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from core_blocks.abstract import NotificationBlock
 from core_blocks.errors import NotificationError
 from core_blocks.fields import SecretDict
+from core_blocks.http_logging import secret_urls_hidden
 
 
 def fill_template(template: str, **values: str | None) -> str:
@@ -61,9 +62,10 @@ class Webhook(NotificationBlock):
         label = self._block_document_name or "(unsaved)"
         headers = {"Content-Type": "application/json", **self.headers.get_secret_value()}
         try:
-            response = httpx.request(self.method, self.url.get_secret_value(),
-                                     content=self.render(body, subject).encode(),
-                                     headers=headers, timeout=self.timeout_seconds)
+            with secret_urls_hidden():
+                response = httpx.request(self.method, self.url.get_secret_value(),
+                                         content=self.render(body, subject).encode(),
+                                         headers=headers, timeout=self.timeout_seconds)
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
             # The exception text can quote the URL, which is secret: name the class only.
             raise NotificationError(
