@@ -1,0 +1,331 @@
+"""A canary secret planted through the CLI and the API must never show up where secrets do not
+belong (store file, listings, inspect, logs, reprs, dumps, error text), and must come back
+from load() and `inspect --show-secrets` (a backend that lost it would fail here too).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import pexpect
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr
+
+from core_blocks import Block, Secret, Webhook
+from core_blocks.errors import (
+    BlockExistsError,
+    BlockNotFound,
+    BlockValidationError,
+    NotificationError,
+)
+from core_blocks.registry import get_registry
+from core_blocks.testing import reset_state
+from tests.http_receiver import closed_port_url
+
+BLOCKS = str(Path(sys.executable).with_name("blocks"))
+
+VAULT_PLUGIN = '''
+from pydantic import Field, SecretBytes, SecretStr
+from core_blocks import Block, Secret, SecretDict, hookimpl
+
+
+class CanaryVault(Block):
+    """Every kind of secret field, and a nested Secret block."""
+
+    token: SecretStr = Field(description="An API token")
+    blob: SecretBytes = Field(description="A key file")
+    options: SecretDict = Field(description="Secret connection options")
+    inner: Secret = Field(description="A nested secret block")
+    port: int = Field(default=5432, description="A plain number")
+    note: str = Field(default="plain", description="A plain string")
+
+
+@hookimpl
+def register_block_types():
+    return [CanaryVault]
+'''
+
+SECRET_REFS = ["secret/cli-planted", "secret/prompted", "secret/api-planted"]
+PLANTED = [*SECRET_REFS, "webhook/cli-hook", "webhook/api-hook", "canary-vault/vault"]
+
+
+def run(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+    stdin = None if input is not None else subprocess.DEVNULL
+    environment = {**os.environ, "COLUMNS": "250", **(env or {})}
+    return subprocess.run([BLOCKS, *args], input=input, stdin=stdin, capture_output=True,
+                          text=True, timeout=60, env=environment)
+
+
+def ok(*args: str, **kwargs) -> str:
+    """stdout + stderr of a successful `blocks` run."""
+    result = run(*args, **kwargs)
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    return result.stdout + result.stderr
+
+
+def pieces(canary: str) -> list[str]:
+    """The canary and thirds of its random part: a truncated repr still gives it away."""
+    token = canary.removeprefix("canary-")
+    return [canary, token[:8], token[8:16], token[16:]]
+
+
+def hidden(canary: str, text: str) -> bool:
+    return not any(piece in text for piece in pieces(canary))
+
+
+def shown(exc: BaseException) -> str:
+    """Everything an exception shows: its message, repr and the printed traceback."""
+    return str(exc) + repr(exc) + "".join(traceback.format_exception(exc))
+
+
+def vault_values(canary: str) -> dict:
+    return {"token": canary, "blob": canary.encode(), "inner": Secret(value=canary),
+            "options": {"password": canary, "nested": {"key": canary}}}
+
+
+@pytest.fixture
+def vault_type(tmp_path, monkeypatch):
+    """`canary-vault` from a plugin folder, so `blocks` subprocesses can load it too."""
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "canary_vault.py").write_text(VAULT_PLUGIN)
+    monkeypatch.setenv("CORE_BLOCKS_PLUGINS_DIRS", str(folder))
+    reset_state()
+    return get_registry().block_type("canary-vault")
+
+
+@pytest.fixture
+def planted(canary, vault_type):
+    """The canary saved through `--set`, a hidden prompt, `--from-json -` and the API."""
+    assert hidden(canary, ok("create", "secret/cli-planted", "--set", f"value={canary}"))
+
+    child = pexpect.spawn(BLOCKS, ["create", "secret/prompted"], encoding="utf-8", timeout=30)
+    child.logfile_read = transcript = io.StringIO()
+    child.expect("value")
+    child.waitnoecho(timeout=10)
+    child.sendline(canary)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, transcript.getvalue()
+    assert "Saved secret/prompted" in transcript.getvalue()
+    assert hidden(canary, transcript.getvalue())
+
+    hook = {"url": f"https://hooks.example.invalid/{canary}",
+            "headers": {"Authorization": f"Bearer {canary}"}}
+    assert hidden(canary, ok("create", "webhook/cli-hook", "--from-json", "-",
+                             input=json.dumps(hook)))
+
+    Secret(value=canary).save("api-planted")
+    Webhook(**hook).save("api-hook")
+    vault_type(**vault_values(canary)).save("vault")
+    return PLANTED
+
+
+# -- where the canary must not be ----------------------------------------------------------
+
+
+def test_store_files_never_hold_the_canary(planted, canary, block_home):
+    """blocks.db and its -wal/-shm hold neither the canary nor its base64 (SecretBytes)."""
+    files = sorted(block_home.glob("blocks.db*"))
+    assert {"blocks.db", "blocks.db-wal"} <= {f.name for f in files}
+    forms = [p.encode() for p in pieces(canary)] + [base64.b64encode(canary.encode())]
+    for path in files:
+        data = path.read_bytes()
+        for form in forms:
+            assert form not in data, path
+    for path in block_home.rglob("*"):  # the file backend encrypts: no file holds it in clear
+        if path.is_file():
+            assert canary.encode() not in path.read_bytes(), path
+
+
+def test_listings_never_show_the_canary(planted, canary):
+    rows = json.loads(ok("ls", "--json"))
+    assert {f"{r['type']}/{r['name']}" for r in rows} == set(planted)
+    for args in (["ls"], ["ls", "--json"], ["ls", "--all"], ["ls", "--all", "--json"],
+                 ["ls", "--type", "secret"]):
+        assert hidden(canary, ok(*args)), args
+
+
+@pytest.mark.parametrize("ref", PLANTED)
+def test_inspect_hides_the_canary_and_show_secrets_reveals_it(planted, canary, ref):
+    for args in (["inspect", ref], ["inspect", ref, "--json"]):
+        output = ok(*args)
+        assert hidden(canary, output), args
+        assert "********" in output, args
+    assert canary in ok("inspect", ref, "--show-secrets")
+    assert canary in ok("inspect", ref, "--show-secrets", "--json")
+
+
+def test_load_reveals_the_canary(planted, canary, vault_type):
+    for ref in SECRET_REFS:
+        assert Block.load(ref).get() == canary
+    for name in ("cli-hook", "api-hook"):
+        hook = Webhook.load(name)
+        assert canary in hook.url.get_secret_value()
+        assert hook.headers.get_secret_value() == {"Authorization": f"Bearer {canary}"}
+    vault = vault_type.load("vault")
+    assert vault.token.get_secret_value() == canary
+    assert vault.blob.get_secret_value() == canary.encode()
+    assert vault.options.get_secret_value() == {"password": canary, "nested": {"key": canary}}
+    assert vault.inner.get() == canary
+
+
+def test_repr_str_and_dumps_hide_the_canary(planted, canary, vault_type):
+    """Fresh and loaded blocks: repr, str and default dumps obfuscate every secret kind."""
+    blocks = [Secret(value=canary), Webhook(url=canary, headers={"X-Token": canary}),
+              vault_type(**vault_values(canary)), *(Block.load(ref) for ref in planted)]
+    for block in blocks:
+        for text in (repr(block), str(block), str(block.model_dump()),
+                     repr(block.model_dump()), json.dumps(block.model_dump(mode="json")),
+                     block.model_dump_json()):
+            assert hidden(canary, text), type(block).__name__
+        revealed = json.dumps(block.model_dump(mode="json", include_secrets=True))
+        assert canary in revealed or base64.b64encode(canary.encode()).decode() in revealed
+
+
+def test_logs_never_hold_the_canary(canary, vault_type, caplog, monkeypatch):
+    """Save, load, overwrite, delete and failures, with core_blocks logging at DEBUG."""
+    caplog.set_level(logging.DEBUG, logger="core_blocks")
+    Secret(value=canary).save("token")
+    Secret(value=canary).save("token", overwrite=True)
+    assert Secret.load("token").get() == canary
+    Webhook(url=canary, headers={"Authorization": canary}).save("hook")
+    Webhook.load("hook")
+    vault_type(**vault_values(canary)).save("vault")
+    vault_type.load("vault")
+    vault_type.delete("vault")
+    with pytest.raises(BlockExistsError):
+        Secret(value=canary).save("token")
+    with pytest.raises(BlockValidationError):
+        Webhook(url=canary, timeout_seconds="soon")
+    with pytest.raises(BlockNotFound):
+        Secret.load("absent")
+    key = os.environ["CORE_BLOCKS_SECRET_KEY"]
+    monkeypatch.setenv("CORE_BLOCKS_SECRET_KEY", Fernet.generate_key().decode())
+    reset_state()
+    Secret.delete("token")  # its secret cannot be removed with the wrong key: a warning
+    monkeypatch.setenv("CORE_BLOCKS_SECRET_KEY", key)
+    reset_state()
+
+    records = [r for r in caplog.records if r.name.startswith("core_blocks")]
+    assert any(r.levelno == logging.WARNING and "token" in r.getMessage() for r in records)
+    for record in records:
+        assert hidden(canary, record.getMessage() + repr(record.args))
+    assert hidden(canary, caplog.text)
+
+
+def test_notify_logs_do_not_hold_the_secret_url(canary, http_receiver, caplog):
+    """Webhook url and headers are secret: no logger (httpx's included) may print them."""
+    caplog.set_level(logging.DEBUG)
+    Webhook(url=f"{http_receiver.url}/hooks/{canary}",
+            headers={"Authorization": f"Bearer {canary}"}).notify("disk full")
+
+    assert http_receiver.requests[0]["path"] == f"/hooks/{canary}"
+    assert caplog.records
+    assert hidden(canary, caplog.text)
+
+
+# -- error text ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [
+    lambda c, v: Secret(value=[c]),
+    lambda c, v: Secret(value=c, valeu=c),
+    lambda c, v: Webhook(url=c, headers={"Authorization": c}, timeout_seconds="soon"),
+    lambda c, v: Webhook(url=c, method=c),
+    lambda c, v: Webhook(url=c, headers=[c]),
+    lambda c, v: v(**{**vault_values(c), "blob": [c]}),
+    lambda c, v: v(**{**vault_values(c), "port": c}),
+    lambda c, v: v(**{**vault_values(c), "inner": {"value": [c]}}),
+    lambda c, v: v(**{**vault_values(c), "inner": c}),
+], ids=["secret-not-a-string", "unknown-field", "webhook-bad-timeout", "webhook-bad-method",
+        "secret-dict-not-a-dict", "secret-bytes-wrong-type", "secret-in-int-field",
+        "nested-block-invalid", "secret-as-nested-block"])
+def test_validation_errors_do_not_echo_the_secret(canary, vault_type, build):
+    with pytest.raises(BlockValidationError) as info:
+        build(canary, vault_type)
+    assert info.value.fields  # names what was wrong
+    assert hidden(canary, shown(info.value))
+
+
+@pytest.mark.parametrize("validate", [
+    lambda c: Webhook.model_validate({"url": c, "timeout_seconds": "soon"}),
+    lambda c: Secret.model_validate_json(json.dumps({"value": [c]})),
+], ids=["model_validate", "model_validate_json"])
+def test_pydantic_entry_points_do_not_echo_the_secret(canary, validate):
+    """Blocks are pydantic models: model_validate must not quote the secret input either."""
+    with pytest.raises(ValueError) as info:
+        validate(canary)
+    assert hidden(canary, shown(info.value))
+
+
+def test_loading_a_document_the_class_no_longer_fits_does_not_echo_the_secret(canary):
+    class DriftV1(Block):
+        _block_type_slug = "canary-drift"
+        token: SecretStr = Field(description="A token")
+
+    DriftV1(token=canary).save("drift")
+
+    class DriftV2(Block):
+        _block_type_slug = "canary-drift"
+        token: int = Field(description="Now a number")
+
+    with pytest.raises(BlockValidationError) as info:
+        DriftV2.load("drift")
+    assert "canary-drift/drift" in str(info.value) and "'token'" in str(info.value)
+    assert hidden(canary, shown(info.value))
+    assert DriftV1.load("drift").token.get_secret_value() == canary
+
+
+def test_failed_notify_does_not_echo_the_secret_url_or_headers(canary, http_receiver):
+    """Closed port, a malformed url, an HTTP 403: the error names neither url nor headers."""
+    headers = {"Authorization": f"Bearer {canary}"}
+    Webhook(url=f"{closed_port_url()}?token={canary}", headers=headers).save("down")
+    http_receiver.status = 403
+    hooks = [Webhook.load("down"),
+             Webhook(url=f"{closed_port_url()}/{canary}", headers=headers),
+             Webhook(url=f"not-a-url-{canary}", headers=headers),
+             Webhook(url=f"{http_receiver.url}/{canary}", headers=headers)]
+    errors = []
+    for hook in hooks:
+        with pytest.raises(NotificationError) as info:
+            hook.notify("disk full", subject="db-1")
+        errors.append(str(info.value))
+        assert hidden(canary, shown(info.value)), str(info.value)
+    assert "'down'" in errors[0] and "could not be reached" in errors[0]
+    assert "403" in errors[-1]
+    assert http_receiver.requests[0]["headers"]["authorization"] == f"Bearer {canary}"
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (["create", "secret/taken", "--set", "value={c}"], None),
+    (["create", "webhook/w", "--set", "url={c}", "--set", "timeout_seconds=soon"], None),
+    (["create", "webhook/w", "--set", "url={c}", "--set", "method={c}"], None),
+    (["create", "webhook/w", "--from-json", "-"], '{{"url": "{c}", "timeout_seconds": "soon"}}'),
+    (["--debug", "create", "webhook/w", "--set", "url={c}", "--set", "timeout_seconds=soon"],
+     None),
+], ids=["name-taken", "bad-timeout", "bad-method", "from-json-stdin", "debug-traceback"])
+def test_cli_errors_do_not_echo_the_secret(canary, args, stdin):
+    Secret(value="first").save("taken")
+    result = run(*(a.format(c=canary) for a in args),
+                 input=None if stdin is None else stdin.format(c=canary))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip()
+    assert hidden(canary, result.stdout + result.stderr)
+
+
+def test_a_malformed_set_does_not_echo_the_secret(canary):
+    """`--set value:<secret>` (':' for '='): the error must not print the secret back."""
+    result = run("create", "secret/typo", "--set", f"value:{canary}")
+    assert result.returncode == 1
+    assert "FIELD=VALUE" in result.stderr
+    assert hidden(canary, result.stdout + result.stderr)
