@@ -1,0 +1,500 @@
+"""Futures, .map(), thread-pool and event-loop concurrency, and global concurrency limits
+shared by processes through the store (the `blocks concurrency` CLI included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core_blocks import (
+    StateType,
+    ThreadPoolTaskRunner,
+    concurrency,
+    flow,
+    get_run_context,
+    task,
+    unmapped,
+)
+from core_blocks.errors import ConcurrencyLimitNotFound, ConcurrencyTimeout
+from core_blocks.runtime.concurrency import list_limits, set_limit
+from core_blocks.runtime.futures import AsyncTaskFuture, TaskFuture
+from core_blocks.store import get_store
+
+BLOCKS = str(Path(sys.executable).with_name("blocks"))
+
+# Holds one slot of a limit `rounds` times, recording [entered, leaving] while holding it.
+HOLDER_SCRIPT = '''
+import json, sys, time
+from core_blocks import concurrency
+
+name, out, rounds, start = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+while time.time() < start:
+    time.sleep(0.005)
+with open(out, "w") as fh:
+    for _ in range(rounds):
+        with concurrency(name, lease_seconds=5):
+            entered = time.time()
+            time.sleep(0.3)
+            fh.write(json.dumps([entered, time.time()]) + "\\n")
+            fh.flush()
+'''
+
+# Takes the only slot with a 1 s lease, says so, and waits to be killed.
+KILLED_SCRIPT = '''
+import time
+from core_blocks import concurrency
+
+with concurrency("solo", lease_seconds=1):
+    print("held", flush=True)
+    time.sleep(60)
+'''
+
+
+def blocks(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BLOCKS, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def max_overlap(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals open at one time (an interval ending as another starts: no overlap)."""
+    events = sorted([(end, -1) for _, end in intervals] + [(start, 1) for start, _ in intervals])
+    peak = current = 0
+    for _, step in events:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+class Peak:
+    """Counts how many callers are inside at once."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.now = self.peak = 0
+
+    def __enter__(self):
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.now -= 1
+
+
+# -- futures ------------------------------------------------------------------------------------
+
+@task
+def add(a, b):
+    return a + b
+
+
+def test_submit_returns_a_future_in_and_outside_a_flow():
+    """submit() returns a TaskFuture: result(timeout), state, wait, done, task_run_id."""
+    outside = add.submit(1, 2)
+    assert isinstance(outside, TaskFuture) and outside.result(timeout=5) == 3
+
+    @flow
+    def pipeline():
+        future = add.submit(2, 3)
+        future.wait()
+        assert future.done()
+        return future.result(timeout=5), future.state, future.task_run_id, future.run
+
+    value, state, run_id, run = pipeline()
+    assert value == 5 and state.type is StateType.COMPLETED and state.result() == 5
+    assert run.id == run_id and run.kind == "task" and run.attempts == 1
+
+
+def test_future_result_timeout_and_running_state():
+    """result(timeout) raises TimeoutError while the run goes on; state shows it Running."""
+    release = threading.Event()
+
+    @task
+    def gated():
+        release.wait(5)
+        return "finished"
+
+    future = gated.submit()
+    deadline = time.monotonic() + 2
+    while future.state.type is not StateType.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert future.state.type is StateType.RUNNING and not future.done()
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="did not finish within 0.1 s"):
+        future.result(timeout=0.1)
+    future.wait(timeout=0.05)
+    assert time.monotonic() - started < 0.5 and not future.done()
+    release.set()
+    assert future.result(timeout=5) == "finished"
+    assert future.state.type is StateType.COMPLETED
+
+
+def test_failed_future():
+    """A failed run's future raises its error, or returns it with raise_on_failure=False."""
+    @task
+    def boom(x):
+        raise ValueError(f"bad {x}")
+
+    future = boom.submit(1)
+    with pytest.raises(ValueError, match="bad 1"):
+        future.result(timeout=5)
+    assert isinstance(future.result(raise_on_failure=False), ValueError)
+    assert future.state.type is StateType.FAILED
+
+
+def test_map_with_unmapped():
+    """map() runs once per item; unmapped() values go whole to every run."""
+    @task
+    def scale(x, factor, extra):
+        return x * factor + sum(extra)
+
+    @flow
+    def pipeline():
+        futures = scale.map([1, 2, 3], unmapped(10), extra=unmapped([1, 1]))
+        zipped = add.map((1, 2), b=[10, 20])
+        return [f.result() for f in futures], [f.result() for f in zipped], len(futures)
+
+    assert pipeline() == ([12, 22, 32], [11, 22], 3)
+
+
+def test_map_errors():
+    """Iterables of different lengths, or none at all, are refused with the fix stated."""
+    with pytest.raises(ValueError, match=r"different lengths \[2, 3\].*unmapped"):
+        add.map([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError, match="at least one iterable"):
+        add.map(unmapped([1]), 2)
+    with pytest.raises(ValueError, match="at least one iterable"):
+        add.map("ab", "cd")  # strings are constants, not iterables to map over
+
+
+def test_futures_as_arguments_are_resolved_first():
+    """A future passed to a task (alone, in a list, to map) is its result, waited for first."""
+    finished = []
+
+    @task
+    def slow_one():
+        time.sleep(0.1)
+        finished.append(time.monotonic())
+        return 1
+
+    @task
+    def total(values, started=None):
+        return sum(values), time.monotonic()
+
+    @flow
+    def pipeline():
+        one = slow_one.submit()
+        two = add.submit(one, one)
+        direct = add(one, 5)
+        summed, started = total.submit([one, two]).result()
+        doubled = [f.result() for f in add.map([one, two], unmapped(one))]
+        return two.result(), direct, summed, started, doubled
+
+    two, direct, summed, started, doubled = pipeline()
+    assert (two, direct, summed, doubled) == (2, 6, 3, [2, 3])
+    assert started >= finished[0]
+
+
+def test_flow_returns_after_its_submitted_tasks_finish():
+    """A flow waits for tasks it submitted but never waited for; returned futures resolve."""
+    done = []
+
+    @task
+    def later(x):
+        time.sleep(0.1)
+        done.append(x)
+        return x
+
+    @flow
+    def pipeline():
+        later.submit("forgotten")
+        return [later.submit("returned")]
+
+    assert pipeline() == ["returned"]
+    assert sorted(done) == ["forgotten", "returned"]
+
+
+@pytest.mark.parametrize("options", [{"max_workers": 2},
+                                     {"task_runner": ThreadPoolTaskRunner(max_workers=2)}])
+def test_flow_task_runner_size_bounds_concurrency(options):
+    """A flow's thread pool of 2 runs at most 2 submitted tasks at once (and does run 2)."""
+    peak = Peak()
+
+    @task
+    def busy(i):
+        with peak:
+            time.sleep(0.1)
+        return i
+
+    @flow(**options)
+    def pipeline():
+        return [f.result() for f in busy.map(range(6))]
+
+    started = time.monotonic()
+    assert pipeline() == list(range(6))
+    assert peak.peak == 2 and time.monotonic() - started >= 0.29
+
+
+def test_default_runner_runs_tasks_in_parallel():
+    """Without a size, a flow's runner runs several tasks at once."""
+    peak = Peak()
+
+    @task
+    def busy():
+        with peak:
+            time.sleep(0.1)
+
+    @flow(max_workers=4)
+    def pipeline():
+        return [f.wait() for f in [busy.submit() for _ in range(4)]]
+
+    pipeline()
+    assert peak.peak == 4
+
+
+def test_async_tasks_run_concurrently_on_the_event_loop():
+    """Three async tasks of 0.2 s submitted in an async flow finish together in ~0.2 s."""
+    @task
+    async def nap(i):
+        await asyncio.sleep(0.2)
+        return i, get_run_context().run.parent_id
+
+    @flow
+    async def pipeline():
+        flow_id = get_run_context().run.id
+        futures = [nap.submit(i) for i in range(3)]
+        assert all(isinstance(f, AsyncTaskFuture) for f in futures)
+        results = [await f for f in futures]
+        return results, flow_id, futures[0].state.type
+
+    started = time.monotonic()
+    results, flow_id, state = asyncio.run(pipeline())
+    assert time.monotonic() - started < 0.45
+    assert results == [(0, flow_id), (1, flow_id), (2, flow_id)]
+    assert state is StateType.COMPLETED
+
+
+def test_async_flow_awaits_unawaited_async_tasks():
+    """An async flow ends after the async tasks it submitted and did not await."""
+    done = []
+
+    @task
+    async def later():
+        await asyncio.sleep(0.05)
+        done.append(1)
+
+    @flow
+    async def pipeline():
+        later.submit()
+        return "returned"
+
+    assert asyncio.run(pipeline()) == "returned" and done == [1]
+
+
+def test_async_task_submitted_outside_a_loop_runs_in_a_thread():
+    """An async task submitted from sync code still runs, and its future resolves."""
+    @task
+    async def double(x):
+        await asyncio.sleep(0.01)
+        return 2 * x
+
+    assert double.submit(21).result(timeout=5) == 42
+
+
+# -- global concurrency limits ------------------------------------------------------------------
+
+def test_cli_set_ls_delete():
+    """`blocks concurrency set|ls|delete` manage limits; ls shows held slots."""
+    done = blocks("concurrency", "ls")
+    assert done.returncode == 0 and "No concurrency limits set" in done.stdout
+    done = blocks("concurrency", "set", "warehouse", "2")
+    assert done.returncode == 0 and "warehouse set to 2" in done.stdout
+    with concurrency("warehouse"):
+        listed = json.loads(blocks("concurrency", "ls", "--json").stdout)
+    assert listed == [{"name": "warehouse", "slots": 2, "active": 1, "holders": 1}]
+    assert blocks("concurrency", "set", "warehouse", "5").returncode == 0
+    table = blocks("concurrency", "ls")
+    assert table.returncode == 0 and "warehouse" in table.stdout and "5" in table.stdout
+    assert list_limits(get_store())[0]["slots"] == 5
+    deleted = blocks("concurrency", "delete", "warehouse")
+    assert deleted.returncode == 0 and "Deleted concurrency limit warehouse" in deleted.stdout
+    assert json.loads(blocks("concurrency", "ls", "--json").stdout) == []
+
+
+@pytest.mark.parametrize("args, code, text", [
+    (("delete", "nothing"), 1, "No concurrency limit named 'nothing'"),
+    (("set", "Bad_Name", "1"), 1, "concurrency limit name"),
+    (("set", "ok", "-1"), 2, ""),
+])
+def test_cli_errors(args, code, text):
+    """Unknown or invalid limits: exit 1 with one line on stderr; bad usage exits 2."""
+    done = blocks("concurrency", *args)
+    assert done.returncode == code, done.stderr
+    assert text in done.stderr and "Traceback" not in done.stderr
+    if code == 1:
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_with_concurrency_waits_for_a_free_slot():
+    """A second holder waits until the first releases; timeout_seconds gives up."""
+    set_limit(get_store(), "one", 1)
+    held = threading.Event()
+    released = []
+
+    def holder():
+        with concurrency("one"):
+            held.set()
+            time.sleep(0.3)
+            released.append(time.monotonic())
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(5)
+    with pytest.raises(ConcurrencyTimeout, match="within 0.05 s"):
+        with concurrency("one", timeout_seconds=0.05):
+            pass
+    with concurrency("one", timeout_seconds=5):
+        acquired = time.monotonic()
+    thread.join()
+    assert acquired >= released[0]
+    assert list_limits(get_store())[0]["active"] == 0
+
+
+def test_async_with_concurrency():
+    """`async with concurrency(...)` lets one coroutine in at a time with a limit of 1."""
+    set_limit(get_store(), "loop", 1)
+    intervals = []
+
+    async def worker():
+        async with concurrency("loop"):
+            entered = time.time()
+            await asyncio.sleep(0.15)
+            intervals.append((entered, time.time()))
+
+    async def main():
+        await asyncio.gather(worker(), worker(), worker())
+
+    asyncio.run(main())
+    assert len(intervals) == 3 and max_overlap(intervals) == 1
+
+
+def test_occupy_counts_slots():
+    """occupy=N takes N slots; more than the limit has is an error naming the fix."""
+    set_limit(get_store(), "pool", 3)
+    with concurrency("pool", occupy=2):
+        with concurrency("pool", occupy=1, timeout_seconds=1):
+            assert list_limits(get_store())[0]["active"] == 3
+        with pytest.raises(ConcurrencyTimeout):
+            with concurrency("pool", occupy=2, timeout_seconds=0.05):
+                pass
+    with pytest.raises(ValueError, match="blocks concurrency set pool 4"):
+        with concurrency("pool", occupy=4):
+            pass
+    with pytest.raises(ValueError, match="occupy must be 1 or more"):
+        concurrency("pool", occupy=0)
+
+
+def test_unknown_limit_name():
+    """An unknown name fails at once, naming the limits that exist and how to set it."""
+    set_limit(get_store(), "known", 1)
+    with pytest.raises(ConcurrencyLimitNotFound) as caught:
+        with concurrency("unknown", timeout_seconds=5):
+            pass
+    text = str(caught.value)
+    assert "No concurrency limit named 'unknown'" in text and "(set: known)" in text
+    assert "blocks concurrency set unknown N" in text
+
+    async def main():
+        async with concurrency("unknown"):
+            pass
+
+    with pytest.raises(ConcurrencyLimitNotFound, match="unknown"):
+        asyncio.run(main())
+
+
+def test_multi_name_acquire_that_must_wait_takes_nothing():
+    """Waiting for several limits at once must not hold slots of the ones that had room."""
+    store = get_store()
+    set_limit(store, "a", 2)
+    set_limit(store, "b", 1)
+    with concurrency("b"):
+        with pytest.raises(ConcurrencyTimeout):
+            with concurrency(["a", "b"], timeout_seconds=0.3):
+                pass
+        active = {x["name"]: x["active"] for x in list_limits(store)}
+        assert active == {"a": 0, "b": 1}, f"slots held by nobody: {active}"
+    with concurrency("a", timeout_seconds=1):  # "a" must still have its slots
+        pass
+
+
+def test_limit_is_never_exceeded_by_three_processes(tmp_path):
+    """Three processes share a limit of 2: never 3 holders at once, and 2 at once do occur."""
+    set_limit(get_store(), "shared", 2)
+    script = tmp_path / "holder.py"
+    script.write_text(HOLDER_SCRIPT)
+    start = time.time() + 0.5
+    outs = [tmp_path / f"holder{i}.jsonl" for i in range(3)]
+    procs = [subprocess.Popen([sys.executable, str(script), "shared", str(out), "3", str(start)],
+                              env=dict(os.environ), stderr=subprocess.PIPE, text=True)
+             for out in outs]
+    for proc in procs:
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    intervals = [tuple(json.loads(line)) for out in outs for line in out.read_text().splitlines()]
+    assert len(intervals) == 9
+    assert max_overlap(intervals) == 2
+    assert list_limits(get_store())[0]["active"] == 0
+
+
+def test_killed_holder_frees_its_slot_after_the_lease(tmp_path):
+    """A SIGKILLed holder's slot frees when its 1 s lease lapses: not before, not much after."""
+    set_limit(get_store(), "solo", 1)
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script)], env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held", proc.stderr.read()
+        time.sleep(1.2)  # longer than the lease: the living holder keeps renewing it
+        with pytest.raises(ConcurrencyTimeout):
+            with concurrency("solo", timeout_seconds=0.2):
+                pass
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    killed = time.monotonic()
+    with concurrency("solo", timeout_seconds=10, lease_seconds=1):
+        waited = time.monotonic() - killed
+    assert 0.5 <= waited <= 3, waited
+
+
+def test_acquire_and_release_on_any_store(any_store):
+    """Acquire, wait, release and unknown names behave alike on SQLite and PostgreSQL."""
+    store = get_store()
+    set_limit(store, "db", 1)
+    with pytest.raises(RuntimeError, match="inside"):
+        with concurrency("db"):
+            assert list_limits(store) == [
+                {"name": "db", "slots": 1, "active": 1, "holders": 1}]
+            with pytest.raises(ConcurrencyTimeout):
+                with concurrency("db", timeout_seconds=0.1):
+                    pass
+            raise RuntimeError("error inside the block")
+    assert list_limits(store)[0]["active"] == 0  # released despite the error
+    with concurrency("db", timeout_seconds=1):
+        pass
+    with pytest.raises(ConcurrencyLimitNotFound, match="No concurrency limit named 'nope'"):
+        with concurrency("nope"):
+            pass
+    listed = json.loads(blocks("concurrency", "ls", "--json").stdout)
+    assert listed == [{"name": "db", "slots": 1, "active": 0, "holders": 0}]
