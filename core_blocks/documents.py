@@ -22,7 +22,7 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from core_blocks.block import Block, block_fields, raw_validation, validation_error
+from core_blocks.block import Block, block_fields, validation_error
 from core_blocks.errors import (
     BlockConflictError,
     BlockExistsError,
@@ -358,8 +358,7 @@ def _child_class(slug: str, accepted: tuple[type[Block], ...]) -> type[Block]:
 def _validate(cls: type[Block], row: DocumentRow, data: dict[str, Any]) -> Block:
     known = {k: v for k, v in data.items() if k in cls.model_fields}  # removed fields: dropped
     try:
-        with raw_validation():
-            return cls.model_validate(known)
+        return cls._validate_raw(known)
     except ValidationError as exc:
         stale = row.schema_checksum != cls.schema_checksum()
         why = "was saved with another version of" if stale else "does not fit"
