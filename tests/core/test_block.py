@@ -539,3 +539,16 @@ def test_an_incompatible_change_names_document_fields_and_fix_and_the_fix_works(
     assert getattr(loaded, field) == fixed
     assert loaded.token.get_secret_value() == canary
     assert get_store().get_document(slug, "doc").schema_checksum == New.schema_checksum()
+
+
+@pytest.mark.parametrize("annotation", ["Inner", "list[SecretStr]", "dict[str, SecretStr]",
+                                        "Optional[list[SecretBytes]]"])
+def test_secrets_buried_in_containers_are_refused_when_the_class_is_defined(annotation):
+    """Only a block's own secret fields stay out of the store: anything deeper is refused."""
+    from typing import Optional  # noqa: F401  (used by the annotation text)
+
+    class Inner(BaseModel):  # noqa: F841
+        token: SecretStr
+
+    with pytest.raises(TypeError, match=r"Holder\.x holds a secret inside a list, dict or plain"):
+        exec(f"class Holder(Block):\n    x: {annotation}", {**globals(), **locals()})

@@ -165,6 +165,21 @@ def test_result_storage_saved_block_reference(tmp_path):
     assert len(cache_files(tmp_path / "saved")) == 1
 
 
+def test_a_failing_cache_key_fn_runs_the_task_uncached_with_a_warning(caplog):
+    """The cache is an optimisation: a broken key function is logged, never fatal."""
+    calls = []
+
+    @task(cache_key_fn=lambda context, arguments: 1 / 0)
+    def double(x):
+        calls.append(x)
+        return 2 * x
+
+    with caplog.at_level("WARNING", logger="core_blocks.runs"):
+        assert double(2) == 4 and double(2) == 4
+    assert calls == [2, 2]
+    assert "cache_key_fn of task 'double' failed (ZeroDivisionError" in caplog.text
+
+
 def test_result_storage_of_the_wrong_type_is_refused():
     """A result_storage that is not object storage is refused when the task is defined."""
     with pytest.raises(TypeError, match="result_storage must be an ObjectStorageBlock"):

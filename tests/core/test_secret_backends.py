@@ -293,6 +293,23 @@ def test_env_backend_supplies_secrets_to_saved_documents(block_home, monkeypatch
     assert json.loads(shown.stdout)["fields"] == {"value": canary}
 
 
+def test_env_backend_names_the_variables_a_load_is_missing(block_home, monkeypatch):
+    """With none or only some of a block's variables set, the error names what to set."""
+    Webhook(url="https://file.example/x", headers={"A": "b"}).save("alerts")
+    monkeypatch.setenv("CORE_BLOCKS_SECRET_BACKEND", "env")
+    reset_state()
+    with pytest.raises(SecretBackendError) as none_set:
+        Webhook.load("alerts")
+    assert str(none_set.value) == (
+        "The secrets of webhook/alerts are not in the environment (CORE_BLOCKS_SECRET_BACKEND="
+        "env). Set CORE_BLOCKS_SECRET__WEBHOOK__ALERTS__HEADERS, "
+        "CORE_BLOCKS_SECRET__WEBHOOK__ALERTS__URL.")
+    monkeypatch.setenv("CORE_BLOCKS_SECRET__WEBHOOK__ALERTS__URL", "https://env.example/y")
+    with pytest.raises(SecretBackendError, match=r"Set CORE_BLOCKS_SECRET__WEBHOOK__ALERTS__"
+                                                 r"HEADERS\.$"):
+        Webhook.load("alerts")
+
+
 def test_env_backend_is_read_only(block_home, monkeypatch):
     """The env backend refuses writes and deletes, and saving under it stores nothing."""
     monkeypatch.setenv("CORE_BLOCKS_SECRET_BACKEND", "env")

@@ -385,3 +385,46 @@ def test_list_documents_orders_filters_and_hides_anonymous_children(any_store):
     assert anonymous.type_slug == "account" and anonymous.name.startswith("anonymous-")
     assert store.referrers(anonymous.id) == [("test-store-holder", "box", "inner")]
     assert all(r.version == 1 for r in everything)
+
+
+def test_damaged_data_pages_are_reported_as_corruption_with_the_fix(block_home):
+    """A file whose header reads but whose pages are damaged gets the same advice."""
+    for i in range(50):
+        String(value="x" * 500).save(f"a{i}")
+    get_store().query("PRAGMA wal_checkpoint(TRUNCATE)")
+    reset_state()
+    db = block_home / "blocks.db"
+    data = bytearray(db.read_bytes())
+    data[len(data) // 2:] = b"\xab" * (len(data) - len(data) // 2)
+    db.write_bytes(bytes(data))
+    with pytest.raises(StoreError) as caught:
+        String.list()
+    assert "Move it aside" in str(caught.value) and str(db) in str(caught.value)
+
+
+NEW_STORE_RACE = """
+import sys, time
+from core_blocks import String
+while time.time() < float(sys.argv[2]):
+    pass
+String(value="v").save(f"w{sys.argv[1]}")
+"""
+
+
+def test_processes_opening_a_new_store_at_the_same_instant_all_succeed(block_home, tmp_path):
+    """Switching a new file to WAL waits for the other openers instead of failing."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "first.py"
+    script.write_text(NEW_STORE_RACE)
+    for round_ in range(3):
+        home = block_home / f"race{round_}"
+        env = {**os.environ, "CORE_BLOCKS_HOME": str(home)}
+        start = time.time() + 0.8
+        procs = [subprocess.Popen([sys.executable, str(script), str(i), str(start)], env=env,
+                                  stderr=subprocess.PIPE, text=True) for i in range(6)]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0] * 6, errors
+        rows = Store(f"sqlite:///{home / 'blocks.db'}").query("SELECT name FROM block_documents")
+        assert sorted(r[0] for r in rows) == [f"w{i}" for i in range(6)]
