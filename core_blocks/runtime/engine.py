@@ -65,6 +65,18 @@ def bind(obj: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
     return bound.arguments
 
 
+def record_parameters(obj: Any, run: Run, args: tuple, kwargs: dict) -> dict[str, Any]:
+    """Bind the call's arguments and record them, redacted, on the run."""
+    parameters = bind(obj, args, kwargs)
+    run.parameters = redact_parameters(parameters)
+    return parameters
+
+
+def _failed_to_start(obj: Any, run: Run, exc: Exception) -> State:
+    """A run whose arguments could not be bound (or whose input futures failed)."""
+    return _finish(obj, run, State(StateType.FAILED, message=str(exc), error=exc))
+
+
 def _call_fn(obj: Any, parameters: dict[str, Any]) -> tuple[tuple, dict]:
     bound = inspect.BoundArguments(obj.signature, parameters)  # type: ignore[arg-type]
     return bound.args, bound.kwargs
@@ -271,6 +283,16 @@ def _cache_key(task: Any, run: Run, parameters: dict[str, Any]) -> str | None:
     return key
 
 
+def _cache_lookup(task: Any, run: Run, parameters: dict[str, Any]
+                  ) -> tuple[str | None, State | None]:
+    """The run's cache key, and its final Cached state when the cache holds the result."""
+    key = _cache_key(task, run, parameters)
+    cached = _read_cache(task, key)
+    if cached is caching.MISS:
+        return key, None
+    return key, _finish(task, run, State(StateType.COMPLETED, name="Cached", data=cached))
+
+
 def _read_cache(task: Any, key: str | None) -> Any:
     if key is None or task.refresh_cache:
         return caching.MISS
@@ -300,10 +322,9 @@ def run_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None) -> St
     try:
         if has_futures(args) or has_futures(kwargs.values()):
             args, kwargs = resolve_futures(args), resolve_futures(kwargs)
-        parameters = bind(task, args, kwargs)
-        run.parameters = redact_parameters(parameters)
+        parameters = record_parameters(task, run, args, kwargs)
     except Exception as exc:
-        return _finish(task, run, State(StateType.FAILED, message=str(exc), error=exc))
+        return _failed_to_start(task, run, exc)
     tokens = _enter(task, run, None, log_prints, None)
     try:
         state = _task_attempts(task, run, parameters)
@@ -317,10 +338,9 @@ def run_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None) -> St
 
 
 def _task_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> State:
-    key = _cache_key(task, run, parameters)
-    cached = _read_cache(task, key)
-    if cached is not caching.MISS:
-        return _finish(task, run, State(StateType.COMPLETED, name="Cached", data=cached))
+    key, cached = _cache_lookup(task, run, parameters)
+    if cached is not None:
+        return cached
     args, kwargs = _call_fn(task, parameters)
     while True:
         run.attempts += 1
@@ -344,10 +364,9 @@ async def arun_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None
     log_prints = effective_log_prints(task)
     try:
         args, kwargs = await aresolve_futures(args), await aresolve_futures(kwargs)
-        parameters = bind(task, args, kwargs)
-        run.parameters = redact_parameters(parameters)
+        parameters = record_parameters(task, run, args, kwargs)
     except Exception as exc:
-        return _finish(task, run, State(StateType.FAILED, message=str(exc), error=exc))
+        return _failed_to_start(task, run, exc)
     tokens = _enter(task, run, None, log_prints, None)
     try:
         state = await _atask_attempts(task, run, parameters)
@@ -361,10 +380,9 @@ async def arun_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None
 
 
 async def _atask_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> State:
-    key = _cache_key(task, run, parameters)
-    cached = _read_cache(task, key)
-    if cached is not caching.MISS:
-        return _finish(task, run, State(StateType.COMPLETED, name="Cached", data=cached))
+    key, cached = _cache_lookup(task, run, parameters)
+    if cached is not None:
+        return cached
     args, kwargs = _call_fn(task, parameters)
     while True:
         run.attempts += 1
@@ -404,10 +422,9 @@ def run_flow(flow: Any, args: tuple, kwargs: dict) -> State:
     """Run a sync flow to its final state (a crash calls on_crashed, then re-raises)."""
     run = new_run("flow", flow)
     try:
-        parameters = bind(flow, args, kwargs)
-        run.parameters = redact_parameters(parameters)
+        parameters = record_parameters(flow, run, args, kwargs)
     except Exception as exc:
-        return _finish(flow, run, State(StateType.FAILED, message=str(exc), error=exc))
+        return _failed_to_start(flow, run, exc)
     call_args, call_kwargs = _call_fn(flow, parameters)
     log_prints = effective_log_prints(flow)
 
@@ -446,10 +463,9 @@ async def arun_flow(flow: Any, args: tuple, kwargs: dict) -> State:
     """Run an async flow to its final state."""
     run = new_run("flow", flow)
     try:
-        parameters = bind(flow, args, kwargs)
-        run.parameters = redact_parameters(parameters)
+        parameters = record_parameters(flow, run, args, kwargs)
     except Exception as exc:
-        return _finish(flow, run, State(StateType.FAILED, message=str(exc), error=exc))
+        return _failed_to_start(flow, run, exc)
     call_args, call_kwargs = _call_fn(flow, parameters)
     log_prints = effective_log_prints(flow)
 

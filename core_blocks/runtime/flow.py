@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from core_blocks.runtime import engine
-from core_blocks.runtime.options import Wrapped, as_hook_list, check_common, check_retry_delay
+from core_blocks.runtime.options import Wrapped, as_hook_list
 from core_blocks.runtime.task_runners import ThreadPoolTaskRunner
 
 
@@ -30,20 +30,13 @@ class Flow(Wrapped):
         on_failure: Callable | Iterable[Callable] | None = None,
         on_crashed: Callable | Iterable[Callable] | None = None,
     ):
-        check_common(fn, retries, timeout_seconds)
-        check_retry_delay(retry_delay_seconds)
         if task_runner is not None and max_workers is not None:
             raise ValueError("Give a flow task_runner or max_workers, not both.")
-        self._wrap(fn, name)
-        self.retries = retries
-        self.retry_delay_seconds = retry_delay_seconds
+        self._configure(fn, name, retries, retry_delay_seconds, timeout_seconds, log_prints,
+                        on_completion, on_failure)
         self.retry_jitter_factor = None
         self.retry_condition_fn = None
-        self.timeout_seconds = timeout_seconds
         self.task_runner = task_runner or ThreadPoolTaskRunner(max_workers)
-        self.log_prints = log_prints
-        self.on_completion = as_hook_list(on_completion, "on_completion")
-        self.on_failure = as_hook_list(on_failure, "on_failure")
         self.on_crashed = as_hook_list(on_crashed, "on_crashed")
 
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:

@@ -44,6 +44,20 @@ class Wrapped:
 
     kind = "task"
 
+    def _configure(self, fn: Callable, name: str | None, retries: int, retry_delay_seconds: Any,
+                   timeout_seconds: float | None, log_prints: bool | None,
+                   on_completion: Any, on_failure: Any) -> None:
+        """Check and set what tasks and flows share."""
+        check_common(fn, retries, timeout_seconds)
+        check_retry_delay(retry_delay_seconds)
+        self._wrap(fn, name)
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self.timeout_seconds = timeout_seconds
+        self.log_prints = log_prints
+        self.on_completion = as_hook_list(on_completion, "on_completion")
+        self.on_failure = as_hook_list(on_failure, "on_failure")
+
     def _wrap(self, fn: Callable, name: str | None) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn

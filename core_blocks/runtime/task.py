@@ -12,12 +12,7 @@ from core_blocks.runtime import engine
 from core_blocks.runtime.caching import check_result_storage
 from core_blocks.runtime.context import current_run
 from core_blocks.runtime.futures import AsyncTaskFuture, TaskFuture
-from core_blocks.runtime.options import (
-    Wrapped,
-    as_hook_list,
-    check_common,
-    check_retry_delay,
-)
+from core_blocks.runtime.options import Wrapped, as_hook_list
 from core_blocks.runtime.task_runners import shared_runner
 
 
@@ -45,27 +40,20 @@ class Task(Wrapped):
         on_completion: Callable | Iterable[Callable] | None = None,
         on_failure: Callable | Iterable[Callable] | None = None,
     ):
-        check_common(fn, retries, timeout_seconds)
-        check_retry_delay(retry_delay_seconds)
         if retry_jitter_factor is not None and retry_jitter_factor < 0:
             raise ValueError(f"retry_jitter_factor must be ≥ 0, not {retry_jitter_factor!r}.")
         if cache_expiration is not None and not isinstance(cache_expiration, timedelta):
             raise TypeError("cache_expiration takes a datetime.timedelta, e.g. timedelta(hours=1).")
         check_result_storage(result_storage)
-        self._wrap(fn, name)
-        self.retries = retries
-        self.retry_delay_seconds = retry_delay_seconds
+        self._configure(fn, name, retries, retry_delay_seconds, timeout_seconds, log_prints,
+                        on_completion, on_failure)
         self.retry_jitter_factor = retry_jitter_factor
         self.retry_condition_fn = retry_condition_fn
-        self.timeout_seconds = timeout_seconds
         self.cache_key_fn = cache_key_fn
         self.cache_expiration = cache_expiration
         self.refresh_cache = refresh_cache
         self.result_storage = result_storage
         self.tags = frozenset(tags)
-        self.log_prints = log_prints
-        self.on_completion = as_hook_list(on_completion, "on_completion")
-        self.on_failure = as_hook_list(on_failure, "on_failure")
 
     def with_options(self, **options: Any) -> Task:
         """A copy of this task with some options changed."""
