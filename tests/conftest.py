@@ -10,6 +10,17 @@ def _isolated(block_home):
     yield block_home
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _real_home_untouched():
+    """No test may create the user's own ~/.core_blocks (every test has its own home)."""
+    from pathlib import Path
+
+    real = Path.home() / ".core_blocks"
+    existed = real.exists()
+    yield
+    assert existed or not real.exists(), f"a test created {real}; it must use block_home"
+
+
 def service_missing(what: str, how: str):
     """Skip on a laptop, fail under CI=true: a green run must not hide a missing service."""
     message = f"{what} is not available: {how}"
