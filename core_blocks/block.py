@@ -61,7 +61,9 @@ class Block(BaseModel):
         Database(host='db', password=SecretStr('**********'))
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_schema_extra)
+    # validate_assignment: `block.port = "x"` is checked like the constructor's arguments.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True,
+                              json_schema_extra=_schema_extra)
 
     _block_type_name: ClassVar[str] = "Block"
     _block_type_slug: ClassVar[str] = "block"
@@ -88,6 +90,12 @@ class Block(BaseModel):
             raise validation_error(type(self), exc) from None
         finally:
             _validating.reset(token)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:  # its text would quote the value, maybe a secret
+            raise validation_error(type(self), exc) from None
 
     # pydantic's entry points quote the input in their errors: turn them into ours.
 
@@ -300,6 +308,9 @@ def validation_error(cls: type[BaseModel], exc: ValidationError,
     problems, fields = [], []
     for err in exc.errors(include_input=False, include_url=False, include_context=False):
         loc = ".".join(str(p) for p in err["loc"])
+        if not loc:  # a model-level validator: its message names what is wrong
+            problems.append(err["msg"].removeprefix("Value error, ").rstrip("."))
+            continue
         fields.append(loc)
         if err["type"] == "missing":
             problems.append(f"field {loc!r} is required")

@@ -42,6 +42,14 @@ def collect_values(cls: type[Block], ref: str, sets: list[str],
             )
         for field in missing:
             values[field] = _parse(cls, field, _prompt(cls, field))
+    if not sets and from_json is None and is_interactive():
+        # Fully interactive: offer the optional secrets too (an access key, a token), which
+        # are exactly the values users should type at a hidden prompt, not on a command line.
+        for field in secret_fields(cls):
+            if field not in values and not cls.model_fields[field].is_required():
+                answer = _prompt(cls, field, optional=True)
+                if answer:
+                    values[field] = _parse(cls, field, answer)
     return values
 
 
@@ -99,14 +107,21 @@ def _load_nested(cls: type[Block], field: str, accepted: tuple[type[Block], ...]
     return block
 
 
-def _prompt(cls: type[Block], field: str) -> str:
+def _prompt(cls: type[Block], field: str, optional: bool = False) -> str:
     from rich.prompt import Prompt
 
     info = cls.model_fields[field]
     label = f"{field}" + (f" ({info.description})" if info.description else "")
+    if optional:
+        label += " (optional: Enter to skip)"
     if field in block_fields(cls):
         label += " [TYPE/NAME of a saved block]"
     secret = field in secret_fields(cls)
     if secret and secret_fields(cls)[field] == "dict":
         label += " [JSON object]"
+    from rich.markup import escape
+
+    label = escape(label)  # shown literally: a description may hold [brackets]
+    if optional:
+        return Prompt.ask(label, password=secret, default="", show_default=False)
     return Prompt.ask(label, password=secret)

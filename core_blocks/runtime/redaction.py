@@ -24,6 +24,8 @@ def _redact(name: str, value: Any, depth: int) -> Any:
         return value
     if isinstance(value, str):
         return value if len(value) <= _MAX_TEXT else value[:_MAX_TEXT] + "…"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value):,} bytes>"  # content is data, not a parameter worth a repr
     if depth > 4:
         return _short_repr(value)
     if isinstance(value, dict):

@@ -552,3 +552,38 @@ def test_secrets_buried_in_containers_are_refused_when_the_class_is_defined(anno
 
     with pytest.raises(TypeError, match=r"Holder\.x holds a secret inside a list, dict or plain"):
         exec(f"class Holder(Block):\n    x: {annotation}", {**globals(), **locals()})
+
+
+def test_assignment_is_validated_without_quoting_the_value(canary):
+    """`block.field = value` is checked like the constructor, and the error hides the value."""
+
+    class Endpoint(Block):
+        url: SecretStr
+        port: int = 443
+
+    endpoint = Endpoint(url="https://x")
+    with pytest.raises(BlockValidationError) as caught:
+        endpoint.port = canary
+    assert "field 'port'" in str(caught.value) and canary not in str(caught.value)
+    endpoint.url = canary
+    assert isinstance(endpoint.url, SecretStr) and endpoint.url.get_secret_value() == canary
+
+
+def test_a_model_level_validator_error_reads_as_its_own_message():
+    """An error not tied to one field is shown as written, with no empty field name."""
+    from pydantic import model_validator
+
+    class Window(Block):
+        start: int = 0
+        end: int = 0
+
+        @model_validator(mode="after")
+        def _ordered(self):
+            if self.start > self.end:
+                raise ValueError("start must not be after end")
+            return self
+
+    with pytest.raises(BlockValidationError) as caught:
+        Window(start=2, end=1)
+    assert str(caught.value) == "Invalid window block: start must not be after end."
+    assert caught.value.fields == []

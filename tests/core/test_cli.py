@@ -532,6 +532,29 @@ def test_prompt_echoes_plain_input_and_hides_webhook_url():
     assert hook.url.get_secret_value() == url and hook.method == "PUT"
 
 
+def test_a_fully_interactive_create_offers_optional_secrets_hidden():
+    """With no --set, optional secret fields are prompted for too (hidden; Enter skips)."""
+    url, auth = "https://hooks.example/typed-77ab", '{"Authorization": "Bearer typed-9c2e"}'
+    child = spawn("create", "webhook/full")
+    child.expect("url")
+    child.waitnoecho(timeout=10)
+    child.sendline(url)
+    child.expect(r"headers.*\(optional")
+    child.waitnoecho(timeout=10)
+    child.sendline(auth)
+    assert finish(child) == 0
+    assert "typed-9c2e" not in child.transcript.getvalue()
+    assert Webhook.load("full").headers.get_secret_value() == json.loads(auth)
+
+    child = spawn("create", "webhook/skipped")
+    child.expect("url")
+    child.sendline(url)
+    child.expect(r"\(optional")
+    child.sendline("")
+    assert finish(child) == 0
+    assert Webhook.load("skipped").headers.get_secret_value() == {}
+
+
 def test_prompts_for_each_missing_field_including_a_nested_block(database_type):
     ok("create", "secret/db-pw", "--set", "value=pw")
     child = spawn("create", "cli-database/main")

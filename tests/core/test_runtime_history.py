@@ -213,6 +213,16 @@ def test_numeric_password_parameter_is_redacted():
     assert run["parameters"]["password"] == REDACTED, run["parameters"]
 
 
+def test_bytes_parameters_are_recorded_by_size_not_content():
+    """A 5 MB payload is recorded as its size: history must not hold (or spend time on) data."""
+    @flow
+    def upload(data: bytes, key: str):
+        return current_run_id()
+
+    run = get_run(upload(b"\x00" * 5_000_000, "a.bin"))
+    assert run["parameters"] == {"data": "<5,000,000 bytes>", "key": "a.bin"}
+
+
 # -- blocks runs ls / show ----------------------------------------------------------------------
 
 def make_runs() -> dict[str, str]:
