@@ -1,1 +1,65 @@
-"""core-blocks integration for aws: block types and tasks arrive with its own issue."""
+"""prefect-aws: AWS blocks (credentials, S3 buckets, Secrets Manager) and S3 tasks for core-blocks.
+
+The block types load on first use, so `import prefect_aws` stays cheap; boto3 itself is only
+imported by the methods that call AWS. The tasks live in `prefect_aws.s3`.
+
+    from prefect_aws import AwsCredentials, S3Bucket
+    from prefect_aws.s3 import s3_upload
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "AwsClientParameters": "prefect_aws.client_parameters",
+    "AwsCredentials": "prefect_aws.credentials",
+    "MinIOCredentials": "prefect_aws.credentials",
+    "S3Bucket": "prefect_aws.s3",
+    "AwsSecret": "prefect_aws.secrets_manager",
+    "AwsSecretsManagerBackend": "prefect_aws.secret_backend",
+    "AwsError": "prefect_aws.errors",
+    "AwsCredentialsError": "prefect_aws.errors",
+    "AwsEndpointError": "prefect_aws.errors",
+    "AwsSecretNotFound": "prefect_aws.errors",
+    "LocalPathNotFound": "prefect_aws.errors",
+    "S3BucketNotFound": "prefect_aws.errors",
+    "S3ObjectNotFound": "prefect_aws.errors",
+}
+
+# Spelled out (not sorted(_EXPORTS)) so linters see the TYPE_CHECKING imports below as used.
+__all__ = [
+    "AwsClientParameters", "AwsCredentials", "AwsCredentialsError", "AwsEndpointError",
+    "AwsError", "AwsSecret", "AwsSecretNotFound", "AwsSecretsManagerBackend",
+    "LocalPathNotFound", "MinIOCredentials", "S3Bucket", "S3BucketNotFound", "S3ObjectNotFound",
+]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'prefect_aws' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
+
+
+if TYPE_CHECKING:
+    from prefect_aws.client_parameters import AwsClientParameters
+    from prefect_aws.credentials import AwsCredentials, MinIOCredentials
+    from prefect_aws.errors import (
+        AwsCredentialsError,
+        AwsEndpointError,
+        AwsError,
+        AwsSecretNotFound,
+        LocalPathNotFound,
+        S3BucketNotFound,
+        S3ObjectNotFound,
+    )
+    from prefect_aws.s3 import S3Bucket
+    from prefect_aws.secret_backend import AwsSecretsManagerBackend
+    from prefect_aws.secrets_manager import AwsSecret

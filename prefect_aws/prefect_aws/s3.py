@@ -1,0 +1,299 @@
+"""S3Bucket: an S3 bucket (or a folder in one) as object storage; the S3 tasks load from here.
+
+`from prefect_aws.s3 import s3_upload` works too: the tasks live in prefect_aws.tasks and load
+on first use, so that registering S3Bucket does not start the task runtime.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pydantic import Field, field_validator
+
+from core_blocks.abstract import ObjectStorageBlock
+from core_blocks.errors import StoragePathError
+from prefect_aws import objects, transfers
+from prefect_aws.credentials import AwsCredentials, MinIOCredentials
+from prefect_aws.errors import LocalPathNotFound, aws_errors
+
+_MiB = 1024 * 1024
+_MIN_PART = 5 * _MiB  # S3 refuses smaller parts, except the last one
+_TASKS = ("s3_download", "s3_upload", "s3_list_objects", "s3_copy", "s3_move", "s3_delete")
+
+
+class S3Bucket(ObjectStorageBlock):
+    """An S3 bucket, or a folder in one, used as object storage.
+
+    Paths are relative to `bucket_folder`; a path that climbs out of it (`../`) is refused.
+    Transfers stream (no file is read whole into memory), use multipart above
+    `multipart_threshold`, and show a progress bar on an interactive terminal.
+
+        >>> bucket = S3Bucket(bucket_name="raw", bucket_folder="exports",
+        ...                   credentials=AwsCredentials(region_name="eu-west-1"))
+        >>> bucket.upload_from_path("export.csv", "2026/11/24.csv")  # doctest: +SKIP
+        '2026/11/24.csv'
+    """
+
+    _block_type_name = "S3 Bucket"
+    _documentation_url = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html"
+
+    bucket_name: str = Field(description="Bucket to read and write; must already exist")
+    credentials: AwsCredentials | MinIOCredentials = Field(
+        default_factory=AwsCredentials,
+        description="aws-credentials or minio-credentials block; boto3's defaults when empty")
+    bucket_folder: str = Field(
+        default="", description="Folder inside the bucket that every path is relative to")
+    multipart_threshold: int = Field(
+        default=8 * _MiB, ge=_MIN_PART,
+        description="Size in bytes from which uploads and copies go in parts (≥ 5 MiB)")
+    multipart_chunksize: int = Field(
+        default=8 * _MiB, ge=_MIN_PART, description="Part size in bytes (≥ 5 MiB)")
+    max_concurrency: int = Field(
+        default=10, ge=1, le=256,
+        description="Parts and files transferred at once; also the connection pool size")
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket_name_is_plain(cls, value: str) -> str:
+        if not value or "/" in value or value != value.strip():
+            raise ValueError("must be a bucket name like 'raw-data' (no '/', no spaces)")
+        return value
+
+    @field_validator("bucket_folder")
+    @classmethod
+    def _folder_stays_in_bucket(cls, value: str) -> str:
+        parts = [p for p in value.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise ValueError("must not contain '..'")
+        return "/".join(parts)
+
+    # -- paths -----------------------------------------------------------------------
+
+    @property
+    def transfer_config(self) -> Any:
+        """The boto3 TransferConfig built from the multipart and concurrency fields.
+
+        Uploads from a file object hold at most max_concurrency parts in memory (boto3's
+        default, 10, matches the default max_concurrency).
+        """
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(multipart_threshold=self.multipart_threshold,
+                                multipart_chunksize=self.multipart_chunksize,
+                                max_concurrency=self.max_concurrency)
+        config.max_in_memory_upload_chunks = self.max_concurrency  # not an __init__ argument
+        return config
+
+    def _client(self) -> Any:
+        """The credentials' S3 client, its connection pool raised to max_concurrency if lower
+        (a smaller pool would make the extra transfer threads drop connections)."""
+        params = self.credentials.aws_client_parameters
+        if params.config.get("max_pool_connections", 10) < self.max_concurrency:
+            config = {**params.config, "max_pool_connections": self.max_concurrency}
+            params = params.model_copy(update={"config": config})
+        return self.credentials.get_s3_client(params)
+
+    def _key(self, path: str | Path) -> str:
+        """The S3 key for a path relative to bucket_folder; refuses paths that escape it."""
+        parts: list[str] = []
+        for part in str(path).split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not parts:
+                    raise StoragePathError(
+                        f"Path {str(path)!r} escapes the s3-bucket folder "
+                        f"{self._location()!r}: use a path inside it, without '..'.")
+                parts.pop()
+            else:
+                parts.append(part)
+        return "/".join(([self._folder] if self._folder else []) + parts)
+
+    @property
+    def _folder(self) -> str:
+        return self.bucket_folder.strip("/")  # also when assigned after validation
+
+    def _relative(self, key: str) -> str:
+        if self._folder and key.startswith(self._folder + "/"):
+            return key[len(self._folder) + 1:]
+        return "" if key == self._folder else key
+
+    def _prefix(self, folder: str) -> str:
+        key = self._key(folder)
+        return f"{key}/" if key else ""
+
+    def _location(self) -> str:
+        return posixpath.join(self.bucket_name, self._folder) if self._folder \
+            else self.bucket_name
+
+    # -- ObjectStorageBlock ----------------------------------------------------------
+
+    def read_path(self, path: str) -> bytes:
+        """The content of the object at path (read whole: use the download methods for big
+        objects)."""
+        return objects.read_object(self._client(), self.bucket_name, self._key(path))
+
+    def write_path(self, path: str, content: bytes) -> str:
+        """Store content at path; return the path."""
+        key = self._key(path)
+        objects.write_object(self._client(), self.bucket_name, key, content,
+                             self.transfer_config)
+        return self._relative(key)
+
+    def list_objects(self, folder: str = "", delimiter: str = "", page_size: int | None = None,
+                     max_items: int | None = None, jmespath_query: str | None = None
+                     ) -> list[Any]:
+        """Paths under folder, relative to bucket_folder and sorted.
+
+        With `delimiter="/"` only folder's direct children are listed, sub-folders as
+        "sub/". `page_size` sets the keys fetched per request, `max_items` caps the total.
+        `jmespath_query` returns what the query picks from each list_objects_v2 page
+        instead, e.g. "Contents[?Size > `1024`].Key" (full keys, unsorted).
+        """
+        found = objects.search_objects(
+            self._client(), self.bucket_name, self._prefix(folder), delimiter, page_size,
+            max_items, jmespath_query or "[Contents[].Key, CommonPrefixes[].Prefix][]")
+        if jmespath_query:
+            return found
+        return sorted(self._relative(key) for key in found)
+
+    def upload_from_path(self, from_path: str | Path, to_path: str | None = None) -> str:
+        """Stream a local file to to_path (default: the file's name); return the path."""
+        source = _existing(Path(from_path), "file")
+        key = self._key(to_path or source.name)
+        transfers.upload_file(self._client(), source, self.bucket_name, key,
+                              self.transfer_config)
+        return self._relative(key)
+
+    def download_object_to_path(self, from_path: str, to_path: str | Path) -> Path:
+        """Stream an object to a local file (parent folders created); return its path."""
+        destination = Path(to_path)
+        transfers.download_file(self._client(), self.bucket_name, self._key(from_path),
+                                destination, self.transfer_config)
+        return destination
+
+    def upload_from_file_object(self, from_file_object: BinaryIO, to_path: str) -> str:
+        """Stream a readable binary file object to to_path; return the path."""
+        key = self._key(to_path)
+        transfers.upload_stream(self._client(), from_file_object, self.bucket_name, key,
+                                self.transfer_config)
+        return self._relative(key)
+
+    def download_object_to_file_object(self, from_path: str, to_file_object: BinaryIO
+                                       ) -> BinaryIO:
+        """Stream an object into a writable binary file object; return it."""
+        transfers.download_stream(self._client(), self.bucket_name, self._key(from_path),
+                                  to_file_object, self.transfer_config)
+        return to_file_object
+
+    def upload_from_folder(self, from_folder: str | Path, to_folder: str | None = None) -> str:
+        """Upload every file under a local folder concurrently, keeping relative paths.
+
+        Returns the target folder (relative to bucket_folder).
+        """
+        source = _existing(Path(from_folder), "folder")
+        prefix = self._prefix(to_folder or "")
+        pairs = [(file, prefix + relative) for file, relative in transfers.local_files(source)]
+        transfers.upload_many(self._client(), self.bucket_name, pairs, self.transfer_config)
+        return self._relative(prefix.rstrip("/"))
+
+    def download_folder_to_path(self, from_folder: str, to_folder: str | Path) -> Path:
+        """Download every object under from_folder concurrently into a local folder.
+
+        Keys that would land outside to_folder (`../x`) are refused before anything is
+        written. Returns the local folder.
+        """
+        destination = Path(to_folder).expanduser().resolve()
+        prefix = self._prefix(from_folder)
+        client = self._client()
+        listed = objects.search_objects(client, self.bucket_name, prefix,
+                                        jmespath_query="Contents[].[Key, Size]")
+        triples = [(key, transfers.safe_destination(destination, key[len(prefix):], key), size)
+                   for key, size in listed if not key.endswith("/")]  # skip folder markers
+        destination.mkdir(parents=True, exist_ok=True)
+        transfers.download_many(client, self.bucket_name, triples, self.transfer_config)
+        return destination
+
+    # -- more than the interface -------------------------------------------------------
+
+    def copy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None,
+                    **copy_kwargs: Any) -> str:
+        """Copy an object inside S3 (no download), to this bucket or to_bucket; return to_path.
+
+        to_bucket is an S3Bucket (to_path relative to its folder) or a bucket name (to_path
+        is the full key); both must be reachable with this bucket's credentials.
+        copy_kwargs go to S3 as ExtraArgs (e.g. StorageClass="STANDARD_IA").
+        """
+        target_bucket, target_key = self._target(to_path, to_bucket)
+        objects.copy_object(self._client(), self.bucket_name, self._key(from_path),
+                            target_bucket, target_key, self.transfer_config, copy_kwargs)
+        return to_path
+
+    def move_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None
+                    ) -> str:
+        """Copy an object, then delete the original; return to_path."""
+        source = self._key(from_path)
+        target_bucket, target_key = self._target(to_path, to_bucket)
+        if (target_bucket, target_key) == (self.bucket_name, source):
+            return to_path
+        client = self._client()
+        objects.copy_object(client, self.bucket_name, source, target_bucket, target_key,
+                            self.transfer_config)
+        objects.delete_object(client, self.bucket_name, source)
+        return to_path
+
+    def delete_object(self, path: str) -> str:
+        """Delete the object at path (an absent one is fine, as in S3); return the path."""
+        objects.delete_object(self._client(), self.bucket_name, self._key(path))
+        return path
+
+    def delete_objects(self, paths: Iterable[str]) -> list[str]:
+        """Delete many objects in batches of 1,000; return the paths deleted."""
+        keys = [self._key(p) for p in paths]
+        deleted = objects.delete_objects(self._client(), self.bucket_name, keys)
+        return [self._relative(key) for key in deleted]
+
+    def stream_from(self, other_bucket: S3Bucket, from_path: str, to_path: str | None = None
+                    ) -> str:
+        """Stream an object of another bucket into this one, through memory, never disk.
+
+        The buckets may have different credentials or endpoints (AWS to MinIO, say). Only a
+        few parts are in memory at once. Returns the path written (default: from_path).
+        """
+        source_key = other_bucket._key(from_path)
+        key = self._key(to_path or from_path)
+        source_client = other_bucket._client()
+        with aws_errors(bucket=other_bucket.bucket_name, key=source_key, client=source_client):
+            response = source_client.get_object(Bucket=other_bucket.bucket_name, Key=source_key)
+        body = response["Body"]
+        try:
+            transfers.upload_stream(self._client(), body, self.bucket_name, key,
+                                    self.transfer_config, total=response.get("ContentLength"))
+        finally:
+            body.close()
+        return self._relative(key)
+
+    def _target(self, to_path: str, to_bucket: S3Bucket | str | None) -> tuple[str, str]:
+        if to_bucket is None:
+            return self.bucket_name, self._key(to_path)
+        if isinstance(to_bucket, S3Bucket):
+            return to_bucket.bucket_name, to_bucket._key(to_path)
+        return to_bucket, to_path
+
+
+def _existing(path: Path, kind: str) -> Path:
+    ok = path.is_file() if kind == "file" else path.is_dir()
+    if not ok:
+        raise LocalPathNotFound(f"No local {kind} {str(path)!r} to upload. Check the path.")
+    return path
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TASKS:
+        from prefect_aws import tasks
+
+        return getattr(tasks, name)
+    raise AttributeError(f"module 'prefect_aws.s3' has no attribute {name!r}")

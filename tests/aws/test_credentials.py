@@ -1,0 +1,142 @@
+"""AwsCredentials and MinIOCredentials: sessions, clients, boto3's default chain, secrets kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from core_blocks.errors import BlockValidationError
+from prefect_aws import (
+    AwsClientParameters,
+    AwsCredentials,
+    AwsCredentialsError,
+    MinIOCredentials,
+    S3Bucket,
+)
+
+
+def test_keys_given_are_the_keys_used():
+    session = AwsCredentials(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="sekrit",
+                             aws_session_token="tok", region_name="eu-west-1"
+                             ).get_boto3_session()
+
+    frozen = session.get_credentials().get_frozen_credentials()
+    assert (frozen.access_key, frozen.secret_key, frozen.token) == ("AKIDEXAMPLE", "sekrit", "tok")
+    assert session.region_name == "eu-west-1"
+
+
+def test_no_keys_falls_back_to_the_environment(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDFROMENV")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-env")
+
+    frozen = AwsCredentials().get_boto3_session().get_credentials().get_frozen_credentials()
+
+    assert (frozen.access_key, frozen.secret_key) == ("AKIDFROMENV", "from-env")
+
+
+def test_profile_comes_from_the_shared_config_files(monkeypatch, tmp_path):
+    config = tmp_path / "credentials"
+    config.write_text("[etl]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = p\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(config))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    session = AwsCredentials(profile_name="etl").get_boto3_session()
+
+    assert session.get_credentials().access_key == "AKIDPROFILE"
+
+
+def test_unknown_profile_is_named():
+    with pytest.raises(AwsCredentialsError, match="'nightly'.*profile_name"):
+        AwsCredentials(profile_name="nightly").get_boto3_session()
+
+
+def test_no_credentials_anywhere_says_where_to_put_them(monkeypatch, mocked_aws):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    bucket = S3Bucket(bucket_name="anything", credentials=AwsCredentials())
+
+    with pytest.raises(AwsCredentialsError, match="No AWS credentials found"):
+        bucket.list_objects()
+
+
+def test_access_key_without_secret_key_is_refused():
+    with pytest.raises(BlockValidationError, match="aws_secret_access_key"):
+        AwsCredentials(aws_access_key_id="AKIDEXAMPLE")
+
+
+def test_clients_work_and_are_reused(mocked_aws, aws_credentials):
+    s3 = aws_credentials.get_s3_client()
+    s3.create_bucket(Bucket="reused")
+
+    assert aws_credentials.get_client("s3") is s3
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["reused"]
+    assert aws_credentials.get_client("secretsmanager").meta.service_model.service_name == \
+        "secretsmanager"
+
+
+def test_a_changed_field_gives_a_new_client(mocked_aws, aws_credentials):
+    first = aws_credentials.get_s3_client()
+    aws_credentials.region_name = "eu-west-1"
+
+    second = aws_credentials.get_s3_client()
+
+    assert second is not first
+    assert second.meta.region_name == "eu-west-1"
+
+
+def test_client_parameters_can_be_overridden_per_call(aws_credentials):
+    other = AwsClientParameters(endpoint_url="http://127.0.0.1:9")
+
+    assert aws_credentials.get_s3_client(other).meta.endpoint_url == "http://127.0.0.1:9"
+    assert aws_credentials.get_s3_client().meta.endpoint_url != "http://127.0.0.1:9"
+
+
+def test_secrets_stay_out_of_repr_and_store(canary, block_home):
+    creds = AwsCredentials(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key=canary,
+                           aws_session_token=canary + "-token")
+
+    creds.save("prod")
+
+    assert canary not in repr(creds) and canary not in str(creds.model_dump())
+    assert canary.encode() not in (block_home / "blocks.db").read_bytes()
+    loaded = AwsCredentials.load("prod")
+    assert loaded.aws_secret_access_key.get_secret_value() == canary
+    assert loaded.aws_session_token.get_secret_value() == canary + "-token"
+
+
+def test_minio_credentials_sign_with_root_user(mocked_aws, canary, block_home):
+    creds = MinIOCredentials(minio_root_user="minio", minio_root_password=canary,
+                             region_name="us-east-1")
+    creds.save("local-minio")
+
+    loaded = MinIOCredentials.load("local-minio")
+    frozen = loaded.get_boto3_session().get_credentials().get_frozen_credentials()
+
+    assert (frozen.access_key, frozen.secret_key) == ("minio", canary)
+    assert canary.encode() not in (block_home / "blocks.db").read_bytes()
+    loaded.get_s3_client().create_bucket(Bucket="on-minio")
+    assert loaded.get_s3_client().list_buckets()["Buckets"][0]["Name"] == "on-minio"
+
+
+def test_minio_needs_its_password():
+    with pytest.raises(BlockValidationError, match="minio_root_password"):
+        MinIOCredentials(minio_root_user="minio")
+
+
+def test_nested_client_parameters_round_trip(block_home):
+    AwsCredentials(region_name="us-east-1",
+                   aws_client_parameters=AwsClientParameters(endpoint_url="http://127.0.0.1:9")
+                   ).save("local")
+
+    loaded = AwsCredentials.load("local")
+
+    assert loaded.aws_client_parameters.endpoint_url == "http://127.0.0.1:9"
+
+
+def test_clients_of_several_services_are_kept_together(mocked_aws, aws_credentials):
+    s3 = aws_credentials.get_s3_client()
+    secrets = aws_credentials.get_client("secretsmanager")
+
+    assert aws_credentials.get_s3_client() is s3
+    assert aws_credentials.get_client("secretsmanager") is secrets
