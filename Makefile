@@ -4,7 +4,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-PACKAGES := -e . -e ./prefect_aws -e ./prefect_dbt -e ./prefect_docker -e ./prefect_slack
+INTEGRATIONS := -e ./prefect_aws -e ./prefect_dbt -e ./prefect_docker -e ./prefect_slack
+# compat: a path entry, not an import hook. With the default hook, running Python from the repo
+# root imports the distribution folder prefect_aws/ as an empty namespace package instead of
+# prefect_aws/prefect_aws (a path entry's regular package beats a namespace folder; a hook
+# placed after the path finder does not).
+EDITABLE := --config-settings editable_mode=compat
 DEMO_HOME ?= $(CURDIR)/.demo
 
 .PHONY: install install-test demo test services-up services-down bench lint clean
@@ -14,10 +19,12 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 install: $(PY)
-	$(PIP) install -q $(PACKAGES)
+	$(PIP) install -q -e .
+	$(PIP) install -q $(EDITABLE) $(INTEGRATIONS)
 
 install-test: $(PY)
-	$(PIP) install -q -e '.[test]' $(filter-out -e .,$(PACKAGES))
+	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q $(EDITABLE) $(INTEGRATIONS)
 
 demo: install
 	rm -rf "$(DEMO_HOME)"
@@ -33,11 +40,12 @@ services-down:
 	bash scripts/services.sh down
 
 lint: install-test
-	$(VENV)/bin/ruff check core_blocks plugins tests bench scripts
+	$(VENV)/bin/ruff check core_blocks prefect_aws plugins tests bench scripts
 
-bench: install
+bench: install-test  # the S3 benchmark needs moto's server, a test extra
 	$(PY) bench/cli_startup.py
 	$(PY) bench/block_load.py
+	$(PY) bench/s3_throughput.py
 	$(PY) bench/task_overhead.py
 
 clean:

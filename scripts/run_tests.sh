@@ -12,5 +12,5 @@ bash scripts/services.sh up
 # shellcheck disable=SC1091
 source "$STATE/env.sh"
 
-"$VENV/bin/ruff" check core_blocks plugins tests bench scripts
+"$VENV/bin/ruff" check core_blocks prefect_aws plugins tests bench scripts
 "$VENV/bin/python" -m pytest "$@"
