@@ -19,7 +19,7 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 install: $(PY)
-	$(PIP) install -q -e .
+	$(PIP) install -q -e '.[demo]'
 	$(PIP) install -q $(EDITABLE) $(INTEGRATIONS)
 
 install-test: $(PY)
