@@ -6,8 +6,12 @@ import re
 from typing import Any
 
 REDACTED = "**********"
+# Parameter names whose values are secrets, whatever their type: e.g. password, db_passwd,
+# api_key, AccessKey, SSECustomerKey, encryption_key, signing_key, client_secret, auth_token.
 _SECRET_NAME = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|api_?key|credential|private_?key|auth", re.IGNORECASE
+    r"pass(word|wd|phrase)?|secret|token|credential|auth|"
+    r"(api|access|private|customer|encryption|signing|master)_?key",
+    re.IGNORECASE,
 )
 _MAX_TEXT = 1000
 

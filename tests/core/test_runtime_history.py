@@ -213,6 +213,20 @@ def test_numeric_password_parameter_is_redacted():
     assert run["parameters"]["password"] == REDACTED, run["parameters"]
 
 
+@pytest.mark.parametrize("name", ["SSECustomerKey", "encryption_key", "client_secret",
+                                  "api_key", "auth_token", "db_passwd", "signing_key"])
+def test_secret_looking_names_are_redacted_even_nested(name, canary):
+    """Secret-looking names are redacted at any depth (e.g. inside **kwargs); others kept."""
+    @flow
+    def copy(key: str, **extra):
+        return current_run_id()
+
+    run = get_run(copy("a.csv", options={name: canary, "StorageClass": "GLACIER"}))
+    assert run["parameters"] == {
+        "key": "a.csv",
+        "extra": {"options": {name: REDACTED, "StorageClass": "GLACIER"}}}
+
+
 def test_bytes_parameters_are_recorded_by_size_not_content():
     """A 5 MB payload is recorded as its size: history must not hold (or spend time on) data."""
     @flow
