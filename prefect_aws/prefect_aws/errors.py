@@ -1,15 +1,17 @@
 """AWS errors as one clear sentence, and which of them are worth retrying.
 
 botocore reports a missing bucket, a wrong key or a refused connection as generic exceptions
-whose text names neither the bucket nor what to do. `aws_errors()` turns them into the
-errors below, naming the bucket, key, secret or endpoint involved and never a secret value.
+whose text names neither the bucket nor what to do, and boto3's transfer methods hide them
+inside wrappers (`S3UploadFailedError`, `RetriesExceededError`). `aws_errors()` turns them into
+the errors below, naming the bucket, key, secret or endpoint involved and never a secret value.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from core_blocks.errors import CoreBlocksError
 
@@ -45,7 +47,8 @@ class AwsCredentialsError(AwsError, PermissionError):
 
 
 class AwsEndpointError(AwsError, ConnectionError):
-    """An endpoint that could not be reached (refused, reset, timed out)."""
+    """An endpoint that could not be reached (refused, reset, timed out), that dropped the
+    connection mid-transfer, or whose TLS certificate failed the check (not retryable)."""
 
 
 class S3BucketNotFound(AwsError, LookupError):
@@ -64,14 +67,37 @@ class LocalPathNotFound(CoreBlocksError, FileNotFoundError):
     """A local file or folder to upload that does not exist."""
 
 
+class Advice(NamedTuple):
+    """What an error tells the user to check; blocks and the secret backend configure
+    endpoints, credentials and TLS in different places."""
+
+    endpoint: str = "Check endpoint_url in aws_client_parameters, the region and your network."
+    credentials: str = ("Check the access key, secret key, session token and the permissions "
+                        "they grant.")
+    tls: str = ("Check verify in aws_client_parameters: the path of the CA bundle that signed "
+                "the endpoint's certificate (false only for a test server you trust).")
+
+
+BLOCK_ADVICE = Advice()
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True for errors a retry may cure: throttling, 5xx, resets and timeouts; not 403/404."""
+    """True for errors a retry may cure: throttling, 5xx, resets, dropped transfers and
+    timeouts; not 403/404, bad parameters or TLS certificate failures."""
     if isinstance(exc, AwsError):
         return exc.retryable
+    exc = _unwrap(exc)
     code, status = _code_and_status(exc)
     if code is not None or status is not None:
         return code in _TRANSIENT_CODES or (status is not None and (status >= 500 or status == 429))
-    return _is_connection_error(exc)
+    if _is_tls_error(exc):
+        return False
+    return _is_connection_error(exc) or _is_dropped_transfer(exc)
+
+
+def is_transient_code(code: str | None) -> bool:
+    """True for AWS error codes meaning "slow down" or "try again later"."""
+    return code in _TRANSIENT_CODES
 
 
 def retry_on_transient_errors(task: Any, run: Any, state: Any) -> bool:
@@ -102,23 +128,35 @@ def aws_errors(*, endpoint: str | None = None, bucket: str | None = None,
 
 def translate(exc: BaseException, *, endpoint: str | None = None, bucket: str | None = None,
               key: str | None = None, secret_name: str | None = None,
-              client: Any = None) -> AwsError | None:
-    """The AwsError for a botocore exception, or None when it is not an AWS failure."""
+              client: Any = None, advice: Advice = BLOCK_ADVICE) -> AwsError | None:
+    """The AwsError for a botocore (or boto3 transfer) exception, or None when it is not an
+    AWS failure."""
+    exc = _unwrap(exc)
+    endpoint = endpoint or _endpoint_of(client)
     where = f" at {endpoint}" if endpoint else ""
+    thing = _describe(bucket, key, secret_name)
+    name = type(exc).__name__
+    if _is_tls_error(exc):
+        return AwsEndpointError(
+            f"The TLS certificate of the AWS endpoint {endpoint or '(default)'} failed the "
+            f"check{_tls_reason(exc)}. {advice.tls}", retryable=False)
     if _is_connection_error(exc):
         return AwsEndpointError(
-            f"Could not reach the AWS endpoint {endpoint or '(default)'} "
-            f"({type(exc).__name__}). Check endpoint_url in aws_client_parameters, the region "
-            "and your network.", retryable=True)
-    name = type(exc).__name__
-    if name in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound",
-                "NoRegionError", "CredentialRetrievalError"):
+            f"Could not reach the AWS endpoint {endpoint or '(default)'} ({name}). "
+            f"{advice.endpoint}", retryable=True)
+    if _is_dropped_transfer(exc):
+        return AwsEndpointError(
+            f"The connection to the AWS endpoint {endpoint or '(default)'} broke off while "
+            f"transferring {thing} ({name}). Try again; the S3 tasks retry this on their own.",
+            retryable=True)
+    if name == "ParamValidationError":
+        return _invalid_parameters(exc, thing)
+    if name in _CREDENTIAL_PROBLEMS:
         return _credentials_problem(exc)
     code, status = _code_and_status(exc)
     if code is None and status is None:
         return None
     retryable = is_transient(exc)
-    thing = _describe(bucket, key, secret_name)
     if code == "NoSuchBucket" or (bucket and not key and code in _MISSING_KEY_CODES):
         bucket = _error_field(exc, "BucketName") or bucket  # a copy's target, for one
         return S3BucketNotFound(
@@ -143,10 +181,10 @@ def translate(exc: BaseException, *, endpoint: str | None = None, bucket: str | 
             "(restore-secret) or use another secret_name.", code=code, status=status)
     if code in _CREDENTIAL_CODES or status == 403:
         return AwsCredentialsError(
-            f"AWS refused the credentials for {thing}{where} ({code}). Check the access key, "
-            "secret key, session token and the permissions they grant.",
+            f"AWS refused the credentials for {thing}{where} ({code}). {advice.credentials}",
             code=code, status=status)
-    return AwsError(f"AWS failed on {thing}{where}: {code} (HTTP {status}).",
+    status_text = f" (HTTP {status})" if status is not None else ""
+    return AwsError(f"AWS failed on {thing}{where}: {code}{status_text}.",
                     code=code, status=status, retryable=retryable)
 
 
@@ -166,6 +204,30 @@ def _credentials_problem(exc: BaseException) -> AwsError:
     return AwsCredentialsError(
         "No AWS credentials found: set aws_access_key_id and aws_secret_access_key on the "
         "credentials block, or provide them through the environment, a profile or a role.")
+
+
+# botocore quotes the offending values in its report ("value: {'password': ...}"): only the
+# parameter names and what is wrong with them are kept.
+_PARAM_PROBLEMS = (
+    (re.compile(r"Invalid (\w+) for parameter ([\w.\[\]]+)"), "{1} (invalid {0})"),
+    (re.compile(r'Missing required parameter in input: "([\w.\[\]]+)"'), "{0} (missing)"),
+    (re.compile(r'Unknown parameter in input: "([\w.\[\]]+)"'), "{0} (unknown)"),
+)
+
+
+def _invalid_parameters(exc: BaseException, thing: str) -> AwsError:
+    kwargs = getattr(exc, "kwargs", None)
+    report = str(kwargs.get("report", "")) if isinstance(kwargs, dict) else str(exc)
+    problems = [template.format(*match.groups())
+                for pattern, template in _PARAM_PROBLEMS for match in pattern.finditer(report)]
+    # The original stays reachable as __context__: it must not carry the values either.
+    exc.args = ("Parameter validation failed (values withheld).",)
+    if hasattr(exc, "kwargs"):
+        exc.kwargs = {"report": "(values withheld)"}
+    listed = ", ".join(dict.fromkeys(problems)) or "see the argument types"
+    return AwsError(
+        f"Invalid request parameters for {thing}: {listed}. Values are not shown; check the "
+        "types and lengths of the arguments passed.", code="ParamValidationError")
 
 
 def _describe(bucket: str | None, key: str | None, secret_name: str | None) -> str:
@@ -197,21 +259,114 @@ def _message(exc: BaseException) -> str:
     return _error_field(exc, "Message") or ""
 
 
+# -- boto3's transfer wrappers ---------------------------------------------------------------
+
+_WRAPPERS = frozenset({"S3UploadFailedError", "S3TransferFailedError", "RetriesExceededError"})
+_QUOTED_CODE = re.compile(r"An error occurred \(([\w.-]+)\) when calling the \w+ operation")
+
+
+class _QuotedCode(Exception):
+    """Stands for a ClientError known only from the code a wrapper's text quotes."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        status = int(code) if code.isdigit() else None
+        self.response = {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The error a boto3 transfer wrapper hides.
+
+    `upload_file` raises S3UploadFailedError inside `except ClientError` (so the ClientError
+    is its __context__) and quotes the code in its text; `download_file` raises
+    RetriesExceededError with the last error (a reset, a timeout) as `last_exception`. A
+    wrapper around nothing recognisable is kept: it says enough itself.
+    """
+    seen: set[int] = set()
+    while type(exc).__name__ in _WRAPPERS and id(exc) not in seen:
+        seen.add(id(exc))
+        inner = getattr(exc, "last_exception", None) or exc.__cause__ or exc.__context__
+        if inner is None or not (_recognised(inner) or type(inner).__name__ in _WRAPPERS):
+            match = _QUOTED_CODE.search(str(exc))
+            return _QuotedCode(match.group(1)) if match else exc
+        exc = inner
+    return exc
+
+
+def _recognised(exc: BaseException) -> bool:
+    """True for the errors translate() has a sentence for."""
+    return (_code_and_status(exc) != (None, None) or _is_tls_error(exc)
+            or _is_connection_error(exc) or _is_dropped_transfer(exc)
+            or type(exc).__name__ in _BOTOCORE_CLIENT_SIDE)
+
+
+_CREDENTIAL_PROBLEMS = frozenset({
+    "NoCredentialsError", "PartialCredentialsError", "ProfileNotFound", "NoRegionError",
+    "CredentialRetrievalError",
+})
+_BOTOCORE_CLIENT_SIDE = _CREDENTIAL_PROBLEMS | {"ParamValidationError"}
+
+
+# -- connection failures, matched by class name so that botocore stays unimported here --------
+
 _CONNECTION_ERRORS = frozenset({
     "EndpointConnectionError", "ConnectionClosedError", "ReadTimeoutError",
     "ConnectTimeoutError", "ProxyConnectionError", "ConnectionError",
 })
+# A connection that breaks while a body is read: after the answer began, so not "unreachable".
+_DROPPED_TRANSFER_ERRORS = frozenset({
+    "ResponseStreamingError", "IncompleteReadError", "ProtocolError", "IncompleteRead",
+    "ChunkedEncodingError", "RetriesExceededError",  # download_file's, when nothing is inside
+})
+_TLS_ERRORS = frozenset({"SSLError", "SSLCertVerificationError", "CertificateError"})
+
+
+def _names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _is_tls_error(exc: BaseException) -> bool:
+    """botocore's SSLError (a ConnectionError too) or the ssl module's own errors."""
+    return not isinstance(exc, AwsError) and bool(_names(exc) & _TLS_ERRORS)
 
 
 def _is_connection_error(exc: BaseException) -> bool:
-    """botocore's (or the OS's) refused, reset or timed-out connections, by class name.
+    """botocore's (or the OS's) refused, reset or timed-out connections.
 
-    Matching names keeps botocore unimported here; both botocore's ConnectionError and the
-    built-in one (ConnectionResetError's base) are covered.
+    Both botocore's ConnectionError and the built-in one (ConnectionResetError's base) are
+    covered; TLS failures, a subclass of botocore's, are not.
     """
+    if isinstance(exc, AwsError) or _is_tls_error(exc):
+        return False
+    return bool(_names(exc) & _CONNECTION_ERRORS)
+
+
+def _is_dropped_transfer(exc: BaseException) -> bool:
+    """A body cut off part-way (botocore, urllib3, http.client, s3transfer's give-up)."""
     if isinstance(exc, AwsError):
         return False
-    return any(cls.__name__ in _CONNECTION_ERRORS for cls in type(exc).__mro__)
+    module = type(exc).__module__.split(".")[0]
+    return (type(exc).__name__ in _DROPPED_TRANSFER_ERRORS
+            and module in ("botocore", "urllib3", "http", "requests", "boto3", "s3transfer"))
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """' (self-signed certificate)': the ssl module's reason, found in what botocore wraps."""
+    pending: list[Any] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        reason = getattr(current, "verify_message", None)
+        if isinstance(reason, str) and reason:
+            return f" ({reason})"
+        if isinstance(current, BaseException):
+            kwargs = getattr(current, "kwargs", None)
+            wrapped = kwargs.get("error") if isinstance(kwargs, dict) else None
+            pending += [wrapped, *current.args, current.__cause__, current.__context__]
+    return ""
 
 
 def _endpoint_of(client: Any) -> str | None:

@@ -10,9 +10,10 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from prefect_aws.errors import AwsError, aws_errors
+from prefect_aws.errors import AwsError, aws_errors, is_transient_code
 
 _DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys per request
+_SHOWN = 3  # failed keys named in an error message
 
 
 def read_object(client: Any, bucket: str, key: str) -> bytes:
@@ -49,23 +50,53 @@ def delete_object(client: Any, bucket: str, key: str) -> None:
 
 
 def delete_objects(client: Any, bucket: str, keys: Iterable[str]) -> list[str]:
-    """Delete many objects, 1,000 per request; return the keys deleted."""
+    """Delete many objects, 1,000 per request; return the keys deleted.
+
+    Every batch is tried, even after one fails. Then, if any key could not be deleted, one
+    AwsError names a few of them and the count; its `failed_keys` lists them all and
+    `deleted_keys` those that were deleted.
+    """
     keys = list(keys)
     deleted: list[str] = []
-    for start in range(0, len(keys), _DELETE_BATCH):
+    failed: list[tuple[str, str, bool]] = []  # (key, error code, retryable)
+    request_errors: list[AwsError] = []
+    batches = range(0, len(keys), _DELETE_BATCH)
+    for start in batches:
         batch = keys[start:start + _DELETE_BATCH]
-        with aws_errors(bucket=bucket, client=client):
-            response = client.delete_objects(
-                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": False})
-        errors = response.get("Errors") or []
-        if errors:
-            first = errors[0]
-            raise AwsError(
-                f"Could not delete {len(errors)} object(s) from S3 bucket {bucket!r}, e.g. "
-                f"{first.get('Key')!r} ({first.get('Code')}). Check the permissions of the "
-                "credentials; the other objects were deleted.", code=first.get("Code"))
+        try:
+            with aws_errors(bucket=bucket, client=client):
+                response = client.delete_objects(
+                    Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch],
+                                           "Quiet": False})
+        except AwsError as exc:
+            request_errors.append(exc)
+            failed.extend((key, exc.code or type(exc).__name__, exc.retryable) for key in batch)
+            continue
+        for item in response.get("Errors") or []:
+            code = str(item.get("Code", "?"))
+            failed.append((str(item.get("Key", "?")), code, is_transient_code(code)))
         deleted.extend(item["Key"] for item in response.get("Deleted", []))
-    return deleted
+    if not failed:
+        return deleted
+    if len(request_errors) == len(batches):
+        raise request_errors[0]  # no request went through: a missing bucket, no permission...
+    raise _partial_delete_error(client, bucket, len(keys), failed, deleted)
+
+
+def _partial_delete_error(client: Any, bucket: str, total: int,
+                          failed: list[tuple[str, str, bool]], deleted: list[str]) -> AwsError:
+    shown = ", ".join(f"{key!r} ({code})" for key, code, _ in failed[:_SHOWN])
+    more = f" and {len(failed) - _SHOWN} more" if len(failed) > _SHOWN else ""
+    endpoint = getattr(getattr(client, "meta", None), "endpoint_url", None)
+    where = f" at {endpoint}" if endpoint else ""
+    error = AwsError(
+        f"Could not delete {len(failed)} of {total} object(s) from S3 bucket {bucket!r}{where} "
+        f"({len(deleted)} deleted): {shown}{more}. Fix the cause (for AccessDenied, the "
+        "credentials need s3:DeleteObject) and delete the failed keys again.",
+        code=failed[0][1], retryable=all(retryable for _, _, retryable in failed))
+    error.failed_keys = [key for key, _, _ in failed]
+    error.deleted_keys = deleted
+    return error
 
 
 def list_pages(client: Any, bucket: str, prefix: str = "", delimiter: str = "",

@@ -121,6 +121,16 @@ class S3Bucket(ObjectStorageBlock):
             return key[len(self._folder) + 1:]
         return "" if key == self._folder else key
 
+    def _object_key(self, path: str | Path) -> str:
+        """The S3 key of one object: like _key, but a path naming no object ('', '.', 'a/..',
+        which would be the folder itself) is refused."""
+        key = self._key(path)
+        if not self._relative(key):
+            raise StoragePathError(
+                f"Path {str(path)!r} names no object: it resolves to the s3-bucket folder "
+                f"{self._location()!r} itself. Give a file path inside it, such as 'a/b.csv'.")
+        return key
+
     def _prefix(self, folder: str) -> str:
         key = self._key(folder)
         return f"{key}/" if key else ""
@@ -134,11 +144,11 @@ class S3Bucket(ObjectStorageBlock):
     def read_path(self, path: str) -> bytes:
         """The content of the object at path (read whole: use the download methods for big
         objects)."""
-        return objects.read_object(self._client(), self.bucket_name, self._key(path))
+        return objects.read_object(self._client(), self.bucket_name, self._object_key(path))
 
     def write_path(self, path: str, content: bytes) -> str:
         """Store content at path; return the path."""
-        key = self._key(path)
+        key = self._object_key(path)
         objects.write_object(self._client(), self.bucket_name, key, content,
                              self.transfer_config)
         return self._relative(key)
@@ -163,7 +173,7 @@ class S3Bucket(ObjectStorageBlock):
     def upload_from_path(self, from_path: str | Path, to_path: str | None = None) -> str:
         """Stream a local file to to_path (default: the file's name); return the path."""
         source = _existing(Path(from_path), "file")
-        key = self._key(to_path or source.name)
+        key = self._object_key(source.name if to_path is None else to_path)
         transfers.upload_file(self._client(), source, self.bucket_name, key,
                               self.transfer_config)
         return self._relative(key)
@@ -171,13 +181,13 @@ class S3Bucket(ObjectStorageBlock):
     def download_object_to_path(self, from_path: str, to_path: str | Path) -> Path:
         """Stream an object to a local file (parent folders created); return its path."""
         destination = Path(to_path)
-        transfers.download_file(self._client(), self.bucket_name, self._key(from_path),
+        transfers.download_file(self._client(), self.bucket_name, self._object_key(from_path),
                                 destination, self.transfer_config)
         return destination
 
     def upload_from_file_object(self, from_file_object: BinaryIO, to_path: str) -> str:
         """Stream a readable binary file object to to_path; return the path."""
-        key = self._key(to_path)
+        key = self._object_key(to_path)
         transfers.upload_stream(self._client(), from_file_object, self.bucket_name, key,
                                 self.transfer_config)
         return self._relative(key)
@@ -185,7 +195,7 @@ class S3Bucket(ObjectStorageBlock):
     def download_object_to_file_object(self, from_path: str, to_file_object: BinaryIO
                                        ) -> BinaryIO:
         """Stream an object into a writable binary file object; return it."""
-        transfers.download_stream(self._client(), self.bucket_name, self._key(from_path),
+        transfers.download_stream(self._client(), self.bucket_name, self._object_key(from_path),
                                   to_file_object, self.transfer_config)
         return to_file_object
 
@@ -203,16 +213,18 @@ class S3Bucket(ObjectStorageBlock):
     def download_folder_to_path(self, from_folder: str, to_folder: str | Path) -> Path:
         """Download every object under from_folder concurrently into a local folder.
 
-        Keys that would land outside to_folder (`../x`) are refused before anything is
-        written. Returns the local folder.
+        Keys that would land outside to_folder (`../x`) or on it (`sub/..`), and keys that
+        would land on one file (`x/../a.txt` and `a.txt`) or on another's folder, are refused
+        before anything is written. Returns the local folder.
         """
         destination = Path(to_folder).expanduser().resolve()
         prefix = self._prefix(from_folder)
         client = self._client()
         listed = objects.search_objects(client, self.bucket_name, prefix,
                                         jmespath_query="Contents[].[Key, Size]")
-        triples = [(key, transfers.safe_destination(destination, key[len(prefix):], key), size)
-                   for key, size in listed if not key.endswith("/")]  # skip folder markers
+        triples = transfers.download_plan(destination, [
+            (key, key[len(prefix):], size)
+            for key, size in listed if not key.endswith("/")])  # skip folder markers
         destination.mkdir(parents=True, exist_ok=True)
         transfers.download_many(client, self.bucket_name, triples, self.transfer_config)
         return destination
@@ -228,14 +240,14 @@ class S3Bucket(ObjectStorageBlock):
         copy_kwargs go to S3 as ExtraArgs (e.g. StorageClass="STANDARD_IA").
         """
         target_bucket, target_key = self._target(to_path, to_bucket)
-        objects.copy_object(self._client(), self.bucket_name, self._key(from_path),
+        objects.copy_object(self._client(), self.bucket_name, self._object_key(from_path),
                             target_bucket, target_key, self.transfer_config, copy_kwargs)
         return to_path
 
     def move_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None
                     ) -> str:
         """Copy an object, then delete the original; return to_path."""
-        source = self._key(from_path)
+        source = self._object_key(from_path)
         target_bucket, target_key = self._target(to_path, to_bucket)
         if (target_bucket, target_key) == (self.bucket_name, source):
             return to_path
@@ -247,12 +259,16 @@ class S3Bucket(ObjectStorageBlock):
 
     def delete_object(self, path: str) -> str:
         """Delete the object at path (an absent one is fine, as in S3); return the path."""
-        objects.delete_object(self._client(), self.bucket_name, self._key(path))
+        objects.delete_object(self._client(), self.bucket_name, self._object_key(path))
         return path
 
     def delete_objects(self, paths: Iterable[str]) -> list[str]:
-        """Delete many objects in batches of 1,000; return the paths deleted."""
-        keys = [self._key(p) for p in paths]
+        """Delete many objects in batches of 1,000; return the paths deleted.
+
+        Every batch is tried; when S3 refuses some keys, one AwsError then names a few of them
+        and how many failed (its `failed_keys` lists them all, as full keys).
+        """
+        keys = [self._object_key(p) for p in paths]
         deleted = objects.delete_objects(self._client(), self.bucket_name, keys)
         return [self._relative(key) for key in deleted]
 
@@ -262,13 +278,16 @@ class S3Bucket(ObjectStorageBlock):
 
         The buckets may have different credentials or endpoints (AWS to MinIO, say). Only a
         few parts are in memory at once. Returns the path written (default: from_path).
+        Errors reading the source name its bucket, key and endpoint; errors writing, this
+        bucket's.
         """
-        source_key = other_bucket._key(from_path)
-        key = self._key(to_path or from_path)
+        source_key = other_bucket._object_key(from_path)
+        key = self._object_key(from_path if to_path is None else to_path)
         source_client = other_bucket._client()
-        with aws_errors(bucket=other_bucket.bucket_name, key=source_key, client=source_client):
+        source = {"bucket": other_bucket.bucket_name, "key": source_key, "client": source_client}
+        with aws_errors(**source):
             response = source_client.get_object(Bucket=other_bucket.bucket_name, Key=source_key)
-        body = response["Body"]
+        body = transfers.TranslatedReads(response["Body"], source)
         try:
             transfers.upload_stream(self._client(), body, self.bucket_name, key,
                                     self.transfer_config, total=response.get("ContentLength"))
@@ -278,9 +297,12 @@ class S3Bucket(ObjectStorageBlock):
 
     def _target(self, to_path: str, to_bucket: S3Bucket | str | None) -> tuple[str, str]:
         if to_bucket is None:
-            return self.bucket_name, self._key(to_path)
+            return self.bucket_name, self._object_key(to_path)
         if isinstance(to_bucket, S3Bucket):
-            return to_bucket.bucket_name, to_bucket._key(to_path)
+            return to_bucket.bucket_name, to_bucket._object_key(to_path)
+        if not to_path:
+            raise StoragePathError(f"Path {to_path!r} names no object in S3 bucket "
+                                   f"{to_bucket!r}. Give the full key, such as 'a/b.csv'.")
         return to_bucket, to_path
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from core_blocks.errors import SecretBackendError
 from core_blocks.secrets.base import SecretBackend
 from core_blocks.settings import Settings
-from prefect_aws.errors import translate
+from prefect_aws.errors import Advice, translate
 
 REGION = "CORE_BLOCKS_AWS_SECRETS_REGION"
 ENDPOINT = "CORE_BLOCKS_AWS_SECRETS_ENDPOINT_URL"
@@ -32,6 +32,17 @@ PREFIX = "CORE_BLOCKS_AWS_SECRETS_PREFIX"
 PROFILE = "CORE_BLOCKS_AWS_SECRETS_PROFILE"
 DEFAULT_PREFIX = "core-blocks/"
 _GONE = ("ResourceNotFoundException",)
+# Where the backend's endpoint, credentials and CA bundle come from: not a block's fields.
+_ADVICE = Advice(
+    endpoint=(f"Check {ENDPOINT} (or AWS_ENDPOINT_URL_SECRETS_MANAGER), {REGION} and your "
+              "network."),
+    credentials=("Check the credentials of boto3's default chain (AWS_ACCESS_KEY_ID and "
+                 f"AWS_SECRET_ACCESS_KEY, {PROFILE}, or the instance or task role) and their "
+                 "secretsmanager permissions on the secrets under "
+                 f"{PREFIX}."),
+    tls=("Check AWS_CA_BUNDLE: the path of the CA bundle that signed the endpoint's "
+         f"certificate, for the endpoint set by {ENDPOINT}."),
+)
 
 
 def _config() -> tuple[str | None, str | None, str, str | None]:
@@ -73,20 +84,23 @@ class AwsSecretsManagerBackend(SecretBackend):
                     session = boto3.Session(profile_name=profile, region_name=region)
                     client = session.client("secretsmanager", endpoint_url=endpoint)
                 except Exception as exc:
-                    raise self._error("connect to", None, exc) from None
+                    raise self._error("connect to", None, exc, None) from None
                 self._client_for = (config, client)
             return self._client_for[1]
 
     def _name(self, key: str) -> str:
         return _config()[2] + key
 
-    def _error(self, what: str, key: str | None, exc: BaseException) -> SecretBackendError:
+    def _error(self, what: str, key: str | None, exc: BaseException, client: Any
+               ) -> SecretBackendError:
         target = self._name(key) if key else "AWS Secrets Manager"
         if type(exc).__name__ in ("NoCredentialsError", "PartialCredentialsError"):
             reason = (f"no AWS credentials found. Provide them through AWS_ACCESS_KEY_ID and "
                       f"AWS_SECRET_ACCESS_KEY, {PROFILE}, or an instance or task role.")
         else:
-            translated = translate(exc, endpoint=_config()[1], secret_name=target)
+            # The client's endpoint is the one called, whichever variable set it.
+            translated = translate(exc, endpoint=None if client else _config()[1], client=client,
+                                   secret_name=target, advice=_ADVICE)
             reason = str(translated) if translated is not None else type(exc).__name__
         return SecretBackendError(
             f"The aws-secrets-manager secret backend could not {what} {target}: {reason}")
@@ -100,7 +114,7 @@ class AwsSecretsManagerBackend(SecretBackend):
         except Exception as exc:
             if _code(exc) in _GONE or _scheduled_for_deletion(exc):
                 return None
-            raise self._error("read", key, exc) from None
+            raise self._error("read", key, exc, client) from None
         return json.loads(response["SecretString"])
 
     def write(self, key: str, values: dict[str, Any], ref: str) -> None:
@@ -111,11 +125,11 @@ class AwsSecretsManagerBackend(SecretBackend):
                                  Description=f"core-blocks secret fields of {ref}")
         except Exception as exc:
             if _code(exc) != "ResourceExistsException":
-                raise self._error("write", key, exc) from None
+                raise self._error("write", key, exc, client) from None
             try:
                 client.put_secret_value(SecretId=self._name(key), SecretString=text)
             except Exception as exc2:
-                raise self._error("write", key, exc2) from None
+                raise self._error("write", key, exc2, client) from None
 
     def delete(self, key: str) -> None:
         client = self._client()
@@ -125,7 +139,7 @@ class AwsSecretsManagerBackend(SecretBackend):
             client.delete_secret(SecretId=self._name(key), ForceDeleteWithoutRecovery=True)
         except Exception as exc:
             if _code(exc) not in _GONE:
-                raise self._error("delete", key, exc) from None
+                raise self._error("delete", key, exc, client) from None
 
 
 def _code(exc: BaseException) -> str | None:

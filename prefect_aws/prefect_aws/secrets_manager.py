@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -15,6 +16,7 @@ class AwsSecret(SecretBlock):
     """A secret in AWS Secrets Manager: the block holds its name, AWS holds the value.
 
     Text is stored as SecretString and bytes as SecretBinary; reading returns the same type.
+    A dict or list is stored as JSON text, and read back as that text.
 
         >>> secret = AwsSecret(secret_name="warehouse/password",
         ...                    aws_credentials=AwsCredentials(region_name="eu-west-1"))
@@ -61,14 +63,16 @@ class AwsSecret(SecretBlock):
         """The secret's current value (SecretBlock interface)."""
         return self.read_secret()
 
-    def write_secret(self, secret_data: str | bytes, **create_kwargs: Any) -> str:
+    def write_secret(self, secret_data: str | bytes | bytearray | memoryview | dict | list,
+                     **create_kwargs: Any) -> str:
         """Store a new value, creating the secret if needed; return its ARN.
 
+        Text is stored as SecretString; bytes, bytearray and memoryview as SecretBinary; a
+        dict or list as its JSON text (a SecretString: read it back with json.loads).
         create_kwargs (Description, KmsKeyId, Tags, ...) apply when the secret is created.
         """
+        value = _secret_value(secret_data)
         client = self._client()
-        value = ({"SecretBinary": secret_data} if isinstance(secret_data, bytes)
-                 else {"SecretString": secret_data})
         with aws_errors(secret_name=self.secret_name, client=client):
             try:
                 return client.put_secret_value(SecretId=self.secret_name, **value)["ARN"]
@@ -93,3 +97,24 @@ class AwsSecret(SecretBlock):
         client = self._client()
         with aws_errors(secret_name=self.secret_name, client=client):
             return client.delete_secret(SecretId=self.secret_name, **options)["ARN"]
+
+
+def _secret_value(data: Any) -> dict[str, str | bytes]:
+    """SecretString or SecretBinary for a value; the error names its type, never the value."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        value: dict[str, str | bytes] = {"SecretBinary": bytes(data)}
+    elif isinstance(data, str):
+        value = {"SecretString": data}
+    elif isinstance(data, (dict, list)):
+        try:
+            value = {"SecretString": json.dumps(data)}
+        except (TypeError, ValueError):
+            raise TypeError("write_secret got a dict or list that is not JSON-serialisable; "
+                            "use str, int, float, bool and None values only.") from None
+    else:
+        raise TypeError(f"write_secret takes str, bytes, or a dict or list (stored as JSON), "
+                        f"not {type(data).__name__}.")
+    if not next(iter(value.values())):
+        raise ValueError("write_secret got an empty value; AWS Secrets Manager needs at least "
+                         "one character or byte.")
+    return value

@@ -7,15 +7,18 @@ share one pool of `max_concurrency` threads instead of paying for a pool per fil
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from core_blocks.errors import StoragePathError
 from prefect_aws.errors import aws_errors
+
+logger = logging.getLogger("prefect_aws")
 
 
 def progress_enabled() -> bool:
@@ -83,25 +86,86 @@ def download_stream(client: Any, bucket: str, key: str, stream: Any, config: Any
             client.download_fileobj(bucket, key, stream, Config=config, Callback=callback)
 
 
+class TranslatedReads:
+    """A readable body whose read errors name where it comes from, not where it goes.
+
+    `where` holds aws_errors' bucket, key and client of the source.
+    """
+
+    def __init__(self, body: Any, where: dict[str, Any]):
+        self._body = body
+        self._where = where
+
+    def read(self, size: int | None = None) -> bytes:
+        with aws_errors(**self._where):
+            return self._body.read(size)
+
+    def close(self) -> None:
+        self._body.close()
+
+
 def local_files(folder: Path) -> list[tuple[Path, str]]:
     """(file, path relative to folder with '/' separators) for every file under folder, sorted.
 
-    Symbolic links to folders are not followed, so a link cannot pull in a tree outside it.
+    Symbolic links to folders are not followed, and links to files outside folder are
+    skipped, each with a warning: a link cannot pull in data from outside the folder.
     """
+    real_folder = folder.resolve()
     found = []
     for root, dirs, files in os.walk(folder):
+        for name in sorted(dirs):
+            if Path(root, name).is_symlink():
+                logger.warning("Not uploading %r: links to folders are not followed.",
+                               str(Path(root, name)))
         dirs.sort()
         for name in sorted(files):
             file = Path(root, name)
+            if file.is_symlink() and real_folder not in file.resolve().parents:
+                logger.warning("Not uploading %r: it links to a file outside the folder %r.",
+                               str(file), str(folder))
+                continue
             if file.is_file():
                 found.append((file, file.relative_to(folder).as_posix()))
     return found
 
 
+def download_plan(folder: Path, entries: Iterable[tuple[str, str, int]]
+                  ) -> list[tuple[str, Path, int]]:
+    """(key, local file, size) for each (key, path relative to folder, size), all checked
+    before anything is written: each file lands strictly inside folder, no two keys land on
+    one file, and no key's file stands where another key needs a folder."""
+    plan: list[tuple[str, Path, int]] = []
+    owners: dict[Path, str] = {}
+    for key, relative, size in entries:
+        target = safe_destination(folder, relative, key)
+        if target in owners:
+            raise StoragePathError(
+                f"Refusing to download S3 keys {owners[target]!r} and {key!r}: both would be "
+                f"written to {str(target)!r}. Nothing was downloaded; rename or delete one.")
+        owners[target] = key
+        plan.append((key, target, size))
+    for target, key in owners.items():
+        for parent in target.parents:
+            if parent == folder:
+                break
+            if parent in owners:
+                raise StoragePathError(
+                    f"Refusing to download S3 key {owners[parent]!r}: it would be a file at "
+                    f"{str(parent)!r}, where key {key!r} needs a folder. Nothing was "
+                    "downloaded; rename or delete one.")
+    return plan
+
+
 def safe_destination(folder: Path, relative: str, key: str) -> Path:
-    """folder/relative, refusing any key that would land outside folder ('../', '/etc/...')."""
+    """folder/relative, refusing any key that would land outside folder ('../', '/etc/...')
+    or on folder itself ('sub/..', '.')."""
     target = (folder / relative).resolve()
-    if target != folder and folder not in target.parents:
+    if target == folder:
+        raise StoragePathError(
+            f"Refusing to download S3 key {key!r}: it resolves to the target folder "
+            f"{str(folder)!r} itself, not to a file in it. Nothing was downloaded; rename or "
+            "delete that object.")
+    if folder not in target.parents:
         raise StoragePathError(
             f"Refusing to download S3 key {key!r}: it would escape the target folder "
             f"{str(folder)!r}. Nothing was downloaded; rename or delete that object.")

@@ -5,9 +5,11 @@
         front.requests  # how many requests arrived
 
 Modes: "throttle" (503 SlowDown), "server-error" (500 InternalError), "forbidden"
-(403 AccessDenied), "reset" (the connection is closed without an answer). After `failures`
-failed requests, requests are relayed to the moto server unchanged, each after `delay`
-seconds; `max_in_flight` records how many were ever being served at once.
+(403 AccessDenied), "reset" (the connection is closed without an answer), "drop-body" (GET
+only: the server's answer is relayed with its headers, then the connection is closed half-way
+through the body). After `failures` failed requests, requests are relayed to the moto server
+unchanged, each after `delay` seconds; `max_in_flight` records how many were ever being
+served at once, `dropped` how many bodies were cut off.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class FlakyEndpoint:
         self.mode = mode
         self.delay = delay
         self.requests = 0
+        self.dropped = 0
+        self._failed = 0
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -50,10 +54,15 @@ class FlakyEndpoint:
         self.server.server_close()
         self._thread.join()
 
-    def _take_failure(self) -> bool:
+    def _take_failure(self, method: str) -> bool:
         with self._lock:
             self.requests += 1
-            return self.requests <= self.failures
+            if self.mode == "drop-body" and method != "GET":
+                return False
+            if self._failed < self.failures:
+                self._failed += 1
+                return True
+            return False
 
     def _handler(self):
         front = self
@@ -66,8 +75,8 @@ class FlakyEndpoint:
 
             def _serve(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if front._take_failure():
-                    self._fail()
+                if front._take_failure(self.command):
+                    self._fail(body)
                     return
                 with front._lock:
                     front.in_flight += 1
@@ -81,7 +90,10 @@ class FlakyEndpoint:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
 
-            def _fail(self) -> None:
+            def _fail(self, body: bytes) -> None:
+                if front.mode == "drop-body":
+                    self._relay(body, cut=True)
+                    return
                 if front.mode == "reset":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -96,7 +108,7 @@ class FlakyEndpoint:
                 if self.command != "HEAD":
                     self.wfile.write(payload)
 
-            def _relay(self, body: bytes) -> None:
+            def _relay(self, body: bytes, cut: bool = False) -> None:
                 conn = http.client.HTTPConnection(front.target.hostname, front.target.port,
                                                   timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
@@ -110,8 +122,15 @@ class FlakyEndpoint:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
                 conn.close()
+                if cut:  # the headers promised len(data) bytes: send half, then hang up
+                    self.wfile.write(data[:len(data) // 2])
+                    self.wfile.flush()
+                    with front._lock:
+                        front.dropped += 1
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                elif self.command != "HEAD":
+                    self.wfile.write(data)
 
         return Handler

@@ -90,12 +90,20 @@ def test_escaping_keys_are_refused(raw_bucket, tmp_path):
     bucket = S3Bucket.load(raw_bucket)
     bucket.write_path("reports/ok.csv", b"ok")
     bucket.credentials.get_s3_client().put_object(
-        Bucket="raw-data", Key="landing/reports/../../../outside.csv", Body=b"evil")
+        Bucket="raw-data", Key="landing/reports/../../outside.csv", Body=b"evil")
+    target = tmp_path / "a" / "b"
+    landing = tmp_path / "outside.csv"  # a/b + ../../outside.csv
+    assert (target / "../../outside.csv").resolve() == landing
 
     with pytest.raises(StoragePathError, match="escape"):
         bucket.write_path("../outside.csv", b"x")
-    with pytest.raises(StoragePathError, match="escape the target folder"):
-        bucket.download_folder_to_path("reports", tmp_path / "out")
+    listed = bucket.credentials.get_s3_client().list_objects_v2(Bucket="raw-data")["Contents"]
+    assert "outside.csv" not in [o["Key"] for o in listed]  # where it would have landed
+    with pytest.raises(StoragePathError,
+                       match=r"'landing/reports/\.\./\.\./outside\.csv': it would escape the "
+                             "target folder"):
+        bucket.download_folder_to_path("reports", target)
+    assert not landing.exists() and not target.exists()
     assert not list(tmp_path.rglob("*.csv"))
 
 

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import pytest
+from boto3.exceptions import RetriesExceededError, S3UploadFailedError
 from botocore.exceptions import (
     ClientError,
     ConnectionClosedError,
     EndpointConnectionError,
+    IncompleteReadError,
     NoCredentialsError,
+    ParamValidationError,
     ReadTimeoutError,
+    ResponseStreamingError,
+    SSLError,
 )
+from urllib3.exceptions import ProtocolError
 
 from core_blocks.runtime.states import State, StateType
 from prefect_aws.errors import (
     AwsCredentialsError,
     AwsEndpointError,
     AwsError,
+    S3BucketNotFound,
+    S3ObjectNotFound,
     is_transient,
     retry_on_transient_errors,
     translate,
@@ -35,6 +43,9 @@ def client_error(code: str, status: int, **error) -> ClientError:
     EndpointConnectionError(endpoint_url="http://x"), ReadTimeoutError(endpoint_url="http://x"),
     ConnectionClosedError(endpoint_url="http://x"), ConnectionResetError(),
     AwsError("x", retryable=True),
+    # a connection reset part-way through a body
+    ResponseStreamingError(error="reset"), IncompleteReadError(actual_bytes=1, expected_bytes=2),
+    ProtocolError("Connection broken"), RetriesExceededError(ResponseStreamingError(error="x")),
 ])
 def test_transient(exc):
     assert is_transient(exc)
@@ -44,6 +55,7 @@ def test_transient(exc):
     client_error("AccessDenied", 403), client_error("NoSuchKey", 404),
     client_error("InvalidBucketName", 400), NoCredentialsError(), ValueError("x"),
     AwsCredentialsError("x"), AwsError("x"),
+    SSLError(endpoint_url="https://x", error="certificate verify failed"),
 ])
 def test_not_transient(exc):
     assert not is_transient(exc)
@@ -77,3 +89,97 @@ def test_connection_errors_name_the_endpoint():
 
 def test_non_aws_errors_are_left_alone():
     assert translate(ValueError("x")) is None
+
+
+def _raised_inside(wrapper, inner):
+    """wrapper, raised while handling inner, as boto3's upload_file raises it."""
+    try:
+        try:
+            raise inner
+        except ClientError:
+            raise wrapper  # noqa: B904 (boto3 does exactly this)
+    except Exception as exc:
+        return exc
+
+
+@pytest.mark.parametrize(("inner", "error", "named"), [
+    (client_error("NoSuchBucket", 404), S3BucketNotFound, "S3 bucket 'raw' does not exist"),
+    (client_error("InvalidAccessKeyId", 403), AwsCredentialsError, "InvalidAccessKeyId"),
+    (client_error("SlowDown", 503), AwsError, "SlowDown (HTTP 503)"),
+])
+def test_upload_failed_wrapper_is_translated_from_its_context(inner, error, named):
+    wrapped = _raised_inside(S3UploadFailedError(f"Failed to upload /tmp/f to raw/k: {inner}"),
+                             inner)
+
+    translated = translate(wrapped, bucket="raw", key="k", endpoint="http://127.0.0.1:9")
+
+    assert type(translated) is error and named in str(translated)
+    assert "'raw'" in str(translated) and "http://127.0.0.1:9" in str(translated)
+    assert is_transient(wrapped) is translated.retryable
+
+
+def test_upload_failed_wrapper_without_context_is_read_from_its_text():
+    wrapped = S3UploadFailedError(
+        "Failed to upload /tmp/f to raw/k: An error occurred (NoSuchBucket) when calling the "
+        "PutObject operation: The specified bucket does not exist")
+
+    assert isinstance(translate(wrapped, bucket="raw", key="k"), S3BucketNotFound)
+
+
+@pytest.mark.parametrize("inner", [
+    ResponseStreamingError(error="Connection broken: IncompleteRead(10 bytes read)"),
+    IncompleteReadError(actual_bytes=10, expected_bytes=100),
+    ProtocolError("Connection broken: IncompleteRead"),
+])
+def test_a_dropped_download_reads_as_one_sentence(inner):
+    translated = translate(RetriesExceededError(inner), bucket="raw", key="a.csv",
+                           endpoint="http://127.0.0.1:9")
+
+    assert isinstance(translated, AwsEndpointError) and translated.retryable
+    assert str(translated) == (
+        "The connection to the AWS endpoint http://127.0.0.1:9 broke off while transferring "
+        f"object 'a.csv' in S3 bucket 'raw' ({type(inner).__name__}). Try again; the S3 tasks "
+        "retry this on their own.")
+
+
+def test_a_download_that_kept_timing_out_is_named_too():
+    """download_file also retries socket timeouts, which botocore does not wrap."""
+    translated = translate(RetriesExceededError(TimeoutError("timed out")), bucket="raw",
+                           key="a.csv", endpoint="http://127.0.0.1:9")
+
+    assert isinstance(translated, AwsEndpointError) and translated.retryable
+    assert "broke off while transferring object 'a.csv'" in str(translated)
+
+
+def test_a_missing_key_inside_a_retries_wrapper_is_still_a_missing_key():
+    translated = translate(RetriesExceededError(client_error("NoSuchKey", 404)), bucket="raw",
+                           key="a.csv")
+
+    assert isinstance(translated, S3ObjectNotFound)
+
+
+def test_tls_failures_are_not_unreachable_and_not_retried():
+    error = translate(SSLError(endpoint_url="https://127.0.0.1:9/raw/a",
+                               error="certificate verify failed"),
+                      endpoint="https://127.0.0.1:9")
+
+    assert isinstance(error, AwsEndpointError) and not error.retryable
+    assert "Could not reach" not in str(error)
+    assert "https://127.0.0.1:9" in str(error) and "verify" in str(error)
+    assert "CA bundle" in str(error)
+
+
+def test_parameter_errors_name_parameters_never_values(canary):
+    original = ParamValidationError(report=(
+        f"Invalid type for parameter SecretString, value: {{'password': '{canary}'}}, type: "
+        "<class 'dict'>, valid types: <class 'str'>\n"
+        'Missing required parameter in input: "Bucket"\n'
+        f'Unknown parameter in input: "Colour", must be one of: A, B'))
+
+    error = translate(original, secret_name="db")
+
+    assert str(error) == (
+        "Invalid request parameters for secret 'db': SecretString (invalid type), Bucket "
+        "(missing), Colour (unknown). Values are not shown; check the types and lengths of the "
+        "arguments passed.")
+    assert canary not in str(original) and canary not in repr(original.kwargs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +88,29 @@ def test_public_names_are_exported_lazily():
         assert getattr(prefect_aws, name).__name__ == name
     with pytest.raises(AttributeError, match="Nope"):
         prefect_aws.Nope  # noqa: B018
+
+
+# Top-level modules prefect_aws imports, and the distribution that provides each.
+_PROVIDED_BY = {"boto3": "boto3", "botocore": "boto3", "s3transfer": "boto3",
+                "core_blocks": "core-blocks", "pydantic": "pydantic", "rich": "rich"}
+
+
+def test_every_imported_distribution_is_declared():
+    """A module imported by prefect_aws must come from a declared dependency, not from
+    whatever the core happens to install."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    package = Path(__file__).parents[2] / "prefect_aws"
+    imported = set()
+    for source in (package / "prefect_aws").glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"prefect_aws", "__future__"}
+    declared = {re.split(r"[<>=!~ \[;]", requirement)[0].lower() for requirement in
+                tomllib.loads((package / "pyproject.toml").read_text())["project"]["dependencies"]}
+
+    assert third_party <= set(_PROVIDED_BY), third_party - set(_PROVIDED_BY)
+    assert {_PROVIDED_BY[module] for module in third_party} <= declared
+    assert "rich" in third_party  # the progress bar, imported by prefect_aws.transfers

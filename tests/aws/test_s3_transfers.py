@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
+import re
 import sys
 import textwrap
 import tracemalloc
@@ -13,7 +15,13 @@ import pexpect
 import pytest
 
 from core_blocks.errors import StoragePathError
-from prefect_aws import AwsClientParameters, AwsCredentials, S3Bucket, S3BucketNotFound
+from prefect_aws import (
+    AwsClientParameters,
+    AwsCredentials,
+    AwsEndpointError,
+    S3Bucket,
+    S3BucketNotFound,
+)
 from prefect_aws.transfers import local_files, progress_enabled
 from tests.aws.flaky_endpoint import FlakyEndpoint
 
@@ -181,19 +189,48 @@ def test_folder_transfers_run_concurrently(server_bucket, tmp_path, moto_server)
     assert _tree(tmp_path / "down") == _tree(source)
 
 
-@pytest.mark.parametrize("key", ["backup/../../escaped.txt", "backup//abs.txt",
-                                 "backup/ok/../../../x.txt"])
-def test_keys_escaping_the_target_folder_are_refused(s3_bucket, tmp_path, key):
+@pytest.mark.parametrize(("key", "landing"), [
+    ("backup/../{name}", "{tmp}/dst/{name}"),  # dst/inner/../x.txt
+    ("backup/ok/../../../{name}", "{tmp}/{name}"),  # dst/inner/ok/../../../x.txt
+    ("backup/{tmp}/{name}", "{tmp}/{name}"),  # "backup//tmp/...": pathlib drops the folder
+])
+def test_keys_escaping_the_target_folder_are_refused(s3_bucket, tmp_path, key, landing):
+    name = "escaped.txt"
+    key = key.format(tmp=tmp_path, name=name)
+    landing = Path(landing.format(tmp=tmp_path, name=name))
     client = s3_bucket.credentials.get_s3_client()
     client.put_object(Bucket="test-bucket", Key="backup/fine.txt", Body=b"fine")
     client.put_object(Bucket="test-bucket", Key=key, Body=b"evil")
     target = tmp_path / "dst" / "inner"
+    assert (target / key.removeprefix("backup/")).resolve() == landing  # where it would go
 
-    with pytest.raises(StoragePathError, match="escape the target folder"):
+    with pytest.raises(StoragePathError, match=f"{re.escape(repr(key))}: it would escape the "
+                                               "target folder"):
         s3_bucket.download_folder_to_path("backup", target)
 
-    assert not (tmp_path / "dst").exists() or not any((tmp_path / "dst").rglob("*.txt"))
-    assert not (tmp_path / "escaped.txt").exists()
+    assert not landing.exists()
+    assert not target.exists()  # nothing at all was written, not even the folder
+
+
+@pytest.mark.parametrize(("keys", "message"), [
+    (["f/a.txt", "f/sub/.."], "'f/sub/..': it resolves to the target folder"),
+    (["f/a.txt", "f/."], "'f/.': it resolves to the target folder"),
+    (["f/a.txt", "f/x/../a.txt"], "keys 'f/a.txt' and 'f/x/../a.txt': both would be written to"),
+    (["f/a.txt", "f/./a.txt"], "keys 'f/./a.txt' and 'f/a.txt': both would be written to"),
+    (["f/a.txt", "f/d", "f/d/e.txt"], "key 'f/d': it would be a file at"),
+])
+def test_keys_that_clash_locally_are_refused_before_any_write(s3_bucket, tmp_path, keys,
+                                                              message):
+    client = s3_bucket.credentials.get_s3_client()
+    for key in keys:
+        client.put_object(Bucket="test-bucket", Key=key, Body=key.encode())
+    target = tmp_path / "out"
+
+    with pytest.raises(StoragePathError, match=re.escape(message)) as caught:
+        s3_bucket.download_folder_to_path("f", target)
+
+    assert "Nothing was downloaded" in str(caught.value)
+    assert not target.exists() and list(tmp_path.iterdir()) == []
 
 
 def test_folder_markers_are_skipped(s3_bucket, tmp_path):
@@ -206,7 +243,7 @@ def test_folder_markers_are_skipped(s3_bucket, tmp_path):
     assert _tree(out) == {"a.txt": b"a"}
 
 
-def test_local_files_do_not_follow_linked_folders(tmp_path):
+def test_local_files_do_not_follow_linked_folders(tmp_path, caplog):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.txt").write_text("s")
@@ -215,7 +252,60 @@ def test_local_files_do_not_follow_linked_folders(tmp_path):
     (src / "a.txt").write_text("a")
     (src / "link").symlink_to(outside, target_is_directory=True)
 
-    assert [relative for _, relative in local_files(src)] == ["a.txt"]
+    with caplog.at_level(logging.WARNING, logger="prefect_aws"):
+        assert [relative for _, relative in local_files(src)] == ["a.txt"]
+
+    assert f"Not uploading {str(src / 'link')!r}: links to folders" in caplog.text
+
+
+def test_linked_files_outside_the_folder_are_skipped_with_a_warning(s3_bucket, tmp_path,
+                                                                    caplog):
+    (tmp_path / "outside.txt").write_text("OUTSIDE")
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("a")
+    (src / "leak.txt").symlink_to(tmp_path / "outside.txt")
+    (src / "sub" / "up.txt").symlink_to(Path("..", "..", "outside.txt"))  # relative, outside
+    (src / "alias.txt").symlink_to(src / "a.txt")  # inside the folder: uploaded
+    (src / "sub" / "rel.txt").symlink_to(Path("..", "a.txt"))
+
+    with caplog.at_level(logging.WARNING, logger="prefect_aws"):
+        s3_bucket.upload_from_folder(src, "up")
+
+    assert s3_bucket.list_objects("up") == ["up/a.txt", "up/alias.txt", "up/sub/rel.txt"]
+    assert s3_bucket.read_path("up/alias.txt") == b"a"
+    for link in (src / "leak.txt", src / "sub" / "up.txt"):
+        assert f"Not uploading {str(link)!r}: it links to a file outside the folder" in caplog.text
+
+
+def test_a_download_cut_off_every_time_is_named(server_bucket, moto_server, tmp_path):
+    """download_file retries a cut-off body itself, then gives up with RetriesExceededError."""
+    server_bucket.write_path("cut.bin", os.urandom(4096))
+    with FlakyEndpoint(moto_server, failures=100, mode="drop-body") as front:
+        bucket = server_bucket.model_copy(update={"credentials": AwsCredentials(
+            aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1",
+            aws_client_parameters=AwsClientParameters(endpoint_url=front.url))})
+
+        with pytest.raises(AwsEndpointError) as caught:
+            bucket.download_object_to_path("cut.bin", tmp_path / "cut.bin")
+
+    assert front.dropped > 1 and caught.value.retryable
+    assert str(caught.value).startswith(
+        f"The connection to the AWS endpoint {front.url} broke off while transferring object "
+        f"'cut.bin' in S3 bucket {server_bucket.bucket_name!r} (")
+    assert list(tmp_path.iterdir()) == []  # no partial file left behind
+
+
+def test_a_download_cut_off_once_is_finished(server_bucket, moto_server, tmp_path):
+    content = os.urandom(4096)
+    server_bucket.write_path("cut.bin", content)
+    with FlakyEndpoint(moto_server, failures=1, mode="drop-body") as front:
+        bucket = server_bucket.model_copy(update={"credentials": AwsCredentials(
+            aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1",
+            aws_client_parameters=AwsClientParameters(endpoint_url=front.url))})
+        bucket.download_object_to_path("cut.bin", tmp_path / "cut.bin")
+
+    assert front.dropped == 1 and (tmp_path / "cut.bin").read_bytes() == content
 
 
 # -- progress -------------------------------------------------------------------------------------

@@ -117,3 +117,38 @@ def test_refused_credentials_are_reported(use_secrets_manager, monkeypatch):
 
     with pytest.raises(SecretBackendError, match="refused the credentials"):
         read()
+
+
+def test_errors_name_the_endpoint_actually_called(monkeypatch):
+    """AWS_ENDPOINT_URL_SECRETS_MANAGER sets the endpoint too: the error names it, and points
+    at the backend's own variables, not at a block's aws_client_parameters."""
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    backend = AwsSecretsManagerBackend(current())
+
+    with pytest.raises(SecretBackendError) as caught:
+        backend.read("k/1", "secret/k")
+
+    message = str(caught.value)
+    assert f"Could not reach the AWS endpoint {endpoint}" in message
+    assert "CORE_BLOCKS_AWS_SECRETS_ENDPOINT_URL" in message
+    assert "aws_client_parameters" not in message
+
+
+def test_refused_credentials_point_at_the_default_chain(use_secrets_manager):
+    from moto.core import set_initial_no_auth_action_count
+
+    backend = backend_named("aws-secrets-manager")
+
+    @set_initial_no_auth_action_count(0)
+    def write():
+        backend.write("k/1", {"value": "v"}, "secret/k")
+
+    with pytest.raises(SecretBackendError) as caught:
+        write()
+
+    message = str(caught.value)
+    assert "at https://secretsmanager.eu-west-1.amazonaws.com" in message
+    assert "CORE_BLOCKS_AWS_SECRETS_PROFILE" in message and "AWS_ACCESS_KEY_ID" in message
+    assert "secret key, session token" not in message  # a block's fields: not what is used

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from prefect_aws import AwsSecret, AwsSecretNotFound
+from prefect_aws import AwsError, AwsSecret, AwsSecretNotFound
 
 
 @pytest.fixture
@@ -82,3 +84,57 @@ def test_saved_block_reads_the_value_from_aws(secret, block_home, canary):
 
     assert AwsSecret.load("warehouse").read_secret() == canary
     assert canary.encode() not in (block_home / "blocks.db").read_bytes()
+
+
+@pytest.mark.parametrize("value", [bytearray(b"\x00\xffkey"), memoryview(b"\x00\xffkey")])
+def test_bytearray_and_memoryview_are_binary(secret, value):
+    secret.write_secret(value)
+
+    assert secret.read_secret() == b"\x00\xffkey"
+
+
+@pytest.mark.parametrize("value", [{"user": "etl", "password": "hunter2"}, ["a", 1, None]])
+def test_dicts_and_lists_are_stored_as_json_text(secret, value):
+    secret.write_secret(value)
+
+    stored = secret.read_secret()
+    assert isinstance(stored, str) and json.loads(stored) == value
+
+
+@pytest.mark.parametrize(("value", "named"), [
+    (12345, "int"), (("tuple", "value"), "tuple"), ({"set-value"}, "set"), (None, "NoneType"),
+])
+def test_other_types_are_refused_naming_the_type_only(secret, value, named):
+    with pytest.raises(TypeError) as caught:
+        secret.write_secret(value)
+
+    assert str(caught.value) == ("write_secret takes str, bytes, or a dict or list (stored as "
+                                 f"JSON), not {named}.")
+    assert value is None or str(value) not in str(caught.value)
+
+
+def test_unserialisable_dicts_are_refused_without_the_value(secret, canary):
+    with pytest.raises(TypeError, match="not JSON-serialisable") as caught:
+        secret.write_secret({"key": canary, "when": object()})
+
+    assert canary not in str(caught.value)
+
+
+@pytest.mark.parametrize("empty", ["", b"", bytearray()])
+def test_empty_values_are_refused(secret, empty):
+    with pytest.raises(ValueError, match="empty value"):
+        secret.write_secret(empty)
+
+
+def test_parameter_errors_never_quote_the_value(secret, canary):
+    """botocore's ParamValidationError quotes the bad value; it must not get through."""
+    with pytest.raises(AwsError) as caught:
+        secret.write_secret("x", Description={"leaked": canary})
+
+    assert str(caught.value) == (
+        "Invalid request parameters for secret 'warehouse/password': Description (invalid "
+        "type). Values are not shown; check the types and lengths of the arguments passed.")
+    error: BaseException | None = caught.value
+    while error is not None:
+        assert canary not in str(error) and canary not in repr(error.args)
+        error = error.__cause__ or error.__context__

@@ -3,9 +3,14 @@ front that fails on purpose)."""
 
 from __future__ import annotations
 
+import base64
+import logging
+
 import pytest
 
 from core_blocks import flow
+from core_blocks.runtime import history
+from core_blocks.store import get_store
 from prefect_aws import (
     AwsClientParameters,
     AwsCredentials,
@@ -61,13 +66,19 @@ def test_large_upload_goes_in_parts(bucket, aws_credentials):
 
 
 def test_client_parameters_override_the_credentials_own(bucket, aws_credentials, moto_server):
+    """A bucket of the same name on both sides: the upload must land on the server only."""
     params = AwsClientParameters(endpoint_url=moto_server)
-    aws_credentials.get_s3_client(params).create_bucket(Bucket="on-server")
+    server = aws_credentials.get_s3_client(params)
+    server.create_bucket(Bucket="on-server")
+    aws_credentials.get_s3_client().create_bucket(Bucket="on-server")
 
     s3_upload(b"there", "on-server", aws_credentials, "k", aws_client_parameters=params)
 
+    assert server.get_object(Bucket="on-server", Key="k")["Body"].read() == b"there"
     assert s3_download("on-server", "k", aws_credentials, params) == b"there"
-    assert _keys(aws_credentials) == []  # nothing landed in the in-process mock
+    assert _keys(aws_credentials, "on-server") == []  # nothing landed in the in-process mock
+    with pytest.raises(S3ObjectNotFound, match="'k'"):
+        s3_download("on-server", "k", aws_credentials)  # without the parameters: the mock
 
 
 def test_list_objects(bucket, aws_credentials):
@@ -205,6 +216,12 @@ def test_missing_key_is_not_retried(seeded, moto_server):
     assert front.requests == 1
 
 
+def _last_task_run() -> dict:
+    """The newest task run in run history, with its states."""
+    (newest,) = history.list_runs(get_store(), kind="task", limit=1)
+    return history.get_run(get_store(), newest["id"])
+
+
 def test_unreachable_endpoint_is_retried_then_named(aws_credentials):
     from tests.aws.conftest import closed_port
 
@@ -215,3 +232,82 @@ def test_unreachable_endpoint_is_retried_then_named(aws_credentials):
     state = s3_upload.with_options(**_NO_WAIT)(b"x", "raw", creds, "k", return_state=True)
 
     assert isinstance(state.error, AwsEndpointError) and endpoint in str(state.error)
+    run = _last_task_run()
+    assert run["fn_name"] == "s3_upload" and run["attempts"] == 4  # the first try, 3 retries
+    assert [s["state"] for s in run["states"]].count("Retrying") == 3
+
+
+@pytest.mark.parametrize("failures", [1, 3])
+def test_a_body_cut_off_part_way_is_retried(seeded, moto_server, failures):
+    with FlakyEndpoint(moto_server, failures=failures, mode="drop-body") as front:
+        data = s3_download.with_options(**_NO_WAIT)("raw", "a.csv", _through(front))
+
+    assert data == b"id\n1\n"
+    assert front.dropped == failures and front.requests == failures + 1
+
+
+def test_a_body_cut_off_every_time_is_named_after_the_retries(seeded, moto_server):
+    with FlakyEndpoint(moto_server, failures=10, mode="drop-body") as front:
+        state = s3_download.with_options(**_NO_WAIT)("raw", "a.csv", _through(front),
+                                                     return_state=True)
+
+    assert front.dropped == 4  # the first try and three retries
+    assert isinstance(state.error, AwsEndpointError) and state.error.retryable
+    assert str(state.error) == (
+        f"The connection to the AWS endpoint {front.url} broke off while transferring object "
+        "'a.csv' in S3 bucket 'raw' (ResponseStreamingError). Try again; the S3 tasks retry "
+        "this on their own.")
+
+
+def test_tls_certificate_failures_are_named_and_not_retried(aws_credentials, tls_endpoint):
+    creds = aws_credentials.model_copy(update={"aws_client_parameters": AwsClientParameters(
+        endpoint_url=tls_endpoint.url, config={"retries": {"total_max_attempts": 1}})})
+
+    state = s3_download.with_options(**_NO_WAIT)("raw", "a.csv", creds, return_state=True)
+
+    assert isinstance(state.error, AwsEndpointError) and not state.error.retryable
+    message = str(state.error)
+    assert message.startswith(f"The TLS certificate of the AWS endpoint {tls_endpoint.url} "
+                              "failed the check (self-signed certificate). Check verify in "
+                              "aws_client_parameters")
+    assert "CA bundle" in message and "Could not reach" not in message
+    assert tls_endpoint.connections == 1 and _last_task_run()["attempts"] == 1
+
+
+def test_sse_c_keys_in_copy_kwargs_stay_out_of_errors_and_logs(bucket, aws_credentials, canary,
+                                                               caplog):
+    """SSE-C customer keys go to S3 through copy_kwargs; a failed copy must not quote them,
+    neither as given nor base64-encoded as botocore sends them."""
+    key = (canary + "0" * 32)[:32]  # AES-256: 32 bytes
+    client = aws_credentials.get_s3_client()
+    client.put_object(Bucket="raw", Key="enc.csv", Body=b"x", SSECustomerAlgorithm="AES256",
+                      SSECustomerKey=key)
+    variants = [
+        ("missing.csv", {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}),
+        # a key of the wrong type with its MD5 given: botocore quotes it in its own error
+        ("enc.csv", {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key.encode(),
+                     "SSECustomerKeyMD5": "bWQ1"}),
+        ("enc.csv", {"CopySourceSSECustomerAlgorithm": "AES256",
+                     "CopySourceSSECustomerKey": key.encode(),
+                     "CopySourceSSECustomerKeyMD5": "bWQ1"}),
+    ]
+    forms = (key, base64.b64encode(key.encode()).decode(), canary)
+
+    @flow
+    def copies():
+        return [s3_copy.with_options(retries=0)(source, "copy.csv", "raw", aws_credentials,
+                                                return_state=True, **kwargs)
+                for source, kwargs in variants]
+
+    with caplog.at_level(logging.DEBUG, logger="prefect_aws"), \
+            caplog.at_level(logging.INFO, logger="core_blocks"):
+        states = copies()
+
+    assert [type(s.error) for s in states] == [S3ObjectNotFound, AwsError, AwsError]
+    assert "SSECustomerKey (invalid type)" in str(states[1].error)
+    for state in states:
+        error: BaseException | None = state.error
+        while error is not None:
+            assert not any(form in str(error) or form in repr(error.args) for form in forms)
+            error = error.__cause__ or error.__context__
+    assert caplog.text and not any(form in caplog.text for form in forms)
