@@ -75,6 +75,7 @@ _MIGRATIONS: list[list[str]] = [
             fn_name TEXT NOT NULL,
             flow_name TEXT,
             parent_id TEXT,
+            flow_run_id TEXT,
             parameters TEXT NOT NULL,
             state TEXT NOT NULL,
             state_name TEXT NOT NULL,

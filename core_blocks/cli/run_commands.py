@@ -80,7 +80,8 @@ def runs_show(
         print_json(run)
         return
     rows = [["id", run["id"]], ["kind", run["kind"]], ["name", run["name"]],
-            ["flow", run["flow_name"] or ""], ["parent", run["parent_id"] or ""],
+            ["flow", run["flow_name"] or ""], ["flow run", run["flow_run_id"] or ""],
+            ["parent", run["parent_id"] or ""],
             ["state", run["state_name"]], ["attempts", run["attempts"]],
             ["started", _when(run["started"])], ["duration", _seconds(run["duration"])],
             ["parameters", json.dumps(run["parameters"], default=str)]]

@@ -17,14 +17,58 @@ MISS = object()  # read_cached's answer when there is no usable cached value
 
 
 def task_input_hash(context: Any, arguments: dict[str, Any]) -> str | None:
-    """A cache key from the task's identity and its arguments; None (no caching) if they
-    cannot be hashed."""
+    """A cache key from the task's code (see code_fingerprint) and its arguments; None (no
+    caching) when the arguments cannot be pickled."""
     task = context.task
     try:
-        payload = pickle.dumps((task.key, sorted(arguments.items())), protocol=5)
+        payload = pickle.dumps((code_fingerprint(task.fn), sorted(arguments.items())),
+                               protocol=5)
     except Exception:
         return None
     return hashlib.sha256(payload).hexdigest()
+
+
+def code_fingerprint(fn: Any) -> str:
+    """What identifies a function's behaviour: its file, qualified name, code and closure.
+
+    Two scripts' `load()` tasks, two closures from one factory, or one function before and
+    after an edit get different fingerprints, so none is served another's cached result.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"{fn.__module__}.{fn.__qualname__}".encode())
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        digest.update(code.co_filename.encode())
+        _hash_code(code, digest)
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        inner = getattr(value, "__code__", None)
+        if inner is not None:
+            _hash_code(inner, digest)
+        elif _is_constant(value):  # e.g. the multiplier a factory closed over
+            digest.update(repr(value).encode())
+        else:  # mutable state (a list it appends to, a client): its type, not its contents
+            digest.update(type(value).__qualname__.encode())
+    return digest.hexdigest()
+
+
+def _is_constant(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return True
+    return isinstance(value, (tuple, frozenset)) and all(_is_constant(v) for v in value)
+
+
+def _hash_code(code: Any, digest: Any) -> None:
+    digest.update(code.co_code)
+    for const in code.co_consts:
+        if hasattr(const, "co_code"):
+            _hash_code(const, digest)
+        else:
+            digest.update(repr(const).encode())
+    digest.update(repr(code.co_names).encode())
 
 
 def default_result_storage():

@@ -40,8 +40,10 @@ def new_run(kind: str, obj: Any) -> Run:
         flow_name = obj.name
     else:
         flow_name = parent.flow_run.fn_name if parent and parent.flow_run else None
+    flow_run = parent.flow_run if parent else None
     run = Run(kind, obj.name, {}, parent_id=parent.run.id if parent else None,
-              flow_name=flow_name, store=_history_store(get_store))
+              flow_name=flow_name, flow_run_id=flow_run.id if flow_run else None,
+              store=_history_store(get_store))
     run.set_state(State(StateType.PENDING))
     return run
 
@@ -106,7 +108,11 @@ def after_failure(obj: Any, run: Run, exc: BaseException, timed_out: bool
     failed = State(kind, message=f"{type(exc).__name__}: {exc}", error=exc)
     if run.attempts > obj.retries or not _may_retry(obj, run, failed):
         return failed, None
-    delay = retry_delay(obj, run.attempts)
+    try:
+        delay = retry_delay(obj, run.attempts)
+    except Exception:
+        logger.exception("retry_delay_seconds of %r failed; not retrying.", obj.name)
+        return failed, None
     logger.warning("%s run %r attempt %d of %d failed (%s); retrying in %.3g s.",
                    obj.kind.capitalize(), run.name, run.attempts, obj.retries + 1,
                    failed.message, delay)
@@ -167,10 +173,19 @@ def _run_coroutine(coroutine: Any) -> Any:
         return asyncio.run(coroutine)
     # Called from sync code inside a running loop: give the coroutine a loop of its own.
     box: dict[str, Any] = {}
-    thread = threading.Thread(target=lambda: box.setdefault("v", asyncio.run(coroutine)))
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised below, where the hook's caller logs it
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
     thread.start()
     thread.join()
-    return box.get("v")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 def _finish(obj: Any, run: Run, state: State) -> State:
@@ -324,7 +339,9 @@ def run_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None) -> St
             args, kwargs = resolve_futures(args), resolve_futures(kwargs)
         parameters = record_parameters(task, run, args, kwargs)
     except Exception as exc:
-        return _failed_to_start(task, run, exc)
+        state = _failed_to_start(task, run, exc)
+        call_hooks(task, run, state)
+        return state
     tokens = _enter(task, run, None, log_prints, None)
     try:
         state = _task_attempts(task, run, parameters)
@@ -366,7 +383,9 @@ async def arun_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None
         args, kwargs = await aresolve_futures(args), await aresolve_futures(kwargs)
         parameters = record_parameters(task, run, args, kwargs)
     except Exception as exc:
-        return _failed_to_start(task, run, exc)
+        state = _failed_to_start(task, run, exc)
+        await acall_hooks(task, run, state)
+        return state
     tokens = _enter(task, run, None, log_prints, None)
     try:
         state = await _atask_attempts(task, run, parameters)
@@ -409,7 +428,11 @@ async def _await_with_timeout(obj: Any, run: Run, awaitable: Any) -> Any:
     if obj.timeout_seconds is None:
         return await awaitable
     work = asyncio.ensure_future(awaitable)
-    done, _ = await asyncio.wait({work}, timeout=obj.timeout_seconds)
+    try:
+        done, _ = await asyncio.wait({work}, timeout=obj.timeout_seconds)
+    except asyncio.CancelledError:  # the caller was cancelled: stop the work with it
+        work.cancel()
+        raise
     if not done:
         work.cancel()
         raise _timeout_error(obj, run)
@@ -424,7 +447,9 @@ def run_flow(flow: Any, args: tuple, kwargs: dict) -> State:
     try:
         parameters = record_parameters(flow, run, args, kwargs)
     except Exception as exc:
-        return _failed_to_start(flow, run, exc)
+        state = _failed_to_start(flow, run, exc)
+        call_hooks(flow, run, state)
+        return state
     call_args, call_kwargs = _call_fn(flow, parameters)
     log_prints = effective_log_prints(flow)
 
@@ -465,7 +490,9 @@ async def arun_flow(flow: Any, args: tuple, kwargs: dict) -> State:
     try:
         parameters = record_parameters(flow, run, args, kwargs)
     except Exception as exc:
-        return _failed_to_start(flow, run, exc)
+        state = _failed_to_start(flow, run, exc)
+        await acall_hooks(flow, run, state)
+        return state
     call_args, call_kwargs = _call_fn(flow, parameters)
     log_prints = effective_log_prints(flow)
 

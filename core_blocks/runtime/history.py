@@ -30,8 +30,9 @@ class Run:
     kind: str  # "flow" | "task"
     fn_name: str
     parameters: dict[str, Any]  # already redacted
-    parent_id: str | None = None
+    parent_id: str | None = None  # the innermost run this one was called in
     flow_name: str | None = None
+    flow_run_id: str | None = None  # the flow run it belongs to (for a flow: its parent flow)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = field(default_factory=time.time)
     states: list[State] = field(default_factory=list)
@@ -77,9 +78,9 @@ def error_fields(error: BaseException | None) -> tuple[str | None, str | None, s
 
 
 _RUN_UPSERT = (
-    "INSERT INTO runs (id, kind, name, fn_name, flow_name, parent_id, parameters, state, "
-    "state_name, attempts, created, started, ended, error_type, error_message, traceback) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "INSERT INTO runs (id, kind, name, fn_name, flow_name, parent_id, flow_run_id, parameters, "
+    "state, state_name, attempts, created, started, ended, error_type, error_message, "
+    "traceback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO UPDATE SET parameters = excluded.parameters, state = excluded.state, "
     "state_name = excluded.state_name, "
     "attempts = excluded.attempts, started = excluded.started, ended = excluded.ended, "
@@ -160,8 +161,8 @@ def _run_row(run: Run) -> tuple:
     last = states[-1]
     error_type, message, text = run.error if last.is_final else (None, None, None)
     return (run.id, run.kind, run.name, run.fn_name, run.flow_name, run.parent_id,
-            json.dumps(run.parameters, default=str), last.type.value, last.name, run.attempts,
-            run.created, run.started, run.ended, error_type, message, text)
+            run.flow_run_id, json.dumps(run.parameters, default=str), last.type.value,
+            last.name, run.attempts, run.created, run.started, run.ended, error_type, message, text)
 
 
 _recorder = _Recorder()
@@ -183,8 +184,9 @@ os.register_at_fork(after_in_child=_forget_parent_writer)
 
 # -- reading history (the CLI) -----------------------------------------------------------
 
-_COLUMNS = ("id, kind, name, fn_name, flow_name, parent_id, parameters, state, state_name, "
-            "attempts, created, started, ended, error_type, error_message, traceback")
+_COLUMNS = ("id, kind, name, fn_name, flow_name, parent_id, flow_run_id, parameters, state, "
+            "state_name, attempts, created, started, ended, error_type, error_message, "
+            "traceback")
 
 
 def list_runs(store, *, flow: str | None = None, state: str | None = None,

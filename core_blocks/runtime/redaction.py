@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -14,6 +15,7 @@ _SECRET_NAME = re.compile(
     re.IGNORECASE,
 )
 _MAX_TEXT = 1000
+_MAX_ITEMS = 100  # items of a list or dict recorded; the rest are counted
 
 
 def redact_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -33,10 +35,31 @@ def _redact(name: str, value: Any, depth: int) -> Any:
     if depth > 4:
         return _short_repr(value)
     if isinstance(value, dict):
-        return {str(k): _redact(str(k), v, depth + 1) for k, v in value.items()}
+        shown = {str(k): _redact(str(k), v, depth + 1)
+                 for k, v in _first(value.items(), _MAX_ITEMS)}
+        if len(value) > _MAX_ITEMS:
+            shown["…"] = f"{len(value) - _MAX_ITEMS:,} more"
+        return shown
+    if hasattr(value, "_asdict") and isinstance(value, tuple):  # a namedtuple: by field name
+        return _redact(name, {"$type": type(value).__name__, **value._asdict()}, depth)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_redact(name, v, depth + 1) for v in value]
+        items = [_redact(name, v, depth + 1) for v in _first(value, _MAX_ITEMS)]
+        if len(value) > _MAX_ITEMS:
+            items.append(f"… {len(value) - _MAX_ITEMS:,} more")
+        return items
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
+        return _redact(name, {"$type": type(value).__name__, **fields}, depth)
     return _special(value)
+
+
+def _first(values: Any, count: int) -> list:
+    out = []
+    for value in values:
+        if len(out) == count:
+            break
+        out.append(value)
+    return out
 
 
 def _special(value: Any) -> Any:
@@ -55,5 +78,8 @@ def _special(value: Any) -> Any:
 
 
 def _short_repr(value: Any) -> str:
-    text = repr(value)  # pydantic secrets and Blocks keep secrets out of their reprs
+    try:
+        text = repr(value)  # pydantic secrets and Blocks keep secrets out of their reprs
+    except Exception:  # a broken __repr__ must not fail the run it describes
+        return f"<{type(value).__name__}>"
     return text if len(text) <= 200 else text[:200] + "…"

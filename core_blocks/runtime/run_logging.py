@@ -32,11 +32,19 @@ def ensure_visible() -> None:
         if not _handler_checked:
             _handler_checked = True
             if not logging.getLogger().handlers and not logger.handlers:
-                handler = logging.StreamHandler(sys.stderr)
+                handler = _FallbackHandler(sys.stderr)
                 handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
                 logger.addHandler(handler)
                 if logger.level == logging.NOTSET:
                     logger.setLevel(logging.INFO)
+
+
+class _FallbackHandler(logging.StreamHandler):
+    """Our stderr handler, silent once the application configures the root logger itself."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not logging.getLogger().handlers:
+            super().emit(record)
 
 
 def route_prints() -> None:

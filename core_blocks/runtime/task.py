@@ -102,15 +102,20 @@ class Task(Wrapped):
             target = engine.run_task
         context = current_run.get()
         runner = context.task_runner if context and context.task_runner else shared_runner()
-        return TaskFuture(run, runner.submit(target, self, args, kwargs, run))
+        future, work = runner.submit(target, self, args, kwargs, run)
+        return TaskFuture(run, future, work)
 
     def _run_async_in_thread(self, task: Task, args: tuple, kwargs: dict, run: Any) -> Any:
         return asyncio.run(engine.arun_task(task, args, kwargs, run))
 
     def map(self, *args: Any, **kwargs: Any) -> list[TaskFuture | AsyncTaskFuture]:
         """Submit one run per item of the iterable arguments; wrap constants in unmapped()."""
+        from core_blocks.runtime.futures import TaskFuture
         from core_blocks.runtime.mapping import expand
 
+        # A future to map over (e.g. `double.map(ids.submit())`) is waited for first.
+        args = tuple(a.result() if isinstance(a, TaskFuture) else a for a in args)
+        kwargs = {k: v.result() if isinstance(v, TaskFuture) else v for k, v in kwargs.items()}
         return [self.submit(*a, **kw) for a, kw in expand(self.name, args, kwargs)]
 
 

@@ -26,6 +26,34 @@ def default_max_workers() -> int:
     return min(32, (os.cpu_count() or 1) + 4)
 
 
+class Work:
+    """One submitted call, run once: by a pool thread, or inline by whoever waits on it first.
+
+    Running a not-yet-started task in the thread that waits for it is what keeps a task that
+    submits tasks and waits on them from deadlocking a full (or one-thread) pool.
+    """
+
+    def __init__(self, fn: Callable[..., Any], args: tuple):
+        self.fn = fn
+        self.args = args
+        self.context = contextvars.copy_context()  # tasks see their flow run as their parent
+        self._claimed = False
+        self._lock = threading.Lock()
+
+    def claim(self) -> bool:
+        with self._lock:
+            if self._claimed:
+                return False
+            self._claimed = True
+            return True
+
+    def run(self) -> Any:
+        return self.context.run(self.fn, *self.args)
+
+    def __call__(self) -> Any:
+        return self.run() if self.claim() else None  # None: it was run inline
+
+
 class ThreadPoolTaskRunner:
     """Runs submitted sync tasks on a pool of `max_workers` threads.
 
@@ -43,20 +71,26 @@ class ThreadPoolTaskRunner:
         """A fresh runner with the same settings (each flow run gets its own)."""
         return type(self)(self.max_workers)
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        if self._executor is None:
-            with self._lock:
-                if self._executor is None:
-                    self._executor = ThreadPoolExecutor(
-                        self.max_workers or default_max_workers(),
-                        thread_name_prefix="core-blocks-task")
-        context = contextvars.copy_context()  # tasks see their flow run as their parent
-        return self._executor.submit(context.run, fn, *args)
+    def submit(self, fn: Callable[..., Any], *args: Any) -> tuple[Future, Work]:
+        """Queue fn(*args); the Work can be claimed to run it inline instead (see TaskFuture)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    self.max_workers or default_max_workers(),
+                    thread_name_prefix="core-blocks-task")
+            work = Work(fn, args)
+            return self._executor.submit(work), work
 
     def shutdown(self, wait: bool = True) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
+        """Wait for every submitted task, including those submitted while waiting."""
+        while True:
+            with self._lock:
+                executor, self._executor = self._executor, None
+            if executor is None:
+                return
             executor.shutdown(wait=wait)
+            if not wait:
+                return
 
     def __repr__(self) -> str:
         return f"ThreadPoolTaskRunner(max_workers={self.max_workers})"
