@@ -67,7 +67,8 @@ _MIGRATIONS: list[list[str]] = [
             created TEXT NOT NULL)""",
     ],
     [
-        # Run history of the task runtime (core_blocks.runtime.history); times are epoch seconds.
+        # Run history of the task runtime (core_blocks.runtime.history); times are epoch seconds
+        # in DOUBLE PRECISION: PostgreSQL's REAL is 4 bytes, about 128 s at today's clock.
         """CREATE TABLE runs (
             id TEXT PRIMARY KEY,
             kind TEXT NOT NULL,
@@ -80,9 +81,9 @@ _MIGRATIONS: list[list[str]] = [
             state TEXT NOT NULL,
             state_name TEXT NOT NULL,
             attempts INTEGER NOT NULL,
-            created REAL NOT NULL,
-            started REAL,
-            ended REAL,
+            created DOUBLE PRECISION NOT NULL,
+            started DOUBLE PRECISION,
+            ended DOUBLE PRECISION,
             error_type TEXT,
             error_message TEXT,
             traceback TEXT)""",
@@ -93,20 +94,20 @@ _MIGRATIONS: list[list[str]] = [
             seq INTEGER NOT NULL,
             state TEXT NOT NULL,
             name TEXT NOT NULL,
-            at REAL NOT NULL,
+            at DOUBLE PRECISION NOT NULL,
             message TEXT,
             PRIMARY KEY (run_id, seq))""",
         # Global concurrency limits: slots per name, and the leases that hold them.
         """CREATE TABLE concurrency_limits (
             name TEXT PRIMARY KEY,
             slots INTEGER NOT NULL,
-            updated REAL NOT NULL)""",
+            updated DOUBLE PRECISION NOT NULL)""",
         """CREATE TABLE concurrency_leases (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
             occupy INTEGER NOT NULL,
             holder TEXT NOT NULL,
-            expires REAL NOT NULL)""",
+            expires DOUBLE PRECISION NOT NULL)""",
         "CREATE INDEX concurrency_leases_name ON concurrency_leases (name)",
     ],
 ]

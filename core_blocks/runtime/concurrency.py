@@ -7,6 +7,7 @@ leases this process holds, so a process that dies frees its slots when its lease
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import socket
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from core_blocks.errors import ConcurrencyLimitNotFound, ConcurrencyTimeout
+from core_blocks.errors import ConcurrencyLimitNotFound, ConcurrencyTimeout, StoreError
 from core_blocks.naming import check_name
 
 logger = logging.getLogger("core_blocks.runs")
@@ -67,20 +68,46 @@ class _NoRoom(Exception):
     pass
 
 
+# SQLSTATEs of a PostgreSQL transaction that lost a race: serialization failure, deadlock.
+_CONFLICT_STATES = frozenset({"40001", "40P01"})
+_CONFLICT_TEXTS = ("deadlock detected", "could not serialize access")
+
+
+def _is_conflict(exc: BaseException) -> bool:
+    """True for a store error caused by a serialization failure or a deadlock."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "sqlstate", None) in _CONFLICT_STATES:
+            return True
+        error = error.__cause__ or error.__context__
+    text = str(exc)
+    return any(sign in text for sign in _CONFLICT_TEXTS)
+
+
 def _try_acquire(store, names: Sequence[str], occupy: int, lease_seconds: float
-                 ) -> list[str] | None:
-    """Lease ids for every name at once, or None when some limit has no room now."""
+                 ) -> dict[str, str] | None:
+    """Lease id -> limit name for every name at once, or None when some limit has no room now
+    (a transaction that lost a race with another holder counts as no room: try again)."""
     try:
         return _acquire_all(store, names, occupy, lease_seconds)
     except _NoRoom:
         return None
+    except StoreError as exc:
+        if _is_conflict(exc):
+            return None
+        raise
 
 
-def _acquire_all(store, names: Sequence[str], occupy: int, lease_seconds: float) -> list[str]:
+def _acquire_all(store, names: Sequence[str], occupy: int, lease_seconds: float
+                 ) -> dict[str, str]:
     now = time.time()
     with store.transaction() as tx:
-        leases = []
-        for name in names:
+        leases: dict[str, str] = {}
+        # Every holder locks the limits it needs in one order (sorted), so two holders of
+        # ["a", "b"] and ["b", "a"] wait for each other instead of deadlocking.
+        for name in sorted(set(names)):
             row = tx.execute("SELECT slots FROM concurrency_limits WHERE name = ?"
                              + tx.lock_rows(), (name,)).fetchone()
             if row is None:
@@ -99,7 +126,7 @@ def _acquire_all(store, names: Sequence[str], occupy: int, lease_seconds: float)
             tx.execute("INSERT INTO concurrency_leases (id, name, occupy, holder, expires) "
                        "VALUES (?, ?, ?, ?, ?)", (lease, name, occupy, _HOLDER,
                                                   now + lease_seconds))
-            leases.append(lease)
+            leases[lease] = name
         return leases
 
 
@@ -109,24 +136,39 @@ def _release(store, leases: Sequence[str]) -> None:
             tx.execute("DELETE FROM concurrency_leases WHERE id = ?", (lease,))
 
 
+def _give_back(store, leases: Sequence[str]) -> None:
+    """Stop renewing the leases, then delete them (in this order: see _Renewer._renew)."""
+    _renewer.remove(leases)
+    if leases:
+        _release(store, leases)
+
+
+class _Held:
+    __slots__ = ("store", "seconds", "name", "due")
+
+    def __init__(self, store, seconds: float, name: str, due: float):
+        self.store, self.seconds, self.name, self.due = store, seconds, name, due
+
+
 class _Renewer:
-    """Renews the leases this process holds, every third of their lease time."""
+    """Renews the leases this process holds, each every third of its lease time."""
 
     def __init__(self) -> None:
-        self._held: dict[str, tuple[Any, float]] = {}  # lease id -> (store, lease_seconds)
+        self._held: dict[str, _Held] = {}  # lease id -> what renews it, and when next
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, store, leases: Sequence[str], lease_seconds: float) -> None:
+    def add(self, store, leases: dict[str, str], lease_seconds: float) -> None:
+        due = time.monotonic() + lease_seconds / 3
         with self._lock:
-            for lease in leases:
-                self._held[lease] = (store, lease_seconds)
+            for lease, name in leases.items():
+                self._held[lease] = _Held(store, lease_seconds, name, due)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, daemon=True,
                                                 name="core-blocks-leases")
                 self._thread.start()
-        self._wake.set()
+        self._wake.set()  # the new leases may be due sooner than the renewer's next round
 
     def remove(self, leases: Sequence[str]) -> None:
         with self._lock:
@@ -136,18 +178,39 @@ class _Renewer:
     def _loop(self) -> None:
         while True:
             with self._lock:
-                held = dict(self._held)
-            interval = min((s for _, s in held.values()), default=DEFAULT_LEASE_SECONDS) / 3
-            self._wake.wait(interval)
-            self._wake.clear()
-            now = time.time()
-            for lease, (store, seconds) in held.items():
-                try:
-                    with store.transaction() as tx:
-                        tx.execute("UPDATE concurrency_leases SET expires = ? WHERE id = ?",
-                                   (now + seconds, lease))
-                except Exception as exc:
-                    logger.warning("Could not renew concurrency lease %s: %s", lease[:8], exc)
+                now = time.monotonic()
+                due = [(lease, held) for lease, held in self._held.items() if held.due <= now]
+                wait = min((held.due for held in self._held.values()),
+                           default=now + DEFAULT_LEASE_SECONDS / 3) - now
+            for lease, held in due:
+                self._renew(lease, held)
+            if not due:
+                self._wake.wait(max(wait, 0.0))
+                self._wake.clear()
+
+    def _renew(self, lease: str, held: _Held) -> None:
+        held.due = time.monotonic() + held.seconds / 3
+        try:
+            with held.store.transaction() as tx:
+                renewed = tx.execute("UPDATE concurrency_leases SET expires = ? WHERE id = ?",
+                                     (time.time() + held.seconds, lease)).rowcount
+        except Exception as exc:
+            held.due = time.monotonic() + min(held.seconds / 3, 1.0)  # try again soon
+            logger.warning("Could not renew concurrency lease %s: %s", lease[:8], exc)
+            return
+        if renewed:
+            return
+        # Gone: released (then remove() ran first and it is no longer held), or it lapsed and
+        # another holder deleted it to take the slot.
+        with self._lock:
+            lost = self._held.pop(lease, None) is not None
+        if lost:
+            logger.warning(
+                "Lost the slot of concurrency limit %r held by this block: its lease lapsed "
+                "because the holder kept running past lease_seconds=%g without renewing it "
+                "(stalled or suspended), and another holder may have taken the slot. The "
+                "block goes on without it; raise lease_seconds if holders stall that long.",
+                held.name, held.seconds)
 
 
 _renewer = _Renewer()
@@ -162,6 +225,42 @@ def _forget_parent_leases() -> None:
 os.register_at_fork(after_in_child=_forget_parent_leases)
 
 
+class _Hold:
+    """The leases one entry of a `concurrency` block took."""
+
+    __slots__ = ("store", "leases", "pid")
+
+    def __init__(self, store, leases: Sequence[str]):
+        self.store, self.leases, self.pid = store, tuple(leases), os.getpid()
+
+
+class _Handoff:
+    """Passes the leases a worker thread took to the coroutine awaiting it, unless that
+    coroutine was cancelled first: then the thread gives them back itself."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._taken: tuple[Any, dict[str, str]] | None = None
+
+    def deliver(self, taken: tuple[Any, dict[str, str]]) -> bool:
+        with self._lock:
+            if self._abandoned:
+                return False
+            self._taken = taken
+            return True
+
+    def abandon(self) -> tuple[Any, dict[str, str]] | None:
+        with self._lock:
+            self._abandoned = True
+            return self._taken
+
+
+# The blocks entered in this thread or asyncio task, innermost last: (concurrency, _Hold).
+_entered: contextvars.ContextVar[tuple[tuple[Any, _Hold], ...]] = contextvars.ContextVar(
+    "core_blocks_concurrency_entered", default=())
+
+
 class concurrency:  # noqa: N801  (a context manager used like a function)
     """Hold `occupy` slots of the named limit(s) for the block: `with` or `async with`.
 
@@ -170,12 +269,14 @@ class concurrency:  # noqa: N801  (a context manager used like a function)
 
     Waits while the limit is full (up to `timeout_seconds`, else forever). Set limits with
     `blocks concurrency set NAME N`. A crashed holder's slots free up after `lease_seconds`.
+    One object may be entered by several threads or tasks at once, and nested: each entry
+    holds its own slots.
     """
 
     def __init__(self, names: str | Sequence[str], occupy: int = 1,
                  timeout_seconds: float | None = None,
                  lease_seconds: float = DEFAULT_LEASE_SECONDS):
-        self.names = [names] if isinstance(names, str) else list(names)
+        self.names = list(dict.fromkeys([names] if isinstance(names, str) else names))
         if occupy < 1:
             raise ValueError(f"occupy must be 1 or more, not {occupy}.")
         if lease_seconds <= 0:
@@ -183,19 +284,21 @@ class concurrency:  # noqa: N801  (a context manager used like a function)
         self.occupy = occupy
         self.timeout_seconds = timeout_seconds
         self.lease_seconds = lease_seconds
-        self._leases: list[str] = []
-        self._store: Any = None
+        self._open: list[_Hold] = []  # every entry not yet exited, in any thread or task
+        self._open_lock = threading.Lock()
 
-    def _attempt(self) -> bool:
+    def _attempt(self, handoff: _Handoff | None = None) -> tuple[Any, dict[str, str]] | None:
         from core_blocks.store import get_store
 
-        self._store = get_store()
-        leases = _try_acquire(self._store, self.names, self.occupy, self.lease_seconds)
+        store = get_store()
+        leases = _try_acquire(store, self.names, self.occupy, self.lease_seconds)
         if leases is None:
-            return False
-        self._leases = leases
-        _renewer.add(self._store, leases, self.lease_seconds)
-        return True
+            return None
+        _renewer.add(store, leases, self.lease_seconds)
+        if handoff is not None and not handoff.deliver((store, leases)):
+            _give_back(store, list(leases))  # nobody is waiting for these any more
+            return None
+        return store, leases
 
     def _timed_out(self, started: float) -> ConcurrencyTimeout | None:
         if self.timeout_seconds is not None and time.monotonic() - started >= self.timeout_seconds:
@@ -204,34 +307,83 @@ class concurrency:  # noqa: N801  (a context manager used like a function)
                 f"within {self.timeout_seconds} s. Raise the limit or timeout_seconds.")
         return None
 
+    def _push(self, store, leases: dict[str, str]) -> None:
+        hold = _Hold(store, list(leases))
+        with self._open_lock:
+            self._open.append(hold)
+        _entered.set(_entered.get() + ((self, hold),))
+
+    def _pop(self) -> _Hold | None:
+        """The leases of the innermost entry of this object in this thread or task; if it
+        was entered elsewhere (another task's context), its latest entry not yet exited."""
+        stack, mine = _entered.get(), None
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i][0] is self:
+                mine = stack[i][1]
+                _entered.set(stack[:i] + stack[i + 1:])
+                break
+        with self._open_lock:
+            for i in range(len(self._open) - 1, -1, -1):
+                if self._open[i] is mine:
+                    return self._open.pop(i)
+            return self._open.pop() if self._open else None
+
     def __enter__(self) -> concurrency:
         started, delay = time.monotonic(), 0.01
-        while not self._attempt():
+        while True:
+            taken = self._attempt()
+            if taken is not None:
+                break
             error = self._timed_out(started)
             if error:
                 raise error
             time.sleep(delay)
             delay = min(delay * 1.5, 0.25)
+        self._push(*taken)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._free()
+        hold = self._pop()
+        if hold is not None and hold.pid == os.getpid():  # a forked child's copy: the parent's
+            _give_back(hold.store, hold.leases)
 
     async def __aenter__(self) -> concurrency:
         started, delay = time.monotonic(), 0.01
-        while not await asyncio.to_thread(self._attempt):
+        while True:
+            taken = await self._attempt_in_thread()
+            if taken is not None:
+                break
             error = self._timed_out(started)
             if error:
                 raise error
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.25)
+        self._push(*taken)
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
-        await asyncio.to_thread(self._free)
+    async def _attempt_in_thread(self) -> tuple[Any, dict[str, str]] | None:
+        """One attempt in a worker thread. Cancelled while the thread runs, the slots it takes
+        are given back: by the thread when it finishes, or here when it already has."""
+        handoff = _Handoff()
+        try:
+            return await asyncio.to_thread(self._attempt, handoff)
+        except asyncio.CancelledError:
+            taken = handoff.abandon()
+            if taken is not None:
+                store, leases = taken
+                _renewer.remove(list(leases))
+                await _release_soon(store, list(leases))
+            raise
 
-    def _free(self) -> None:
-        leases, self._leases = self._leases, []
-        _renewer.remove(leases)
-        if leases:
-            _release(self._store, leases)
+    async def __aexit__(self, *exc: Any) -> None:
+        hold = self._pop()
+        if hold is not None and hold.pid == os.getpid():
+            _renewer.remove(hold.leases)
+            await _release_soon(hold.store, hold.leases)
+
+
+async def _release_soon(store, leases: Sequence[str]) -> None:
+    """Delete the leases in a worker thread; if this task is cancelled meanwhile, the thread
+    still finishes the delete."""
+    if leases:
+        await asyncio.shield(asyncio.to_thread(_release, store, leases))
