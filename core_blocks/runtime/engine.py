@@ -32,8 +32,6 @@ logger = logging.getLogger("core_blocks.runs")
 
 def new_run(kind: str, obj: Any) -> Run:
     """A Pending run of obj (a Task or Flow) under whatever run is in progress."""
-    from core_blocks.store import get_store
-
     ensure_visible()
     parent = current_run.get()
     if kind == "flow":
@@ -43,12 +41,14 @@ def new_run(kind: str, obj: Any) -> Run:
     flow_run = parent.flow_run if parent else None
     run = Run(kind, obj.name, {}, parent_id=parent.run.id if parent else None,
               flow_name=flow_name, flow_run_id=flow_run.id if flow_run else None,
-              store=_history_store(get_store))
+              store=_history_store())
     run.set_state(State(StateType.PENDING))
     return run
 
 
-def _history_store(get_store: Callable[[], Any]) -> Any:
+def _history_store() -> Any:
+    from core_blocks.store import get_store
+
     try:
         return get_store()
     except Exception as exc:  # a store that cannot open must not stop the run
@@ -299,32 +299,32 @@ def _cache_key(task: Any, run: Run, parameters: dict[str, Any]) -> str | None:
 
 
 def _cache_lookup(task: Any, run: Run, parameters: dict[str, Any]
-                  ) -> tuple[str | None, State | None]:
-    """The run's cache key, and its final Cached state when the cache holds the result."""
+                  ) -> tuple[tuple[Any, str] | None, State | None]:
+    """Where this run's result is cached, (storage, key) or None, and its final Cached state
+    when the cache already holds the result. The storage is resolved once per run: a
+    "slug/name" reference is a block load."""
     key = _cache_key(task, run, parameters)
-    cached = _read_cache(task, key)
-    if cached is caching.MISS:
-        return key, None
-    return key, _finish(task, run, State(StateType.COMPLETED, name="Cached", data=cached))
-
-
-def _read_cache(task: Any, key: str | None) -> Any:
-    if key is None or task.refresh_cache:
-        return caching.MISS
+    if key is None:
+        return None, None
     try:
-        return caching.read_cached(caching.resolve_storage(task.result_storage), key)
+        storage = caching.resolve_storage(task.result_storage)
+        cached = caching.MISS if task.refresh_cache else caching.read_cached(storage, key)
     except Exception as exc:
         logger.warning("Cached result of task %r could not be read (%s: %s); running it.",
                        task.name, type(exc).__name__, exc)
-        return caching.MISS
+        return None, None
+    if cached is caching.MISS:
+        return (storage, key), None
+    return (storage, key), _finish(task, run, State(StateType.COMPLETED, name="Cached",
+                                                    data=cached))
 
 
-def _write_cache(task: Any, key: str | None, value: Any) -> None:
-    if key is None:
+def _write_cache(task: Any, slot: tuple[Any, str] | None, value: Any) -> None:
+    if slot is None:
         return
+    storage, key = slot
     try:
-        caching.write_cached(caching.resolve_storage(task.result_storage), key, value,
-                             task.cache_expiration)
+        caching.write_cached(storage, key, value, task.cache_expiration)
     except Exception as exc:
         logger.warning("Result of task %r was not cached (%s: %s).", task.name,
                        type(exc).__name__, exc)
@@ -355,7 +355,7 @@ def run_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None) -> St
 
 
 def _task_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> State:
-    key, cached = _cache_lookup(task, run, parameters)
+    slot, cached = _cache_lookup(task, run, parameters)
     if cached is not None:
         return cached
     args, kwargs = _call_fn(task, parameters)
@@ -371,7 +371,7 @@ def _task_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> State:
             run.set_state(state)
             time.sleep(delay)
             continue
-        _write_cache(task, key, value)
+        _write_cache(task, slot, value)
         return _finish(task, run, State(StateType.COMPLETED, data=value))
 
 
@@ -399,7 +399,7 @@ async def arun_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None
 
 
 async def _atask_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> State:
-    key, cached = _cache_lookup(task, run, parameters)
+    slot, cached = _cache_lookup(task, run, parameters)
     if cached is not None:
         return cached
     args, kwargs = _call_fn(task, parameters)
@@ -415,7 +415,7 @@ async def _atask_attempts(task: Any, run: Run, parameters: dict[str, Any]) -> St
             run.set_state(state)
             await asyncio.sleep(delay)
             continue
-        _write_cache(task, key, value)
+        _write_cache(task, slot, value)
         return _finish(task, run, State(StateType.COMPLETED, data=value))
 
 
