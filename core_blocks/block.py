@@ -34,6 +34,17 @@ def raw_validation() -> Iterator[None]:
         _validating.reset(token)
 
 
+@contextmanager
+def our_validation_errors(cls: type[BaseModel]) -> Iterator[None]:
+    """Validate in raw mode, then re-raise pydantic's error as ours: its text would quote the
+    input, which may hold secrets."""
+    try:
+        with raw_validation():
+            yield
+    except ValidationError as exc:
+        raise validation_error(cls, exc) from None
+
+
 # Every concrete Block subclass defined in this process, by slug: lets nested documents
 # resolve their class without loading plugins.
 _defined_types: dict[str, type[Block]] = {}
@@ -82,14 +93,8 @@ class Block(BaseModel):
             # with its full field path; the outermost call turns it into our message.
             super().__init__(**data)
             return
-        token = _validating.set(True)
-        try:
+        with our_validation_errors(type(self)):
             super().__init__(**data)
-        except ValidationError as exc:
-            # Re-raised without the pydantic error: its text would quote input values.
-            raise validation_error(type(self), exc) from None
-        finally:
-            _validating.reset(token)
 
     def __setattr__(self, name: str, value: Any) -> None:
         try:
@@ -107,27 +112,18 @@ class Block(BaseModel):
 
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Any:
-        try:
-            with raw_validation():
-                return super().model_validate(obj, **kwargs)
-        except ValidationError as exc:
-            raise validation_error(cls, exc) from None
+        with our_validation_errors(cls):
+            return super().model_validate(obj, **kwargs)
 
     @classmethod
     def model_validate_json(cls, json_data: Any, **kwargs: Any) -> Any:
-        try:
-            with raw_validation():
-                return super().model_validate_json(json_data, **kwargs)
-        except ValidationError as exc:
-            raise validation_error(cls, exc) from None
+        with our_validation_errors(cls):
+            return super().model_validate_json(json_data, **kwargs)
 
     @classmethod
     def model_validate_strings(cls, obj: Any, **kwargs: Any) -> Any:
-        try:
-            with raw_validation():
-                return super().model_validate_strings(obj, **kwargs)
-        except ValidationError as exc:
-            raise validation_error(cls, exc) from None
+        with our_validation_errors(cls):
+            return super().model_validate_strings(obj, **kwargs)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

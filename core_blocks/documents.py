@@ -316,9 +316,10 @@ def _materialize(store: Store, row: DocumentRow, cls: type[Block], validate: boo
         if kinds:
             backend = backend_for_read(row.secret_backend)
             values = backend.read(row.secret_key or "", row.ref)
-            missing = [f for f in kinds if f not in (values or {})]
-            if values is not None and missing and not backend.writable:
-                raise SecretBackendError(backend.missing_message(row.ref, missing))
+            if values is not None and not backend.writable:  # env: some variables unset?
+                missing = [f for f in kinds if f not in values]
+                if missing:
+                    raise SecretBackendError(backend.missing_message(row.ref, missing))
             if values is None:
                 # Overwritten meanwhile: the document now points at a newer key.
                 fresh = store.get_document_by_id(row.id)
