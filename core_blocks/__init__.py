@@ -4,8 +4,9 @@ The public names load on first use, so `import core_blocks` (and the CLI's start
 cheap until a block is actually needed.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from core_blocks.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -47,16 +48,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'core_blocks' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
 if TYPE_CHECKING:

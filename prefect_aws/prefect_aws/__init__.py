@@ -7,8 +7,9 @@ imported by the methods that call AWS. The tasks live in `prefect_aws.s3`.
     from prefect_aws.s3 import s3_upload
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from core_blocks.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -36,16 +37,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'prefect_aws' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
 if TYPE_CHECKING:
