@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +16,8 @@ from core_blocks import flow
 from core_blocks.errors import StoragePathError
 from core_blocks.testing import reset_state
 from prefect_aws import AwsCredentials, AwsSecret, AwsSecretNotFound, S3Bucket
+from tests.helpers import BLOCKS
 
-BLOCKS = str(Path(sys.executable).with_name("blocks"))
 MiB = 2**20
 
 

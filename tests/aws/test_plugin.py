@@ -12,8 +12,8 @@ import pytest
 
 from core_blocks import Block
 from core_blocks.registry import get_registry
+from tests.helpers import BLOCKS
 
-BLOCKS = str(Path(sys.executable).with_name("blocks"))
 SLUGS = {"aws-client-parameters", "aws-credentials", "minio-credentials", "s3-bucket",
          "aws-secret"}
 

@@ -11,7 +11,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +32,8 @@ from core_blocks.errors import (
 )
 from core_blocks.registry import get_registry
 from core_blocks.testing import reset_state
+from tests.helpers import BLOCKS
 
-BLOCKS = Path(sys.executable).with_name("blocks")
 OTHER_KEY = Fernet.generate_key().decode()  # a valid key, but not the one secrets.enc uses
 NAME_RULE = ("use lowercase letters, digits and single dashes, starting and ending with a letter "
              "or digit, at most 100 characters (e.g. 'prod-db').")

@@ -11,9 +11,7 @@ import json
 import logging
 import os
 import subprocess
-import sys
 import traceback
-from pathlib import Path
 
 import pexpect
 import pytest
@@ -29,9 +27,8 @@ from core_blocks.errors import (
 )
 from core_blocks.registry import get_registry
 from core_blocks.testing import reset_state
+from tests.helpers import BLOCKS, plugin_folder
 from tests.http_receiver import closed_port_url
-
-BLOCKS = str(Path(sys.executable).with_name("blocks"))
 
 VAULT_PLUGIN = '''
 from pydantic import Field, SecretBytes, SecretStr
@@ -95,11 +92,7 @@ def vault_values(canary: str) -> dict:
 @pytest.fixture
 def vault_type(tmp_path, monkeypatch):
     """`canary-vault` from a plugin folder, so `blocks` subprocesses can load it too."""
-    folder = tmp_path / "plugins"
-    folder.mkdir()
-    (folder / "canary_vault.py").write_text(VAULT_PLUGIN)
-    monkeypatch.setenv("CORE_BLOCKS_PLUGINS_DIRS", str(folder))
-    reset_state()
+    plugin_folder(tmp_path, monkeypatch, "canary_vault.py", VAULT_PLUGIN)
     return get_registry().block_type("canary-vault")
 
 

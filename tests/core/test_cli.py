@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pexpect
@@ -24,9 +23,8 @@ from core_blocks.cli.app import app
 from core_blocks.registry import get_registry
 from core_blocks.secrets.selection import backend_named
 from core_blocks.store import get_store
-from core_blocks.testing import reset_state
+from tests.helpers import BLOCKS, plugin_folder
 
-BLOCKS = str(Path(sys.executable).with_name("blocks"))
 SAVED = re.compile(r"^Saved (\S+) \(([0-9a-f-]{36})\)\.$", re.M)
 
 DATABASE_PLUGIN = '''
@@ -112,11 +110,7 @@ def finish(child: pexpect.spawn) -> int:
 @pytest.fixture
 def database_type(tmp_path, monkeypatch):
     """A plugin folder providing `cli-database`, whose `password` field is a nested Secret."""
-    folder = tmp_path / "plugins"
-    folder.mkdir()
-    (folder / "cli_database.py").write_text(DATABASE_PLUGIN)
-    monkeypatch.setenv("CORE_BLOCKS_PLUGINS_DIRS", str(folder))
-    reset_state()
+    plugin_folder(tmp_path, monkeypatch, "cli_database.py", DATABASE_PLUGIN)
     return get_registry().block_type("cli-database")
 
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -29,8 +28,7 @@ from core_blocks.errors import ConcurrencyLimitNotFound, ConcurrencyTimeout
 from core_blocks.runtime.concurrency import list_limits, set_limit
 from core_blocks.runtime.futures import AsyncTaskFuture, TaskFuture
 from core_blocks.store import get_store
-
-BLOCKS = str(Path(sys.executable).with_name("blocks"))
+from tests.helpers import BLOCKS
 
 # Holds one slot of a limit `rounds` times, recording [entered, leaving] while holding it.
 HOLDER_SCRIPT = '''

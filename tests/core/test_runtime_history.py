@@ -12,7 +12,6 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -30,8 +29,7 @@ from core_blocks import (
 from core_blocks.runtime import history
 from core_blocks.runtime.redaction import REDACTED
 from core_blocks.store import get_store
-
-BLOCKS = str(Path(sys.executable).with_name("blocks"))
+from tests.helpers import BLOCKS
 
 
 def blocks(*args: str) -> subprocess.CompletedProcess:

@@ -29,8 +29,7 @@ from core_blocks.settings import current
 from core_blocks.store import Store, get_store
 from core_blocks.testing import reset_state
 from core_blocks.testing.contracts import SecretBackendContract
-
-BLOCKS = Path(sys.executable).with_name("blocks")
+from tests.helpers import BLOCKS
 
 
 class EnvCertificate(Block):
