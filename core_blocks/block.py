@@ -165,6 +165,24 @@ class Block(BaseModel):
             _reveal(self, data, json_mode=kwargs.get("mode") == "json")
         return data
 
+    # -- identity ---------------------------------------------------------------------
+
+    @property
+    def saved_name(self) -> str | None:
+        """The name this block was saved or loaded under; None if unsaved or anonymous.
+
+            >>> from core_blocks import Secret
+            >>> Secret(value="x").saved_name is None
+            True
+        """
+        return None if self._is_anonymous else self._block_document_name
+
+    @property
+    def saved_ref(self) -> str | None:
+        """'type-slug/name' of the saved block (what `Block.load` takes); None if unsaved."""
+        name = self.saved_name
+        return None if name is None else f"{self._block_type_slug}/{name}"
+
     # -- persistence (see core_blocks.documents) ------------------------------------
 
     def save(self, name: str, overwrite: bool = False) -> UUID:

@@ -121,7 +121,7 @@ class PagerDutyEvents(NotificationBlock):
                     "dedup_key": self._checked_dedup_key(dedup_key)})
 
     def _label(self) -> str:
-        return self._block_document_name or "(unsaved)"
+        return self.saved_name or "(unsaved)"
 
     def _send(self, event: dict[str, Any]) -> dict[str, Any]:
         """POST one event; PagerDuty's JSON answer, or {} when it has none."""

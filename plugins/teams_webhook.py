@@ -89,7 +89,7 @@ class TeamsWebhook(NotificationBlock):
 
         from core_blocks.http_logging import secret_urls_hidden
 
-        label = self._block_document_name or "(unsaved)"
+        label = self.saved_name or "(unsaved)"
         try:
             with secret_urls_hidden():  # the URL embeds the channel's token
                 response = httpx.post(self.url.get_secret_value(),

@@ -59,7 +59,7 @@ class Webhook(NotificationBlock):
     def notify(self, body: str, subject: str | None = None) -> None:
         import httpx
 
-        label = self._block_document_name or "(unsaved)"
+        label = self.saved_name or "(unsaved)"
         headers = {"Content-Type": "application/json", **self.headers.get_secret_value()}
         try:
             with secret_urls_hidden():

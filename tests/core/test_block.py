@@ -265,6 +265,21 @@ def test_save_refuses_an_existing_name_unless_overwrite(any_store):
     assert (loaded.level, loaded.token.get_secret_value()) == (2, "two")
 
 
+def test_saved_name_and_ref_follow_save_and_load_and_stay_none_for_anonymous(any_store):
+    child = Child(label="c", token="t", grandchild=Grandchild(level=1, token="g"))
+    assert (child.saved_name, child.saved_ref) == (None, None)
+
+    child.save("kid")
+    loaded = Child.load("kid")
+
+    assert (child.saved_name, child.saved_ref) == ("kid", f"{Child._block_type_slug}/kid")
+    assert loaded.saved_ref == f"{Child._block_type_slug}/kid"
+    assert loaded.grandchild.saved_name is None  # saved anonymously inside its parent
+    assert Block.load(loaded.saved_ref).label == "c"
+    with pytest.raises(AttributeError):
+        loaded.saved_name = "other"
+
+
 def test_delete_removes_the_block_and_list_names_what_is_saved(any_store):
     """list() is sorted by name (refs on Block); a deleted block is gone."""
     for name in ("b-2", "a-1", "c-3"):
