@@ -16,6 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
+from core_blocks.block_attributes import check_block_attributes
 from core_blocks.errors import BlockValidationError
 from core_blocks.fields import SecretDict, secret_kind
 from core_blocks.naming import slugify
@@ -62,7 +63,21 @@ class Block(BaseModel):
     """A typed, validated configuration object that is saved once by name and loaded anywhere.
 
     Subclass it with pydantic fields; secret fields (`SecretStr`, `SecretBytes`, `SecretDict`)
-    go to the secret backend on save and the store keeps only a placeholder.
+    go to the secret backend on save and the store keeps only a placeholder. Every field wants
+    a `description`: it is the schema's, the `blocks create` prompt's and the form's label.
+
+    Class attributes an author may set (Prefect's spellings; all optional). A misspelt or
+    wrongly typed one raises TypeError when the class is defined:
+
+    - `_block_type_name`: display name; default the class name.
+    - `_block_type_slug`: the type in "slug/name" references; default kebab-case of the name.
+    - `_description`: one line; default the docstring's first paragraph.
+    - `_documentation_url`, `_logo_url`: http(s) links, or None.
+    - `_code_example`: a short usage example, or None.
+    - `_capabilities`: a tuple such as ("read-path", "write-path"); inherited from the
+      interface (`NotificationBlock` gives ("notify",)).
+
+    A saved or loaded block knows its `saved_name` and `saved_ref` ("slug/name").
 
         >>> from pydantic import Field, SecretStr
         >>> class Database(Block):
@@ -80,6 +95,8 @@ class Block(BaseModel):
     _block_type_slug: ClassVar[str] = "block"
     _description: ClassVar[str] = ""
     _documentation_url: ClassVar[str | None] = None
+    _logo_url: ClassVar[str | None] = None
+    _code_example: ClassVar[str | None] = None
     _capabilities: ClassVar[tuple[str, ...]] = ()
 
     _block_document_id: str | None = PrivateAttr(default=None)
@@ -129,6 +146,7 @@ class Block(BaseModel):
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         own = cls.__dict__
+        check_block_attributes(cls, own, set(cls.__private_attributes__))
         if "_block_type_name" not in own:
             cls._block_type_name = cls.__name__
         if "_block_type_slug" not in own:
