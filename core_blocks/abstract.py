@@ -7,10 +7,16 @@ Code written against an interface works with any implementation: a flow that tak
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from core_blocks.block import Block
+
+if TYPE_CHECKING:  # the transport (and httpx) load on the first notification only
+    from pydantic import SecretStr
+
+    from core_blocks.notify_http import HttpAnswer
 
 
 class CredentialsBlock(Block):
@@ -34,6 +40,47 @@ class NotificationBlock(Block):
         """notify() for async code, run in a worker thread."""
         import asyncio  # only async callers pay for importing it
         await asyncio.to_thread(self.notify, body, subject)
+
+    def notifier_label(self) -> str:
+        """How errors name this notifier: "Webhook 'alerts'", or "Webhook (unsaved)"."""
+        name = self.saved_name
+        return f"{self._block_type_name} {name!r}" if name else f"{self._block_type_name} (unsaved)"
+
+    def post_http(self, method: str, url: str | SecretStr, *, json: Any = None,
+                  content: bytes | str | None = None, headers: Mapping[str, str] | None = None,
+                  timeout: float, idempotent: bool,
+                  remedies: Mapping[int | str, str] | None = None,
+                  explain: Callable[[HttpAnswer], str] | None = None) -> HttpAnswer:
+        """Send one HTTP request for this notifier; return the 2xx answer or raise
+        NotificationError.
+
+        The URL and header values are treated as secret: no error, log record or chained
+        exception shows them. `idempotent` says whether sending the request twice is harmless.
+        Every request is sent again (at most twice, short backoff, Retry-After honoured up to
+        10 s) when the connection could not be opened or the receiver answered 429; an
+        idempotent one also after a 5xx, a timeout or a dropped connection. Errors name the
+        block and the fix: override a fix per status (401, 404, 429...), per class ("4xx",
+        "5xx") or per failure ("unreachable", "timeout", "invalid_url") with `remedies`.
+        `explain(answer)` may add the server's own reason to an HTTP error (secrets blanked).
+
+            class Ntfy(NotificationBlock):
+                topic_url: SecretStr = Field(description="Topic URL; secret")
+
+                def notify(self, body, subject=None):
+                    self.post_http("POST", self.topic_url, content=body,
+                                   headers={"Title": subject or ""}, timeout=10,
+                                   idempotent=False,
+                                   remedies={404: "check its topic_url"})
+        """
+        from pydantic import SecretStr
+
+        from core_blocks.notify_http import send
+
+        if isinstance(url, SecretStr):
+            url = url.get_secret_value()
+        return send(self.notifier_label(), method, url, json=json, content=content,
+                    headers=headers, timeout=timeout, idempotent=idempotent,
+                    remedies=remedies, explain=explain)
 
 
 class SecretBlock(Block):

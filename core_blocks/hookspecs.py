@@ -38,13 +38,16 @@ def register_block_types() -> list[type[Block]]:
 
 
 @hookspec
-def register_secret_backends() -> list[type[SecretBackend]]:
+def register_secret_backends() -> list[type[SecretBackend] | str]:
     """Return the secret backend classes this plugin adds (subclasses of SecretBackend).
 
-    Each class has a unique `name`, chosen with CORE_BLOCKS_SECRET_BACKEND=name.
+    Each class has a unique `name`, chosen with CORE_BLOCKS_SECRET_BACKEND=name. An item
+    may also be `"name = module:Class"`: the registry then imports it on its own, so a
+    backend whose import fails (a missing dependency, another platform) is reported by name
+    and the plugin's other backends keep working.
 
         @hookimpl
         def register_secret_backends():
             from my_package.vault import VaultSecretBackend
-            return [VaultSecretBackend]
+            return [VaultSecretBackend, "gpg = my_package.gpg_backend:GpgSecretBackend"]
     """

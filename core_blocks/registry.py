@@ -7,6 +7,7 @@ name with its error (`blocks doctor`, `blocks types`), and the others keep worki
 from __future__ import annotations
 
 import difflib
+import importlib
 import importlib.util
 import os
 import sys
@@ -51,6 +52,7 @@ class Registry:
         self.block_types: dict[str, tuple[type[Block], str]] = {}
         self.secret_backends: dict[str, tuple[type[SecretBackend], str]] = {}
         self.conflicts: dict[str, list[str]] = {}
+        self.failed_backends: dict[str, str] = {}  # backend name -> its entry in plugins
         self._load_entry_points()
         self._load_plugin_files()
         self._check_hooks()
@@ -119,13 +121,38 @@ class Registry:
                 self.block_types[slug] = (cls, plugin)
                 self.plugins[plugin].block_types.append(slug)
         for plugin, backends in self._call_each("register_secret_backends"):
-            for cls in backends or []:
+            for item in backends or []:
+                cls = self._backend_class(plugin, item) if isinstance(item, str) else item
+                if cls is None:
+                    continue
                 if cls.name in self.secret_backends and self.secret_backends[cls.name][1] != plugin:
                     self.conflicts.setdefault(f"secret backend {cls.name}",
                                               [self.secret_backends[cls.name][1]]).append(plugin)
                     continue
                 self.secret_backends[cls.name] = (cls, plugin)
                 self.plugins[plugin].secret_backends.append(cls.name)
+
+    def _backend_class(self, plugin: str, spec: str) -> type[SecretBackend] | None:
+        """Import a backend given as 'name = module:Class' on its own: if it fails, only that
+        backend is missing, recorded as an error of its own ('core:keyring')."""
+        name, _, target = (part.strip() for part in spec.partition("="))
+        module_name, _, attr = target.partition(":")
+        try:
+            if not (name and module_name and attr):
+                raise ValueError(f"{spec!r} is not 'name = module:Class'")
+            cls = getattr(importlib.import_module(module_name), attr)
+            if cls.name != name:
+                raise ValueError(f"{target} is named {cls.name!r}, not {name!r}")
+            return cls
+        except Exception as exc:
+            source = self.plugins[plugin].source
+            self.plugins[f"{plugin}:{name}"] = PluginInfo(
+                f"{plugin}:{name}", source,
+                error=(f"Secret backend {name!r} of plugin {plugin!r} ({source}) failed to load: "
+                       f"{_describe(exc)}. The other backends keep working; choose one with "
+                       "CORE_BLOCKS_SECRET_BACKEND, or reinstall the plugin."))
+            self.failed_backends[name] = f"{plugin}:{name}"
+            return None
 
     # -- lookups ---------------------------------------------------------------------
 
@@ -160,6 +187,8 @@ class Registry:
         key = f"secret backend {name}"
         if key in self.conflicts:
             raise PluginError(_conflict_message(f"Secret backend {name!r}", self.conflicts[key]))
+        if name not in self.secret_backends and name in self.failed_backends:
+            raise SecretBackendError(self.plugins[self.failed_backends[name]].error or name)
         if name not in self.secret_backends:
             known = ", ".join(sorted(self.secret_backends)) or "none"
             raise SecretBackendError(

@@ -93,8 +93,8 @@ class PagerDutyEvents(NotificationBlock):
     def _checked_dedup_key(self, dedup_key: str) -> str:
         if not dedup_key or len(dedup_key) > DEDUP_KEY_LIMIT:
             raise NotificationError(
-                f"PagerDuty Events block {self._label()!r} got a dedup_key of {len(dedup_key)} "
-                f"characters; PagerDuty accepts 1 to {DEDUP_KEY_LIMIT}."
+                f"{self.notifier_label()} got a dedup_key of {len(dedup_key)} characters; "
+                f"PagerDuty accepts 1 to {DEDUP_KEY_LIMIT}."
             )
         return dedup_key
 
@@ -120,40 +120,24 @@ class PagerDutyEvents(NotificationBlock):
                     "event_action": "resolve",
                     "dedup_key": self._checked_dedup_key(dedup_key)})
 
-    def _label(self) -> str:
-        return self.saved_name or "(unsaved)"
-
     def _send(self, event: dict[str, Any]) -> dict[str, Any]:
-        """POST one event; PagerDuty's JSON answer, or {} when it has none."""
-        import httpx
+        """POST one event; PagerDuty's JSON answer, or {} when it has none.
 
-        label = self._label()
+        An event with a dedup_key is idempotent (PagerDuty merges a repeat into the open
+        alert), so it is retried after a 5xx or a dropped connection; one without is sent once.
+        """
+        answer = self.post_http("POST", self.api_url, json=event,
+                                timeout=self.timeout_seconds,
+                                idempotent="dedup_key" in event,
+                                remedies=_REMEDIES, explain=self._reason)
         try:
-            response = httpx.post(self.api_url, json=event, timeout=self.timeout_seconds)
-        except (httpx.InvalidURL, UnicodeError):
-            raise NotificationError(
-                f"PagerDuty Events block {label!r} has an api_url that is not a valid URL "
-                f"({self.api_url}); set it to the Events API v2 endpoint."
-            ) from None
-        except httpx.HTTPError as exc:
-            # httpx's own text is left out: only the class name, which holds no value.
-            raise NotificationError(
-                f"PagerDuty Events block {label!r} could not be reached at {self.api_url} "
-                f"({type(exc).__name__}); check api_url and the network."
-            ) from None
-        if not response.is_success:
-            raise NotificationError(
-                f"PagerDuty Events block {label!r} got HTTP {response.status_code} from "
-                f"{self.api_url}{self._reason(response)}; {_remedy(response.status_code)}."
-            )
-        try:
-            answer = response.json()
+            body = answer.json()
         except ValueError:
             return {}
-        return answer if isinstance(answer, dict) else {}
+        return body if isinstance(body, dict) else {}
 
     def _reason(self, response: Any) -> str:
-        """PagerDuty's own explanation (' (message: errors)'), routing key scrubbed."""
+        """PagerDuty's own explanation ('message: errors'), routing key scrubbed."""
         try:
             answer = response.json()
         except ValueError:
@@ -168,19 +152,19 @@ class PagerDutyEvents(NotificationBlock):
         key = self.routing_key.get_secret_value()
         if key:
             text = text.replace(key, "**********")
-        text = " ".join(text.split())[:300]  # one line, whatever the server sent
-        return f" ({text})" if text else ""
+        return text
 
 
-def _remedy(status: int) -> str:
-    if status == 429:
-        return "PagerDuty is rate limiting this integration, retry later"
-    if status >= 500:
-        return "PagerDuty had a server error, retry later"
-    if status in (401, 403, 404):
-        return "check its routing_key (an Events API v2 integration key) and api_url"
-    return "check its routing_key, severity and api_url"
-
+_REMEDIES = {
+    "invalid_url": "set api_url to the Events API v2 endpoint",
+    "unreachable": "check api_url and the network",
+    401: "check its routing_key (an Events API v2 integration key) and api_url",
+    403: "check its routing_key (an Events API v2 integration key) and api_url",
+    404: "check its routing_key (an Events API v2 integration key) and api_url",
+    429: "PagerDuty is rate limiting this integration, retry later",
+    "5xx": "PagerDuty had a server error, retry later",
+    "4xx": "check its routing_key, severity and api_url",
+}
 
 
 @hookimpl

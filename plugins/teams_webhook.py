@@ -14,7 +14,6 @@ from pydantic import Field, SecretStr, field_validator
 
 from core_blocks import hookimpl
 from core_blocks.abstract import NotificationBlock
-from core_blocks.errors import NotificationError
 
 _HEX_COLOR = re.compile(r"^#?([0-9A-Fa-f]{6})$")
 
@@ -84,33 +83,13 @@ class TeamsWebhook(NotificationBlock):
         }
 
     def notify(self, body: str, subject: str | None = None) -> None:
-        """Post the message; raise NotificationError if Teams cannot be reached or refuses it."""
-        import httpx
+        """Post the message; raise NotificationError if Teams cannot be reached or refuses it.
 
-        from core_blocks.http_logging import secret_urls_hidden
-
-        label = self.saved_name or "(unsaved)"
-        try:
-            with secret_urls_hidden():  # the URL embeds the channel's token
-                response = httpx.post(self.url.get_secret_value(),
-                                      json=self.render(body, subject),
-                                      timeout=self.timeout_seconds)
-        except (httpx.InvalidURL, UnicodeError):
-            raise NotificationError(
-                f"Microsoft Teams Webhook block {label!r} has a url that is not a valid URL; "
-                "copy it again from the Teams Workflows app."
-            ) from None
-        except httpx.HTTPError as exc:
-            # The URL is secret and httpx's text may quote it: name the class only.
-            raise NotificationError(
-                f"Microsoft Teams Webhook block {label!r} could not be reached "
-                f"({type(exc).__name__}); check its url and the network."
-            ) from None
-        if not response.is_success:
-            raise NotificationError(
-                f"Microsoft Teams Webhook block {label!r} got HTTP {response.status_code}; "
-                f"{_remedy(response.status_code)}."
-            )
+        Sent once: Teams keeps no idempotency key, so a repeat after a 5xx or a dropped
+        connection could show the message twice.
+        """
+        self.post_http("POST", self.url, json=self.render(body, subject),
+                       timeout=self.timeout_seconds, idempotent=False, remedies=_REMEDIES)
 
 
 def adaptive_color(hex_color: str) -> str:
@@ -129,14 +108,15 @@ def adaptive_color(hex_color: str) -> str:
     return "Accent"
 
 
-def _remedy(status: int) -> str:
-    if status == 429:
-        return "Teams is throttling this webhook, retry later"
-    if status >= 500:
-        return "Teams had a server error, retry later"
-    if status in (401, 403, 404):
-        return "its url is wrong or the workflow was turned off; copy the URL again"
-    return "check its url; Teams Workflows accept Adaptive Cards only"
+_TURNED_OFF = "its url is wrong or the workflow was turned off; copy the URL again"
+_REMEDIES = {
+    "invalid_url": "copy its url again from the Teams Workflows app",
+    "unreachable": "check its url and the network",
+    401: _TURNED_OFF, 403: _TURNED_OFF, 404: _TURNED_OFF,
+    429: "Teams is throttling this webhook, retry later",
+    "5xx": "Teams had a server error, retry later",
+    "4xx": "check its url; Teams Workflows accept Adaptive Cards only",
+}
 
 
 @hookimpl

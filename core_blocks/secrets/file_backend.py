@@ -1,13 +1,13 @@
 """The `file` backend: all secrets in one Fernet-encrypted file beside the store.
 
 The key comes from CORE_BLOCKS_SECRET_KEY, else from `secret.key` in the home folder,
-created with mode 0600 on first write. Writers hold an exclusive lock on `secrets.lock` and
-replace the file atomically, so readers never see half a file and need no lock.
+created with mode 0600 on first write. Writers hold an exclusive lock on `secrets.lock` (a
+portable OS file lock) and replace the file atomically, so readers never see half a file
+and need no lock.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from contextlib import contextmanager
@@ -120,13 +120,13 @@ class FileSecretBackend(SecretBackend):
 
     @contextmanager
     def _locked(self):
+        # filelock: flock on Unix, msvcrt locking on Windows; imported here because only
+        # writers need it. A new lock object per write, so threads exclude each other too.
+        from filelock import FileLock
+
         ensure_home(self.path.parent)
-        fd = os.open(self.settings.home / "secrets.lock", os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with FileLock(self.settings.home / "secrets.lock", mode=0o600):
             yield
-        finally:
-            os.close(fd)
 
     def _write_all(self, values: dict[str, Any]) -> None:
         fernet = self._get_fernet(create=True)

@@ -42,8 +42,11 @@ def auto_backend_name(settings: Settings) -> str:
     if choice is None:
         from core_blocks.registry import get_registry
 
-        keyring_cls = get_registry().secret_backend_class("keyring")
-        reason = keyring_cls.unusable_reason(settings)
+        registry = get_registry()
+        if "keyring" in registry.secret_backends:
+            reason = registry.secret_backends["keyring"][0].unusable_reason(settings)
+        else:  # its import failed: `blocks doctor` shows why
+            reason = "the keyring secret backend failed to load"
         choice = "keyring" if reason is None else "file"
         if choice == "file":
             _notice_once(settings, reason)

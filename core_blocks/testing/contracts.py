@@ -110,6 +110,14 @@ class NotifierContract:
         with pytest.raises(CoreBlocksError, match="could not be reached"):
             unreachable_notifier.notify("x")
 
+    def test_errors_name_the_block_and_chain_nothing(self, unreachable_notifier, block_home):
+        # A chained httpx exception would carry text that may quote the secret URL.
+        unreachable_notifier.save("contract-check", overwrite=True)
+        with pytest.raises(CoreBlocksError) as caught:
+            type(unreachable_notifier).load("contract-check").notify("x")
+        assert "'contract-check'" in str(caught.value)
+        assert caught.value.__cause__ is None and caught.value.__context__ is None
+
     def test_saved_notifier_loads_and_notifies(self, notifier, received, block_home):
         notifier.save("alerts", overwrite=True)
         type(notifier).load("alerts").notify("from a saved block")

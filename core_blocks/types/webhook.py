@@ -9,9 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 
 from core_blocks.abstract import NotificationBlock
-from core_blocks.errors import NotificationError
 from core_blocks.fields import SecretDict
-from core_blocks.http_logging import secret_urls_hidden
 
 
 def fill_template(template: str, **values: str | None) -> str:
@@ -24,7 +22,8 @@ class Webhook(NotificationBlock):
     """Send a notification as an HTTP request with a JSON body built from a template.
 
     The template fills `$body` and `$subject`; URL and headers are secret (they usually carry
-    a token).
+    a token). A POST or PATCH is sent once unless `idempotent` is set: the receiver may have
+    acted on a request whose answer was lost.
 
         >>> hook = Webhook(url="https://hooks.example/T0", body_template='{"text": "$body"}')
         >>> hook.render("disk full")
@@ -42,6 +41,11 @@ class Webhook(NotificationBlock):
         default='{"subject": "$subject", "body": "$body"}',
         description="JSON body with $body and $subject placeholders")
     timeout_seconds: float = Field(default=10.0, gt=0, description="Request timeout in seconds")
+    idempotent: bool | None = Field(
+        default=None,
+        description="Whether the receiver may get a message twice, so a 5xx or a dropped "
+                    "connection is retried; empty: yes for GET, PUT and DELETE, no for POST "
+                    "and PATCH")
 
     @field_validator("body_template")
     @classmethod
@@ -56,24 +60,25 @@ class Webhook(NotificationBlock):
         """The request body for this message."""
         return fill_template(self.body_template, body=body, subject=subject)
 
-    def notify(self, body: str, subject: str | None = None) -> None:
-        import httpx
+    def is_idempotent(self) -> bool:
+        """Whether sending a message twice is harmless: the field, else the method decides."""
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method in IDEMPOTENT_METHODS
 
-        label = self.saved_name or "(unsaved)"
-        headers = {"Content-Type": "application/json", **self.headers.get_secret_value()}
-        try:
-            with secret_urls_hidden():
-                response = httpx.request(self.method, self.url.get_secret_value(),
-                                         content=self.render(body, subject).encode(),
-                                         headers=headers, timeout=self.timeout_seconds)
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
-            # The exception text can quote the URL, which is secret: name the class only.
-            raise NotificationError(
-                f"Webhook {label!r} could not be reached ({type(exc).__name__}). Check its url "
-                "and that the receiver is up."
-            ) from None
-        if response.status_code >= 400:
-            raise NotificationError(
-                f"Webhook {label!r} answered HTTP {response.status_code}. Check its url, "
-                "headers and body_template."
-            )
+    def notify(self, body: str, subject: str | None = None) -> None:
+        """Send the rendered template; raise NotificationError if it is not delivered."""
+        self.post_http(self.method, self.url,
+                       content=self.render(body, subject).encode(),
+                       headers={"Content-Type": "application/json",
+                                **self.headers.get_secret_value()},
+                       timeout=self.timeout_seconds, idempotent=self.is_idempotent(),
+                       remedies=_REMEDIES)
+
+
+# HTTP's own definition: repeating one of these has the effect of sending it once.
+IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
+
+_REMEDIES = {
+    "4xx": "check its url, headers and body_template",
+}

@@ -54,6 +54,15 @@ class AwsClientParameters(Block):
             return value.strip().lower() == "true"
         return value
 
+    @field_validator("config")
+    @classmethod
+    def _config_is_botocore(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # Checked now, not when a client is first built: a typo must fail `blocks create`.
+        # botocore.config is imported only for a non-empty config (about 65 ms).
+        if value:
+            config_problem(value)
+        return value
+
     def botocore_config(self) -> Any:
         """The `config` options as a botocore Config, or None when there are none."""
         if not self.config:
@@ -82,3 +91,24 @@ class AwsClientParameters(Block):
             "config": self.botocore_config(),
         }
         return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def config_problem(options: dict[str, Any]) -> None:
+    """Raise ValueError naming the first option botocore's Config does not take."""
+    import difflib
+
+    try:
+        from botocore.config import Config
+    except ImportError:  # without botocore no client can be built: that error says why
+        return
+    valid = list(Config.OPTION_DEFAULTS)
+    for key in options:
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = (f"the nearest is {close[0]!r}" if close
+                    else f"valid options are {', '.join(valid)}")
+            raise ValueError(f"{key!r} is not a botocore Config option; {hint}")
+    try:
+        Config(**options)
+    except Exception as exc:  # botocore's own check of nested values (retries, s3, ...)
+        raise ValueError(" ".join(str(exc).split())) from None

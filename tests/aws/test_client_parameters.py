@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from core_blocks.errors import BlockValidationError
 from prefect_aws import AwsClientParameters, AwsCredentials
+from tests.helpers import BLOCKS
 
 
 def test_defaults_leave_boto3_alone():
@@ -46,11 +49,45 @@ def test_verify_as_cli_text_is_a_bool(text, value):
     assert AwsClientParameters(verify=text).verify is value
 
 
-def test_unknown_config_option_is_named():
-    params = AwsClientParameters(config={"max_pool_conections": 5})
+def test_unknown_config_option_is_refused_when_the_block_is_made():
+    with pytest.raises(BlockValidationError) as caught:
+        AwsClientParameters(config={"max_pool_conections": 5})
 
-    with pytest.raises(BlockValidationError, match="max_pool_conections"):
-        params.client_kwargs()
+    assert caught.value.fields == ["config"]
+    assert str(caught.value) == (
+        "Invalid aws-client-parameters block: field 'config': 'max_pool_conections' is not a "
+        "botocore Config option; the nearest is 'max_pool_connections'.")
+
+
+def test_an_option_nothing_resembles_lists_the_valid_ones():
+    with pytest.raises(BlockValidationError, match=r"'zzz' is not a botocore Config option; "
+                       r"valid options are region_name, .*retries"):
+        AwsClientParameters(config={"zzz": 1})
+
+
+def test_a_bad_nested_value_is_botocores_own_check():
+    with pytest.raises(BlockValidationError, match=r"field 'config': .*\"mode\".*adaptive"):
+        AwsClientParameters(config={"retries": {"mode": "bogus"}})
+
+
+def test_a_bad_config_is_refused_through_model_validate_and_assignment():
+    with pytest.raises(BlockValidationError, match="'retriez'"):
+        AwsClientParameters.model_validate({"config": {"retriez": 3}})
+    params = AwsClientParameters()
+    with pytest.raises(BlockValidationError, match="'retriez'"):
+        params.config = {"retriez": 3}
+    assert params.config == {}
+
+
+def test_blocks_create_refuses_an_unknown_config_key_in_one_line():
+    result = subprocess.run(
+        [BLOCKS, "create", "aws-client-parameters/x", "--set", 'config={"retriez": 3}'],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    assert result.returncode == 1, result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert "'retriez' is not a botocore Config option; the nearest is 'retries'" in line
+    assert AwsClientParameters.list() == []
 
 
 def test_endpoint_must_be_a_url():

@@ -251,7 +251,7 @@ def test_pagerduty_http_400_names_the_block_and_hides_the_key(pagerduty_type, pa
     assert "'oncall'" in message
     assert "HTTP 400" in message
     assert "Event object is invalid" in message
-    assert pagerduty_api.url in message
+    assert "api_url" in message  # the fix names the field; the transport never shows URLs
     assert canary not in message
     assert "\n" not in message
 
@@ -261,8 +261,10 @@ def test_pagerduty_error_of_an_unsaved_block(pagerduty_type, pagerduty_api):
     pagerduty_api.body = b"oops"
     pd = pagerduty_type(routing_key="key-123", api_url=pagerduty_api.url)
 
-    with pytest.raises(NotificationError, match=r"'\(unsaved\)' got HTTP 500.*retry later"):
+    with pytest.raises(NotificationError,
+                       match=r"^PagerDuty Events \(unsaved\) got HTTP 500; .*retry later"):
         pd.notify("x")
+    assert len(pagerduty_api.requests) == 1  # no dedup_key: a repeat could open a second alert
 
 
 @pytest.mark.parametrize("changes, field", [
@@ -380,7 +382,7 @@ def test_canary_never_leaks(planted, http_receiver, block_home, canary):
 def test_an_invalid_secret_url_is_a_clear_error_without_the_url(teams_type, canary):
     hook = teams_type(url=f"http://127.0.0.1:notaport/{canary}")
 
-    with pytest.raises(NotificationError, match="not a valid URL") as caught:
+    with pytest.raises(NotificationError, match="a URL that is not valid") as caught:
         hook.notify("x")
     assert canary not in str(caught.value)
 
@@ -436,3 +438,26 @@ def test_loading_without_the_folder_listed_is_a_clear_error(pagerduty_type, page
     assert out.returncode == 0, out.stderr
     assert f"Unknown block type '{PAGERDUTY}'" in out.stdout
 
+
+
+# -- which sends are repeated ------------------------------------------------------------
+
+
+def test_pagerduty_event_with_a_dedup_key_is_retried_after_a_5xx(pagerduty_type, pagerduty_api):
+    # PagerDuty merges events with one dedup_key into one alert: sending again is harmless.
+    pagerduty_api.script = [503, "drop"]
+    pd = pagerduty_type(routing_key="key-123", api_url=pagerduty_api.url)
+
+    assert pd.trigger("disk full", dedup_key="db-1-disk") == "pd-dedup-1"
+    pd.resolve("db-1-disk")
+
+    assert [r["json"]["event_action"] for r in pagerduty_api.requests] == [
+        "trigger", "trigger", "trigger", "resolve"]
+
+
+def test_teams_post_is_never_sent_twice(teams_type, http_receiver):
+    http_receiver.script = ["drop"]
+
+    with pytest.raises(NotificationError, match="could not be reached"):
+        teams_type(url=http_receiver.url).notify("disk full")
+    assert len(http_receiver.requests) == 1
