@@ -49,6 +49,9 @@ def test_prefects_prefect_aws_beside_ours_is_a_problem_with_the_fix(foreign_site
         "cannot hold both. Replace it: pip uninstall prefect-aws && "
         "pip install --force-reinstall --no-deps core-blocks-aws")
     assert packages(report)["prefect_dbt"]["ok"] is True  # only the clashing one is flagged
+    # The foreign package shadows ours, so our plugin fails too: its remedy names our distribution.
+    [plugin] = [f for f in report["findings"] if f["area"] == "plugins" and f["name"] == "aws"]
+    assert plugin["detail"].endswith("Reinstall it: pip install core-blocks-aws")
 
 
 def test_a_foreign_distribution_alone_is_replaced_by_ours(foreign_site, monkeypatch):
