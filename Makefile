@@ -4,7 +4,12 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-INTEGRATIONS := -e ./prefect_aws -e ./prefect_dbt -e ./prefect_docker -e ./prefect_slack
+PACKAGES := prefect_aws prefect_dbt prefect_docker prefect_slack
+INTEGRATIONS := $(foreach p,$(PACKAGES),-e ./$(p))
+# The distribution names before they became core-blocks-*: an old editable install of one would
+# stay beside its renamed successor (and `blocks doctor` would rightly flag it as foreign).
+OLD_NAMES := prefect-aws prefect-dbt prefect-docker prefect-slack
+LINT_PATHS := core_blocks $(PACKAGES) plugins tests bench scripts
 # compat: a path entry, not an import hook. With the default hook, running Python from the repo
 # root imports the distribution folder prefect_aws/ as an empty namespace package instead of
 # prefect_aws/prefect_aws (a path entry's regular package beats a namespace folder; a hook
@@ -12,17 +17,19 @@ INTEGRATIONS := -e ./prefect_aws -e ./prefect_dbt -e ./prefect_docker -e ./prefe
 EDITABLE := --config-settings editable_mode=compat
 DEMO_HOME ?= $(CURDIR)/.demo
 
-.PHONY: install install-test demo test services-up services-down bench lint clean
+.PHONY: install install-test demo test services-up services-down bench lint wheels clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
 install: $(PY)
+	$(PIP) uninstall -q -y $(OLD_NAMES) 2>/dev/null || true
 	$(PIP) install -q -e '.[demo]'
 	$(PIP) install -q $(EDITABLE) $(INTEGRATIONS)
 
 install-test: $(PY)
+	$(PIP) uninstall -q -y $(OLD_NAMES) 2>/dev/null || true
 	$(PIP) install -q -e '.[test]'
 	$(PIP) install -q $(EDITABLE) $(INTEGRATIONS)
 
@@ -40,7 +47,13 @@ services-down:
 	bash scripts/services.sh down
 
 lint: install-test
-	$(VENV)/bin/ruff check core_blocks prefect_aws plugins tests bench scripts
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+
+# Every distribution (the core and each integration) as a wheel in dist/; then
+# `pip install --find-links dist core-blocks-aws` installs an integration with its core.
+wheels: $(PY)
+	rm -rf dist build */build  # a stale build/lib would put deleted modules in a wheel
+	$(PIP) wheel -q --no-deps --wheel-dir dist ./ $(foreach p,$(PACKAGES),./$(p))
 
 bench: install-test  # the S3 benchmark needs moto's server, a test extra
 	$(PY) bench/cli_startup.py
@@ -49,4 +62,4 @@ bench: install-test  # the S3 benchmark needs moto's server, a test extra
 	$(PY) bench/task_overhead.py
 
 clean:
-	rm -rf $(VENV) .demo .bench *.egg-info */*.egg-info .pytest_cache
+	rm -rf $(VENV) .demo .bench dist build */build *.egg-info */*.egg-info .pytest_cache

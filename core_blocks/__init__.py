@@ -10,7 +10,7 @@ from core_blocks.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
+_EXPORTS = {  # public name -> module defining it
     "Block": "core_blocks.block",
     "SecretDict": "core_blocks.fields",
     "Secret": "core_blocks.types.secret",
@@ -51,7 +51,7 @@ __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/packaging)
     from core_blocks.abstract import (
         CredentialsBlock,
         NotificationBlock,

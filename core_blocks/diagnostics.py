@@ -1,4 +1,5 @@
-"""What `blocks doctor` checks: the store, the secret backends, the plugins, leftover secrets."""
+"""What `blocks doctor` checks: the store, the secret backends, the plugins, leftover secrets,
+and which distribution provides each integration package."""
 
 from __future__ import annotations
 
@@ -11,10 +12,20 @@ from core_blocks.settings import Settings, current
 # A pending secret younger than this may belong to a save still running in another process.
 PENDING_GRACE = timedelta(seconds=60)
 
+# Each integration's import package and the distribution of this project that provides it.
+# Prefect publishes other distributions under the same import names (`prefect-aws` gives
+# `prefect_aws` too): one environment cannot hold both, since their files overwrite each other.
+INTEGRATION_DISTRIBUTIONS = {
+    "prefect_aws": "core-blocks-aws",
+    "prefect_dbt": "core-blocks-dbt",
+    "prefect_docker": "core-blocks-docker",
+    "prefect_slack": "core-blocks-slack",
+}
+
 
 @dataclass
 class Finding:
-    area: str  # store | secrets | plugins | documents
+    area: str  # store | secrets | plugins | packages | documents
     name: str
     ok: bool
     detail: str
@@ -43,6 +54,7 @@ def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
     report = Report()
     store = _check_store(report, settings)
     registry = _check_plugins(report, settings)
+    _check_integration_packages(report)
     if registry is not None:
         _check_backends(report, settings, registry)
     if store is not None:
@@ -82,6 +94,49 @@ def _check_plugins(report: Report, settings: Settings):
         report.add("plugins", slug, False,
                    f"{slug} is claimed by plugins {' and '.join(plugins)}; uninstall one")
     return registry
+
+
+def _check_integration_packages(report: Report) -> None:
+    """Name the distribution behind each integration package found, without importing it."""
+    import importlib.util
+    from importlib.metadata import distribution, packages_distributions
+
+    providers = packages_distributions()
+    for module, ours in INTEGRATION_DISTRIBUTIONS.items():
+        spec = importlib.util.find_spec(module)  # a top-level name: found, not imported
+        if spec is None:
+            continue
+        where = _location(spec)
+        names = sorted({_canonical(name) for name in providers.get(module, [])})
+        foreign = [name for name in names if name != ours]
+        if foreign:
+            found = ", ".join(f"{name} {distribution(name).version}" for name in foreign)
+            # Uninstalling the other one deletes the files both wrote: reinstall ours over it.
+            reinstall = ("pip install --force-reinstall --no-deps" if ours in names
+                         else "pip install")
+            report.add("packages", module, False,
+                       f"{module} is provided by {found}, not {ours}; one environment cannot "
+                       f"hold both. Replace it: pip uninstall {' '.join(foreign)} && "
+                       f"{reinstall} {ours}")
+        elif names:
+            report.add("packages", module, True,
+                       f"{ours} {distribution(ours).version} ({where})")
+        else:
+            report.add("packages", module, True,
+                       f"{where}: on the path, not from an installed distribution")
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as the index compares them: `Prefect_AWS` is `prefect-aws`."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _location(spec) -> str:
+    if spec.submodule_search_locations:
+        return str(list(spec.submodule_search_locations)[0])
+    return str(spec.origin)
 
 
 def _check_backends(report: Report, settings: Settings, registry) -> None:

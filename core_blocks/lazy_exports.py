@@ -1,4 +1,17 @@
-"""Package attributes imported on first use, so importing a package (and the CLI) stays cheap."""
+"""Package attributes imported on first use, so importing a package (and the CLI) stays cheap.
+
+Every package root (the core and each integration) uses the same idiom:
+
+    _EXPORTS = {"S3Bucket": "prefect_aws.s3"}  # public name -> module defining it
+    __all__ = sorted(_EXPORTS)
+    __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
+
+    if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers
+        from prefect_aws.s3 import S3Bucket
+
+Linters cannot read `sorted(_EXPORTS)`, so pyproject.toml ignores F401 for package roots;
+tests/packaging checks that the imports and the dict name the same things.
+"""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class PluginInfo:
     """One plugin: where it came from, and its error if it failed."""
 
     name: str
-    source: str  # "prefect-aws 0.3.0" or a file path
+    source: str  # "core-blocks-aws 0.3.0" or a file path
     error: str | None = None
     block_types: list[str] = field(default_factory=list)
     secret_backends: list[str] = field(default_factory=list)

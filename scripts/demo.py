@@ -103,8 +103,8 @@ server.stop()
 
 
 def run_s3_stage(exports) -> bool:
-    """prefect-aws: blocks for a local S3 (moto), and a flow that moves the export through it."""
-    print("\n# S3 (prefect-aws) against a moto server on 127.0.0.1")
+    """core-blocks-aws: blocks for a local S3 (moto), and a flow moving the export through it."""
+    print("\n# S3 (core-blocks-aws) against a moto server on 127.0.0.1")
     server = subprocess.Popen([sys.executable, "-c", _MOTO], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:

@@ -1,13 +1,9 @@
-"""Every test runs in its own CORE_BLOCKS_HOME (the `block_home` fixture of core_blocks.testing)."""
+"""Every test runs in its own CORE_BLOCKS_HOME: pyproject.toml sets `core_blocks_isolate`, so
+the pytest plugin of core_blocks.testing gives each one the `block_home` fixture."""
 
 import os
 
 import pytest
-
-
-@pytest.fixture(autouse=True)
-def _isolated(block_home):
-    yield block_home
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -2,6 +2,11 @@
 
     def test_my_flow(block_home):
         Secret(value="x").save("token")       # lands in a temp store, not ~/.core_blocks
+
+Or for every test, with no fixture to forget, in the project's pytest configuration:
+
+    [tool.pytest.ini_options]
+    core_blocks_isolate = true
 """
 
 from __future__ import annotations
@@ -11,6 +16,24 @@ import secrets
 import pytest
 
 from core_blocks.testing.isolation import isolated_home
+
+ISOLATE_OPTION = "core_blocks_isolate"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(ISOLATE_OPTION, type="bool", default=False,
+                  help="core-blocks: run every test in its own temp CORE_BLOCKS_HOME with the "
+                       "'file' secret backend (the block_home fixture), never ~/.core_blocks")
+
+
+@pytest.fixture(autouse=True)
+def _core_blocks_isolate(request: pytest.FixtureRequest) -> None:
+    """With `core_blocks_isolate = true`, every test runs inside `block_home`.
+
+    Autouse, so it is set up before the test's own function-scoped fixtures.
+    """
+    if request.config.getini(ISOLATE_OPTION):
+        request.getfixturevalue("block_home")
 
 
 @pytest.fixture

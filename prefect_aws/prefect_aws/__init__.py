@@ -1,4 +1,4 @@
-"""prefect-aws: AWS blocks (credentials, S3 buckets, Secrets Manager) and S3 tasks for core-blocks.
+"""core-blocks-aws: AWS blocks (credentials, S3 buckets, Secrets Manager) and S3 tasks.
 
 The block types load on first use, so `import prefect_aws` stays cheap; boto3 itself is only
 imported by the methods that call AWS. The tasks live in `prefect_aws.s3`.
@@ -13,7 +13,7 @@ from core_blocks.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
+_EXPORTS = {  # public name -> module defining it
     "AwsClientParameters": "prefect_aws.client_parameters",
     "AwsCredentials": "prefect_aws.credentials",
     "MinIOCredentials": "prefect_aws.credentials",
@@ -29,18 +29,12 @@ _EXPORTS = {
     "S3ObjectNotFound": "prefect_aws.errors",
 }
 
-# Spelled out (not sorted(_EXPORTS)) so linters see the TYPE_CHECKING imports below as used.
-__all__ = [
-    "AwsClientParameters", "AwsCredentials", "AwsCredentialsError", "AwsEndpointError",
-    "AwsError", "AwsSecret", "AwsSecretNotFound", "AwsSecretsManagerBackend",
-    "LocalPathNotFound", "MinIOCredentials", "S3Bucket", "S3BucketNotFound", "S3ObjectNotFound",
-]
-
+__all__ = sorted(_EXPORTS)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/packaging)
     from prefect_aws.client_parameters import AwsClientParameters
     from prefect_aws.credentials import AwsCredentials, MinIOCredentials
     from prefect_aws.errors import (

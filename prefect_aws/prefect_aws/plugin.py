@@ -1,4 +1,4 @@
-"""prefect-aws's plugin (entry point `aws`): its block types and its secret backend.
+"""core-blocks-aws's plugin (entry point `aws`): its block types and its secret backend.
 
 Imports happen inside the hooks, and the block modules import boto3 only inside the methods
 that call AWS, so discovery (`blocks types`) never pays for boto3.

@@ -65,7 +65,7 @@ class AwsSecretsManagerBackend(SecretBackend):
     @classmethod
     def unusable_reason(cls, settings: Settings) -> str | None:
         if importlib.util.find_spec("boto3") is None:
-            return "boto3 is not installed (pip install prefect-aws)"
+            return "boto3 is not installed (pip install core-blocks-aws)"
         region, _, _, profile = _config()
         if region is None and _profile_region(profile) is None:
             return f"no AWS region: set {REGION} (or AWS_REGION)"

@@ -1,4 +1,5 @@
-"""Fixtures for the prefect-aws tests: moto in process (`mocked_aws`) and over HTTP (`moto_server`).
+"""Fixtures for the core-blocks-aws tests: moto in process (`mocked_aws`) and over HTTP
+(`moto_server`).
 
 Every test gets fake AWS keys in the environment and no AWS config files, so nothing here can
 reach real AWS or read the real ~/.aws.

@@ -32,7 +32,7 @@ def test_registers_its_block_types_and_secret_backend():
 
     assert SLUGS <= set(registry.block_types)
     assert {registry.block_types[slug][1] for slug in SLUGS} == {"aws"}
-    assert registry.plugins["aws"].source.startswith("prefect-aws ")
+    assert registry.plugins["aws"].source.startswith("core-blocks-aws ")
     assert registry.secret_backend_class("aws-secrets-manager").name == "aws-secrets-manager"
     assert "aws" not in registry.errors
 

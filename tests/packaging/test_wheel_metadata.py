@@ -1,0 +1,103 @@
+"""What every distribution's wheel says about itself: its name, licence, typing marker, entry
+point and the core-blocks range it needs. Wheels are built once per session (a few seconds)."""
+
+from __future__ import annotations
+
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+
+from tests.packaging.conftest import INTEGRATIONS, ROOT
+
+URL = "https://github.com/core-blocks/core-blocks"
+PACKAGES = {"core-blocks": "core_blocks",
+            **{f"core-blocks-{name.split('_')[1]}": name for name in INTEGRATIONS}}
+
+
+def metadata(wheel: Path):
+    with zipfile.ZipFile(wheel) as archive:
+        [path] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return Parser().parsestr(archive.read(path).decode())
+
+
+def members(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.namelist()
+
+
+def entry_points(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        [path] = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        return archive.read(path).decode()
+
+
+def test_every_distribution_is_built_under_its_core_blocks_name(wheels):
+    assert sorted(wheels) == sorted(PACKAGES)
+
+
+@pytest.mark.parametrize("dist", sorted(PACKAGES))
+def test_licence_is_spdx_and_the_full_text_ships(wheels, dist):
+    meta = metadata(wheels[dist])
+    files = members(wheels[dist])
+
+    assert meta["Name"] == dist
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta["License"] is None  # the deprecated free-text field is gone
+    assert meta["License-File"] == "LICENSE"
+    [licence] = [n for n in files if n.endswith(".dist-info/licenses/LICENSE")]
+    with zipfile.ZipFile(wheels[dist]) as archive:
+        assert archive.read(licence) == (ROOT / "LICENSE").read_bytes()
+    assert b"Apache License" in (ROOT / "LICENSE").read_bytes()
+
+
+@pytest.mark.parametrize("dist", sorted(PACKAGES))
+def test_package_is_typed_and_versioned_from_its_source(wheels, dist):
+    package = PACKAGES[dist]
+    meta = metadata(wheels[dist])
+
+    assert f"{package}/py.typed" in members(wheels[dist])
+    assert "Typing :: Typed" in meta.get_all("Classifier")
+    folder = ROOT if package == "core_blocks" else ROOT / package
+    assert f'__version__ = "{meta["Version"]}"' in (folder / package / "__init__.py").read_text()
+
+
+@pytest.mark.parametrize("dist", sorted(PACKAGES))
+def test_urls_and_readme_are_published(wheels, dist):
+    meta = metadata(wheels[dist])
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL"))
+
+    assert urls["Homepage"] == URL
+    assert set(urls) == {"Homepage", "Documentation", "Changelog", "Issues"}
+    assert urls["Changelog"] == f"{URL}/blob/main/CHANGELOG.md"
+    assert meta["Description-Content-Type"] == "text/markdown"
+    assert meta.get_payload().startswith(f"# {dist}\n")
+
+
+@pytest.mark.parametrize("package", INTEGRATIONS)
+def test_integration_needs_this_core_release_and_declares_its_entry_point(wheels, package):
+    dist = f"core-blocks-{package.split('_')[1]}"
+    requires = metadata(wheels[dist]).get_all("Requires-Dist")
+
+    assert "core-blocks<0.2,>=0.1" in requires
+    assert f"[core_blocks]\n{package.split('_')[1]} = {package}.plugin" in entry_points(
+        wheels[dist])
+    assert not any(r.startswith("prefect") for r in requires)
+
+
+@pytest.mark.parametrize("package", ["prefect_dbt", "prefect_docker", "prefect_slack"])
+def test_skeletons_pull_no_sdk_yet(wheels, package):
+    dist = f"core-blocks-{package.split('_')[1]}"
+    assert metadata(wheels[dist]).get_all("Requires-Dist") == ["core-blocks<0.2,>=0.1"]
+
+
+def test_core_extras_name_the_integrations(wheels):
+    meta = metadata(wheels["core-blocks"])
+    requires = meta.get_all("Requires-Dist")
+
+    assert {"aws", "dbt", "docker", "slack", "all"} <= set(meta.get_all("Provides-Extra"))
+    for short in ("aws", "dbt", "docker", "slack"):
+        assert f'core-blocks-{short}<0.2,>=0.1; extra == "{short}"' in requires
+    assert 'core-blocks[aws,dbt,docker,slack]; extra == "all"' in requires
+    assert not any(r.startswith("prefect") for r in requires)
