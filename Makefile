@@ -7,8 +7,10 @@ PIP := $(PY) -m pip
 PACKAGES := prefect_aws prefect_dbt prefect_docker prefect_slack
 INTEGRATIONS := $(foreach p,$(PACKAGES),-e ./$(p))
 # The distribution names before they became core-blocks-*: an old editable install of one would
-# stay beside its renamed successor (and `blocks doctor` would rightly flag it as foreign).
+# stay beside its renamed successor (and `blocks doctor` would rightly flag it as foreign). A
+# compat editable install left its metadata in the source folder, which pip cannot uninstall.
 OLD_NAMES := prefect-aws prefect-dbt prefect-docker prefect-slack
+OLD_METADATA := $(foreach p,$(PACKAGES),$(p)/$(p).egg-info)
 LINT_PATHS := core_blocks $(PACKAGES) plugins tests bench scripts
 # compat: a path entry, not an import hook. With the default hook, running Python from the repo
 # root imports the distribution folder prefect_aws/ as an empty namespace package instead of
@@ -25,11 +27,13 @@ $(PY):
 
 install: $(PY)
 	$(PIP) uninstall -q -y $(OLD_NAMES) 2>/dev/null || true
+	rm -rf $(OLD_METADATA)
 	$(PIP) install -q -e '.[demo]'
 	$(PIP) install -q $(EDITABLE) $(INTEGRATIONS)
 
 install-test: $(PY)
 	$(PIP) uninstall -q -y $(OLD_NAMES) 2>/dev/null || true
+	rm -rf $(OLD_METADATA)
 	$(PIP) install -q -e '.[test]'
 	$(PIP) install -q $(EDITABLE) $(INTEGRATIONS)
 
