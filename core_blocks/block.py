@@ -103,6 +103,8 @@ class Block(BaseModel):
     _block_document_name: str | None = PrivateAttr(default=None)
     _block_document_version: int | None = PrivateAttr(default=None)
     _is_anonymous: bool = PrivateAttr(default=False)
+    # What a named block held when last loaded or saved (see documents.changed_since_saved).
+    _saved_fingerprint: tuple[bytes, bytes] | None = PrivateAttr(default=None)
 
     def __init__(self, /, **data: Any) -> None:
         if _validating.get():
@@ -333,6 +335,37 @@ def defined_type(slug: str) -> type[Block] | None:
     return _defined_types.get(slug)
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The model classes an annotation accepts, inside unions and containers."""
+    found = []
+    for arg in _annotation_args(annotation):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            found.append(arg)
+        else:
+            for inner in typing.get_args(arg):
+                found.extend(_models_in(inner))
+    return found
+
+
+def _model_at(cls: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model an error location's path leads to, or None when it cannot be told.
+
+    A path holds field names, list indexes or dict keys, and union members' class names
+    (pydantic's tag for which member failed): `('credentials', 'MinIOCredentials')`.
+    """
+    models = [cls]
+    for part in path:
+        tagged = [m for m in models if m.__name__ == part]
+        if tagged:
+            models = tagged
+            continue
+        owners = [m for m in models if isinstance(part, str) and part in m.model_fields]
+        if owners:
+            models = _models_in(owners[0].model_fields[part].annotation)
+        # otherwise a list index or a dict key: still the same models
+    return models[0] if len(models) == 1 else None
+
+
 def validation_error(cls: type[BaseModel], exc: ValidationError,
                      prefix: str | None = None) -> BlockValidationError:
     """One sentence naming each field that failed and why, never the values given."""
@@ -347,8 +380,9 @@ def validation_error(cls: type[BaseModel], exc: ValidationError,
         if err["type"] == "missing":
             problems.append(f"field {loc!r} is required")
         elif err["type"] == "extra_forbidden":
-            known = ", ".join(cls.model_fields) or "none"
-            problems.append(f"{loc!r} is not a field (fields: {known})")
+            owner = _model_at(cls, err["loc"][:-1])  # a nested field's own model, not cls
+            known = f" (fields: {', '.join(owner.model_fields) or 'none'})" if owner else ""
+            problems.append(f"{loc!r} is not a field{known}")
         else:
             # A nested block's own error arrives as "Value error, Invalid ... block: ...".
             msg = err["msg"].removeprefix("Value error, ").rstrip(".")

@@ -15,8 +15,10 @@ values being in the backend) and `$refs` (field -> id of a nested block's docume
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
+import os
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -30,6 +32,8 @@ from core_blocks.errors import (
     BlockNotFound,
     BlockValidationError,
     SecretBackendError,
+    StoreError,
+    UnsavedChildError,
 )
 from core_blocks.fields import secret_kind
 from core_blocks.naming import check_name, split_ref
@@ -39,7 +43,7 @@ from core_blocks.store import REFS_KEY, DocumentRow, DocumentWrite, Store, get_s
 log = logging.getLogger("core_blocks")
 
 SECRETS_KEY = "$secrets"  # in a document's data: field -> kind; the values are in the backend
-_SECRET_READ_ATTEMPTS = 5
+_TREE_READ_ATTEMPTS = 10  # reads of a tree whose secrets keep being replaced under it
 
 
 # -- save --------------------------------------------------------------------------------
@@ -50,9 +54,10 @@ class _SavePlan:
         self.writes: list[DocumentWrite] = []
         self.secrets: list[tuple[str, dict[str, Any], str]] = []  # (key, values, ref)
         self.blocks: list[tuple[Block, DocumentWrite]] = []
+        self.named: dict[str, str] = {}  # id -> 'slug/name' of the named blocks referenced
 
     def add(self, block: Block, name: str, *, anonymous: bool, overwrite: bool,
-            expected_version: int | None) -> DocumentWrite:
+            expected_version: int | None, expected_id: str | None = None) -> DocumentWrite:
         cls = type(block)
         slug = cls._block_type_slug
         data: dict[str, Any] = {}
@@ -64,7 +69,7 @@ class _SavePlan:
             value = getattr(block, field)
             kind = secret_kind(value)
             if isinstance(value, Block):
-                refs[field] = self._child(value)
+                refs[field] = self._child(value, f"{slug}/{name}", field)
             elif kind is not None:
                 kinds[field] = kind
                 secrets[field] = _encode_secret(kind, value.get_secret_value())
@@ -78,7 +83,7 @@ class _SavePlan:
             id=str(uuid4()), name=name, type_slug=slug, data=data,
             schema_checksum=cls.schema_checksum(), secret_key=secret_key, secret_backend=None,
             anonymous=anonymous, overwrite=overwrite, expected_version=expected_version,
-            references=refs,
+            references=refs, expected_id=expected_id,
         )
         if secret_key:
             self.secrets.append((secret_key, secrets, f"{slug}/{name}"))
@@ -86,12 +91,48 @@ class _SavePlan:
         self.blocks.append((block, write))
         return write
 
-    def _child(self, child: Block) -> Any:
+    def _child(self, child: Block, parent_ref: str, field: str) -> Any:
         if child._block_document_id and not child._is_anonymous:
-            return child._block_document_id  # a named block: referenced, not rewritten
+            # A named block is referenced, not rewritten: a change made to it here would be
+            # lost without a word, so it must be saved by its own name first.
+            if changed_since_saved(child):
+                raise UnsavedChildError(
+                    f"Cannot save {parent_ref}: its field {field!r} holds {child.saved_ref}, "
+                    f"which was changed but not saved, and saving {parent_ref} does not save "
+                    f"it (it is a block of its own, referenced by name). Save it by its name "
+                    f"first (.save({child.saved_name!r}, overwrite=True) on that block), or "
+                    "load it again to drop the change."
+                )
+            self.named[child._block_document_id] = child.saved_ref or child._block_document_id
+            return child._block_document_id
         name = child._block_document_name if child._is_anonymous else None
         return self.add(child, name or f"anonymous-{uuid4().hex}", anonymous=True,
                         overwrite=True, expected_version=None)
+
+
+# A keyed digest of each saved or loaded named block's values (secrets included, hence keyed
+# with a key that never leaves this process), to tell whether it changed since. The tag tells
+# a digest made by another process (a block unpickled here), which cannot be compared.
+_FINGERPRINT_KEY = os.urandom(32)
+_FINGERPRINT_TAG = os.urandom(8)
+
+
+def _fingerprint(block: Block) -> tuple[bytes, bytes] | None:
+    try:  # warnings off: a block loaded with validate=False may hold ill-typed values
+        dumped = block.model_dump(include_secrets=True, mode="json", warnings=False)
+        values = json.dumps(dumped, sort_keys=True, default=str)
+    except Exception:  # what cannot be dumped cannot be compared; never fail a load over it
+        return None
+    return _FINGERPRINT_TAG, hmac.digest(_FINGERPRINT_KEY, values.encode(), "sha256")
+
+
+def changed_since_saved(block: Block) -> bool:
+    """Whether a named block's values differ from what it was last loaded or saved with."""
+    known = block._saved_fingerprint
+    if known is None or known[0] != _FINGERPRINT_TAG:
+        return False  # nothing to compare with: not ours to refuse
+    now = _fingerprint(block)
+    return now is not None and not hmac.compare_digest(known[1], now[1])
 
 
 def _plain_dump(block: Block, fields: list[str]) -> dict[str, Any]:
@@ -118,11 +159,14 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
     check_name(name)
     cls = type(block)
     store = get_store()
-    expected = (block._block_document_version
-                if overwrite and block._block_document_name == name
-                and not block._is_anonymous else None)
+    # Overwriting the block's own document: it must still be the same one (its id) at the same
+    # version, or someone deleted, re-created or changed it meanwhile.
+    own = (overwrite and block._block_document_name == name and not block._is_anonymous
+           and block._block_document_id is not None)
     plan = _SavePlan()
-    root = plan.add(block, name, anonymous=False, overwrite=overwrite, expected_version=expected)
+    root = plan.add(block, name, anonymous=False, overwrite=overwrite,
+                    expected_version=block._block_document_version if own else None,
+                    expected_id=block._block_document_id if own else None)
     if not overwrite and store.get_document(cls._block_type_slug, name) is not None:
         raise _exists(root, None)  # the common mistake, caught before any secret is written
 
@@ -159,6 +203,7 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
         blk._block_document_name = write.name
         blk._block_document_version = write.version
         blk._is_anonymous = write.anonymous
+        blk._saved_fingerprint = None if write.anonymous else _fingerprint(blk)
     for write in plan.writes:
         if write.replaced_secret:
             _delete_secret(store, *write.replaced_secret)
@@ -168,14 +213,36 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
 
 
 def _write_tree(store: Store, plan: _SavePlan) -> None:
-    def on_conflict(w: DocumentWrite, existing: DocumentRow) -> BlockConflictError:
+    def on_missing_child(w: DocumentWrite, field: str, child_id: str) -> BlockConflictError:
+        child = plan.named.get(child_id, child_id)
         return BlockConflictError(
-            f"{w.type_slug}/{w.name} was changed by someone else since it was loaded "
-            f"(version {w.expected_version}, now {existing.version}). Load it again, "
-            "reapply your change and save."
+            f"Cannot save {w.type_slug}/{w.name}: its field {field!r} refers to {child}, "
+            f"which has been deleted. Save {child} again or set {field!r} to another block, "
+            f"then save {w.type_slug}/{w.name}."
         )
 
-    store.write_documents(plan.writes, on_exists=_exists, on_conflict=on_conflict)
+    store.write_documents(plan.writes, on_exists=_exists, on_conflict=_conflict,
+                          on_missing_child=on_missing_child)
+
+
+def _conflict(w: DocumentWrite, existing: DocumentRow | None) -> BlockConflictError:
+    """Why an overwrite of the document a block was loaded from is refused, and what to do."""
+    ref = f"{w.type_slug}/{w.name}"
+    if existing is None:
+        return BlockConflictError(
+            f"{ref} was deleted since it was loaded; saving it with overwrite=True would "
+            "bring it back. To create it again anyway, save with overwrite=False."
+        )
+    if existing.id != w.expected_id:
+        return BlockConflictError(
+            f"{ref} was deleted and saved again by someone else since it was loaded; "
+            "overwriting would lose their block. Load it again, reapply your change and save."
+        )
+    return BlockConflictError(
+        f"{ref} was changed by someone else since it was loaded (version "
+        f"{w.expected_version}, now {existing.version}). Load it again, reapply your change "
+        "and save."
+    )
 
 
 def _exists(write: DocumentWrite, existing: DocumentRow | None) -> BlockExistsError:
@@ -290,13 +357,21 @@ def class_for_slug(slug: str) -> type[Block]:
 def load_block(cls: type[Block], name: str, validate: bool = True) -> Block:
     resolved, slug, name = resolve_ref(cls, name)
     store = get_store()
-    row = store.get_document(slug, name)
-    if row is None:
-        raise not_found(store, slug, name)
-    target = resolved or class_for_slug(slug)
-    if not issubclass(target, cls):
-        raise BlockValidationError(f"{slug}/{name} is a {target.__name__}, not a {cls.__name__}.")
-    return _materialize(store, row, target, validate)
+    for _ in range(_TREE_READ_ATTEMPTS):
+        # The whole tree in one read: one version of it, even while others overwrite it.
+        tree = store.get_tree(slug, name)
+        row = next((r for r in tree.values() if r.type_slug == slug and r.name == name), None)
+        if row is None:
+            raise not_found(store, slug, name)
+        target = resolved or class_for_slug(slug)
+        if not issubclass(target, cls):
+            raise BlockValidationError(
+                f"{slug}/{name} is a {target.__name__}, not a {cls.__name__}.")
+        try:
+            return _materialize(store, tree, row, target, validate)
+        except _TreeChanged:
+            continue  # overwritten after the read, its old secrets deleted: read it again
+    raise SecretBackendError(f"{slug}/{name} kept changing while it was being loaded; try again.")
 
 
 def not_found(store: Store, slug: str, name: str) -> BlockNotFound:
@@ -308,45 +383,45 @@ def not_found(store: Store, slug: str, name: str) -> BlockNotFound:
     )
 
 
-def _materialize(store: Store, row: DocumentRow, cls: type[Block], validate: bool) -> Block:
-    for _ in range(_SECRET_READ_ATTEMPTS):
-        data = json.loads(row.data)
-        kinds = data.pop(SECRETS_KEY, {})
-        refs = data.pop(REFS_KEY, {})
-        if kinds:
-            backend = backend_for_read(row.secret_backend)
-            values = backend.read(row.secret_key or "", row.ref)
-            if values is not None and not backend.writable:  # env: some variables unset?
-                missing = [f for f in kinds if f not in values]
-                if missing:
-                    raise SecretBackendError(backend.missing_message(row.ref, missing))
-            if values is None:
-                # Overwritten meanwhile: the document now points at a newer key.
-                fresh = store.get_document_by_id(row.id)
-                if fresh is None:
-                    raise BlockNotFound(f"{row.ref} was deleted while it was being loaded.")
-                if fresh.secret_key != row.secret_key:
-                    row = fresh
-                    continue
-                raise SecretBackendError(backend.missing_message(row.ref, list(kinds)))
-            for field, kind in kinds.items():
-                if field in values:
-                    data[field] = _decode_secret(kind, values[field])
-        nested = block_fields(cls)
-        for field, child_id in refs.items():
-            child_row = store.get_document_by_id(child_id)
-            if child_row is None:
-                raise BlockNotFound(f"{row.ref} references a block that no longer exists "
-                                    f"(field {field!r}).")
-            child_cls = _child_class(child_row.type_slug, nested.get(field, ()))
-            data[field] = _materialize(store, child_row, child_cls, validate)
-        block = _validate(cls, row, data) if validate else _construct(cls, data)
-        block._block_document_id = row.id
-        block._block_document_name = row.name
-        block._block_document_version = row.version
-        block._is_anonymous = row.anonymous
-        return block
-    raise SecretBackendError(f"{row.ref} kept changing while it was being loaded; try again.")
+class _TreeChanged(Exception):
+    """A document of the tree read was overwritten or deleted before its secrets were read."""
+
+
+def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
+                 cls: type[Block], validate: bool) -> Block:
+    data = json.loads(row.data)
+    kinds = data.pop(SECRETS_KEY, {})
+    refs = data.pop(REFS_KEY, {})
+    if kinds:
+        backend = backend_for_read(row.secret_backend)
+        values = backend.read(row.secret_key or "", row.ref)
+        if values is not None and not backend.writable:  # env: some variables unset?
+            missing = [f for f in kinds if f not in values]
+            if missing:
+                raise SecretBackendError(backend.missing_message(row.ref, missing))
+        if values is None:
+            fresh = store.get_document_by_id(row.id)
+            if fresh is None or fresh.secret_key != row.secret_key:
+                raise _TreeChanged  # its secret was replaced (and deleted) meanwhile
+            raise SecretBackendError(backend.missing_message(row.ref, list(kinds)))
+        for field, kind in kinds.items():
+            if field in values:
+                data[field] = _decode_secret(kind, values[field])
+    nested = block_fields(cls)
+    for field, child_id in refs.items():
+        child_row = tree.get(child_id)
+        if child_row is None:  # the read was consistent: only a damaged store gets here
+            raise BlockNotFound(f"{row.ref} references a block that no longer exists "
+                                f"(field {field!r}).")
+        child_cls = _child_class(child_row.type_slug, nested.get(field, ()))
+        data[field] = _materialize(store, tree, child_row, child_cls, validate)
+    block = _validate(cls, row, data) if validate else _construct(cls, data)
+    block._block_document_id = row.id
+    block._block_document_name = row.name
+    block._block_document_version = row.version
+    block._is_anonymous = row.anonymous
+    block._saved_fingerprint = None if row.anonymous else _fingerprint(block)
+    return block
 
 
 def _child_class(slug: str, accepted: tuple[type[Block], ...]) -> type[Block]:
@@ -417,8 +492,14 @@ def _delete_document(store: Store, document_id: str) -> None:
 
 def _delete_if_orphaned_anonymous(store: Store, document_id: str) -> None:
     row = store.get_document_by_id(document_id)
-    if row is not None and row.anonymous and not store.referrers(document_id):
+    if row is None or not row.anonymous or store.referrers(document_id):
+        return
+    try:
         _delete_document(store, document_id)
+    except BlockInUseError:
+        pass  # a concurrent save took it up again: no longer an orphan
+    except StoreError as exc:  # the save or delete itself is done; this is tidying only
+        log.warning("Could not remove the unreferenced block %s: %s", row.ref, exc)
 
 
 def list_blocks(cls: type[Block]) -> list[str]:

@@ -33,6 +33,10 @@ class BlockConflictError(CoreBlocksError):
     """The document changed since it was loaded (optimistic concurrency)."""
 
 
+class UnsavedChildError(CoreBlocksError):
+    """Saving a block whose named nested block was changed here but not saved by its name."""
+
+
 class BlockInUseError(CoreBlocksError):
     """Deleting a block that another block references."""
 

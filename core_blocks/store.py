@@ -112,6 +112,11 @@ _MIGRATIONS: list[list[str]] = [
     ],
 ]
 
+# Deadlock and serialization failures: PostgreSQL rolls the transaction back; running it again
+# is the documented remedy.
+_TRANSIENT = {"40P01", "40001"}
+_TRANSIENT_ATTEMPTS = 3
+
 _DOC_COLUMNS = (
     "id, name, type_slug, data, schema_checksum, secret_key, secret_backend, anonymous, "
     "created, updated, version"
@@ -178,6 +183,9 @@ class DocumentWrite:
     overwrite: bool
     expected_version: int | None
     references: dict[str, Any]  # field -> child document id, or the child's DocumentWrite
+    # The id of the document this block was loaded from (or last saved as): an overwrite must
+    # find that same document, not one deleted and created again under its name.
+    expected_id: str | None = None
     # Filled in by write_documents:
     replaced_secret: tuple[str, str] | None = None  # (backend, key) no longer referenced
     stored_id: str = ""
@@ -207,6 +215,10 @@ class _Dialect:
         """Suffix of a SELECT that locks the rows it reads until the transaction ends."""
         return "" if self.name == "sqlite" else " FOR UPDATE"  # SQLite: BEGIN IMMEDIATE did
 
+    def share_rows(self) -> str:
+        """Suffix of a SELECT that keeps the rows it reads from being deleted until the end."""
+        return "" if self.name == "sqlite" else " FOR KEY SHARE"
+
     def begin_write(self) -> list[str]:
         if self.name == "sqlite":
             return ["BEGIN IMMEDIATE"]  # take the write lock now, not at the first write
@@ -226,6 +238,10 @@ def describe_url(url: str) -> str:
     host = parts.hostname or "localhost"
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class _TransientError(StoreError):
+    """A write transaction the database aborted for a reason that may not recur."""
 
 
 class Store:
@@ -357,7 +373,20 @@ class Store:
     def _wrap(self, exc: BaseException) -> StoreError:
         if self._is_corruption(exc):
             return self._corrupt(exc)
-        return StoreError(f"The block store {describe_url(self.url)} failed: {exc}")
+        error = _TransientError if getattr(exc, "sqlstate", None) in _TRANSIENT else StoreError
+        return error(f"The block store {describe_url(self.url)} failed: {exc}")
+
+    def _retrying(self, body: Any) -> Any:
+        """body(tx) in a write transaction, run again when PostgreSQL aborted it as a deadlock
+        victim: the abort rolled everything back, so another run starts from a clean slate."""
+        for attempt in range(_TRANSIENT_ATTEMPTS):
+            try:
+                with self.transaction() as tx:
+                    return body(tx)
+            except _TransientError:
+                if attempt == _TRANSIENT_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:
@@ -508,72 +537,116 @@ class Store:
             )
         ]
 
-    def write_documents(self, writes: Sequence[DocumentWrite],
-                        on_exists: Any, on_conflict: Any) -> None:
+    def get_tree(self, type_slug: str, name: str) -> dict[str, DocumentRow]:
+        """The named document and every document it references, directly or not, by id.
+
+        One statement reads them all, so they are one version of the tree even while others
+        overwrite it (a statement sees one snapshot in both databases). Empty when no document
+        has that name.
+        """
+        rows = self.query(
+            "WITH RECURSIVE tree (id) AS ("
+            " SELECT id FROM block_documents WHERE type_slug = ? AND name = ?"
+            " UNION SELECT r.child_id FROM block_references r JOIN tree t ON r.parent_id = t.id)"
+            f" SELECT {_DOC_COLUMNS} FROM block_documents"
+            " WHERE id IN (SELECT id FROM tree)",
+            (type_slug, name),
+        )
+        return {row.id: row for row in map(DocumentRow.from_row, rows)}
+
+    def write_documents(self, writes: Sequence[DocumentWrite], on_exists: Any,
+                        on_conflict: Any, on_missing_child: Any = None) -> None:
         """Insert or overwrite a tree of documents (children first) in one transaction.
 
-        `on_exists(write, existing_row)` and `on_conflict(write, existing_row)` build the
-        errors raised when a name is taken without overwrite or the expected version moved.
-        Fills each write's stored_id, version, replaced_secret and dropped_children.
+        Build the errors raised: `on_exists(write, existing_row)` when a name is taken without
+        overwrite; `on_conflict(write, existing_row_or_None)` when the document expected (its
+        id and version) is gone, replaced or changed; `on_missing_child(write, field, id)` when
+        a referenced named block no longer exists. Fills each write's stored_id, version,
+        replaced_secret and dropped_children.
         """
-        now = _now()
-        with self.transaction() as tx:
+        def body(tx: _Tx) -> None:
+            self._check_children(tx, writes, on_missing_child)
             for w in writes:
-                data = w.data_json()
-                refs = w.resolved_references()
-                # The no-op DO UPDATE locks an existing row and returns it as it is.
-                row = tx.execute(
-                    f"INSERT INTO block_documents ({_DOC_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
-                    " ON CONFLICT (type_slug, name) DO UPDATE SET version = block_documents.version"
-                    f" RETURNING {_DOC_COLUMNS}",
-                    (w.id, w.name, w.type_slug, data, w.schema_checksum, w.secret_key,
-                     w.secret_backend, int(w.anonymous), now, now),
-                ).fetchone()
-                existing = DocumentRow.from_row(row)
-                if existing.id == w.id:
-                    w.stored_id, w.version = w.id, 1
-                else:
-                    if not w.overwrite:
-                        raise on_exists(w, existing)
-                    if w.expected_version is not None and existing.version != w.expected_version:
-                        raise on_conflict(w, existing)
-                    tx.execute(
-                        "UPDATE block_documents SET data = ?, schema_checksum = ?, secret_key = ?,"
-                        " secret_backend = ?, updated = ?, version = version + 1 WHERE id = ?",
-                        (data, w.schema_checksum, w.secret_key, w.secret_backend, now,
-                         existing.id),
-                    )
-                    w.stored_id, w.version = existing.id, existing.version + 1
-                    if existing.secret_key and existing.secret_key != w.secret_key:
-                        w.replaced_secret = (existing.secret_backend or "", existing.secret_key)
-                        tx.execute(
-                            "INSERT INTO secret_journal (secret_key, backend, state, created)"
-                            " VALUES (?, ?, 'retired', ?) ON CONFLICT (secret_key) DO NOTHING",
-                            (existing.secret_key, existing.secret_backend or "", now),
-                        )
-                    old_children = tx.execute(
-                        "SELECT child_id FROM block_references WHERE parent_id = ?",
-                        (existing.id,),
-                    ).fetchall()
-                    tx.execute("DELETE FROM block_references WHERE parent_id = ?", (existing.id,))
-                    w.dropped_children = tuple(
-                        c[0] for c in old_children if c[0] not in refs.values()
-                    )
-                for field, child_id in sorted(refs.items()):
-                    tx.execute(
-                        "INSERT INTO block_references (parent_id, field, child_id)"
-                        " VALUES (?, ?, ?)",
-                        (w.stored_id, field, child_id),
-                    )
-                if w.secret_key:
-                    tx.execute("DELETE FROM secret_journal WHERE secret_key = ?", (w.secret_key,))
+                self._write_document(tx, w, on_exists, on_conflict)
+
+        self._retrying(body)
+
+    def _check_children(self, tx: _Tx, writes: Sequence[DocumentWrite],
+                        on_missing_child: Any) -> None:
+        """Referenced named blocks must exist, and stay until this transaction ends: a delete
+        racing the save then either waits for it (and finds the new referrer) or wins (and the
+        save stops here with a clear message instead of a foreign-key error)."""
+        named = sorted(((child, w, field) for w in writes
+                        for field, child in w.references.items() if isinstance(child, str)),
+                       key=lambda item: item[0])  # one lock order for every transaction
+        for child_id, w, field in named:
+            found = tx.execute(f"SELECT id FROM block_documents WHERE id = ?{tx.share_rows()}",
+                               (child_id,)).fetchone()
+            if found is None:
+                if on_missing_child is None:
+                    raise StoreError(f"{w.type_slug}/{w.name}: field {field!r} refers to a "
+                                     "block that no longer exists.")
+                raise on_missing_child(w, field, child_id)
+
+    def _write_document(self, tx: _Tx, w: DocumentWrite, on_exists: Any,
+                        on_conflict: Any) -> None:
+        now = _now()
+        w.replaced_secret, w.dropped_children = None, ()  # a retried transaction starts over
+        data = w.data_json()
+        refs = w.resolved_references()
+        # The no-op DO UPDATE locks an existing row and returns it as it is.
+        row = tx.execute(
+            f"INSERT INTO block_documents ({_DOC_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+            " ON CONFLICT (type_slug, name) DO UPDATE SET version = block_documents.version"
+            f" RETURNING {_DOC_COLUMNS}",
+            (w.id, w.name, w.type_slug, data, w.schema_checksum, w.secret_key,
+             w.secret_backend, int(w.anonymous), now, now),
+        ).fetchone()
+        existing = DocumentRow.from_row(row)
+        if existing.id == w.id:
+            if w.expected_id is not None:  # it was deleted since it was loaded
+                raise on_conflict(w, None)
+            w.stored_id, w.version = w.id, 1
+        else:
+            if not w.overwrite:
+                raise on_exists(w, existing)
+            if (w.expected_id is not None and existing.id != w.expected_id) or (
+                    w.expected_version is not None and existing.version != w.expected_version):
+                raise on_conflict(w, existing)
+            tx.execute(
+                "UPDATE block_documents SET data = ?, schema_checksum = ?, secret_key = ?,"
+                " secret_backend = ?, updated = ?, version = version + 1 WHERE id = ?",
+                (data, w.schema_checksum, w.secret_key, w.secret_backend, now, existing.id),
+            )
+            w.stored_id, w.version = existing.id, existing.version + 1
+            if existing.secret_key and existing.secret_key != w.secret_key:
+                w.replaced_secret = (existing.secret_backend or "", existing.secret_key)
+                tx.execute(
+                    "INSERT INTO secret_journal (secret_key, backend, state, created)"
+                    " VALUES (?, ?, 'retired', ?) ON CONFLICT (secret_key) DO NOTHING",
+                    (existing.secret_key, existing.secret_backend or "", now),
+                )
+            old_children = tx.execute(
+                "SELECT child_id FROM block_references WHERE parent_id = ?", (existing.id,),
+            ).fetchall()
+            tx.execute("DELETE FROM block_references WHERE parent_id = ?", (existing.id,))
+            w.dropped_children = tuple(c[0] for c in old_children if c[0] not in refs.values())
+        for field, child_id in sorted(refs.items()):
+            tx.execute(
+                "INSERT INTO block_references (parent_id, field, child_id) VALUES (?, ?, ?)",
+                (w.stored_id, field, child_id),
+            )
+        if w.secret_key:
+            tx.execute("DELETE FROM secret_journal WHERE secret_key = ?", (w.secret_key,))
 
     def delete_document(self, document_id: str, on_referenced: Any) -> DocumentRow | None:
         """Delete one document unless referenced; its secret key moves to the journal."""
-        with self.transaction() as tx:
-            row = tx.execute(f"SELECT {_DOC_COLUMNS} FROM block_documents WHERE id = ?",
-                             (document_id,)).fetchone()
+        def body(tx: _Tx) -> DocumentRow | None:
+            # Locked first: a save referencing it waits until the delete ends (then finds it
+            # gone), or the delete waits for the save (then finds its new referrer).
+            row = tx.execute(f"SELECT {_DOC_COLUMNS} FROM block_documents WHERE id = ?"
+                             f"{tx.lock_rows()}", (document_id,)).fetchone()
             if row is None:
                 return None
             doc = DocumentRow.from_row(row)
@@ -594,6 +667,8 @@ class Store:
             tx.execute("DELETE FROM block_references WHERE parent_id = ?", (document_id,))
             tx.execute("DELETE FROM block_documents WHERE id = ?", (document_id,))
             return doc
+
+        return self._retrying(body)
 
     def child_ids(self, document_id: str) -> list[str]:
         return [r[0] for r in self.query(
@@ -647,6 +722,9 @@ class _Tx:
 
     def lock_rows(self) -> str:
         return self._dialect.lock_rows()
+
+    def share_rows(self) -> str:
+        return self._dialect.share_rows()
 
 
 _stores: dict[tuple[int, str], Store] = {}

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import Field
 
-from core_blocks import Block, Secret, Webhook
+from core_blocks import Block, Secret, String, Webhook
 from core_blocks.documents import class_for_slug
 from core_blocks.errors import (
+    BlockConflictError,
     BlockExistsError,
     BlockNameError,
     BlockNotFound,
@@ -154,6 +156,47 @@ def _plugin(folder: str, stem: str, source: str) -> Callable[[Path], None]:
     return setup
 
 
+class BastionTunnel(Block):
+    """An SSH hop: the nested block whose own fields an error must list."""
+
+    host: str = Field(description="Bastion host name")
+    port: int = Field(default=22, description="SSH port")
+
+
+class ProxyHop(Block):
+    """An HTTP proxy hop, the other member of Gateway.via's union."""
+
+    url: str = Field(description="Proxy URL")
+
+
+class Gateway(Block):
+    """A way in, through one nested hop."""
+
+    title: str = Field(description="Display name")
+    via: BastionTunnel = Field(description="The hop")
+    either: BastionTunnel | ProxyHop | None = Field(default=None, description="Either hop")
+
+
+# A copy loaded before someone else deleted (and maybe re-created) it; set up per case.
+_stale: dict[str, String] = {}
+
+
+def _loaded_then_deleted(recreate: bool) -> Callable[[Path], None]:
+    def setup(home: Path) -> None:
+        String(value="v1").save("c2")
+        _stale["c2"] = String.load("c2")
+        String.delete("c2")
+        if recreate:
+            String(value="by-b").save("c2")
+    return setup
+
+
+def _save_stale() -> None:
+    stale = _stale.pop("c2")
+    stale.value = "by-a"
+    stale.save("c2", overwrite=True)
+
+
 @dataclass(frozen=True)
 class Bad:
     argv: tuple[str, ...] | None  # a `blocks` command line, or None for API only
@@ -238,6 +281,24 @@ CASES = [
         fields=("colour",),
     ), id="unknown-field"),
     pytest.param(Bad(
+        None, None,
+        lambda: Gateway(title="g", via={"host": "h", "nope": "nested-value-9c1e"}),
+        BlockValidationError,
+        api_message="Invalid gateway block: 'via.nope' is not a field (fields: host, port).",
+        hidden="nested-value-9c1e", fields=("via.nope",),
+    ), id="unknown-nested-field-lists-the-child-fields"),
+    pytest.param(Bad(
+        None, None,
+        lambda: Gateway(title="g", via=BastionTunnel(host="h"), either={"host": "h", "nope": 1}),
+        BlockValidationError,
+        api_message="Invalid gateway block: 'either.BastionTunnel.nope' is not a field "
+                    "(fields: host, port); field 'either.ProxyHop.url' is required; "
+                    "'either.ProxyHop.host' is not a field (fields: url); "
+                    "'either.ProxyHop.nope' is not a field (fields: url).",
+        fields=("either.BastionTunnel.nope", "either.ProxyHop.url", "either.ProxyHop.host",
+                "either.ProxyHop.nope"),
+    ), id="unknown-nested-field-in-a-union-lists-each-member-fields"),
+    pytest.param(Bad(
         ("create", "secret/Prod_DB", "--set", "value=v"),
         f"Invalid block name 'Prod_DB': {NAME_RULE}",
         lambda: Secret(value="v").save("Prod_DB"), BlockNameError,
@@ -265,6 +326,19 @@ CASES = [
         "(CLI: blocks create secret/existing --overwrite), or pick another name.",
         lambda: Secret(value="v").save("existing"), BlockExistsError,
     ), id="name-taken"),
+    pytest.param(Bad(
+        None, None, _save_stale, BlockConflictError,
+        api_message="string/c2 was deleted and saved again by someone else since it was "
+                    "loaded; overwriting would lose their block. Load it again, reapply your "
+                    "change and save.",
+        setup=_loaded_then_deleted(recreate=True),
+    ), id="stale-save-after-delete-and-re-create"),
+    pytest.param(Bad(
+        None, None, _save_stale, BlockConflictError,
+        api_message="string/c2 was deleted since it was loaded; saving it with overwrite=True "
+                    "would bring it back. To create it again anyway, save with overwrite=False.",
+        setup=_loaded_then_deleted(recreate=False),
+    ), id="stale-save-after-delete"),
     pytest.param(Bad(
         ("delete", "secret/existing"),
         "Refusing to delete secret/existing without confirmation: pass --yes.",

@@ -300,6 +300,49 @@ def test_a_block_saves_again_after_its_own_save_and_after_reloading(any_store):
     assert Account.load("ann").balance == 4
 
 
+def test_overwriting_a_block_deleted_and_created_again_since_loading_is_a_conflict(any_store):
+    """The document's identity must match, not just its version: else B's write is lost."""
+    Secret(value="v1").save("c2")
+    a = Secret.load("c2")
+    Secret.delete("c2")
+    Secret(value="by-b").save("c2")  # version 1 again, but another document
+    a.value = SecretStr("by-a")
+
+    with pytest.raises(BlockConflictError) as caught:
+        a.save("c2", overwrite=True)
+
+    assert str(caught.value) == (
+        "secret/c2 was deleted and saved again by someone else since it was loaded; "
+        "overwriting would lose their block. Load it again, reapply your change and save.")
+    assert Secret.load("c2").get() == "by-b"
+    assert secret_keys() == referenced_keys()
+    assert get_store().journal() == []
+
+
+def test_overwriting_a_block_deleted_since_loading_is_a_conflict_not_a_resurrection(any_store):
+    """A stale copy saved with overwrite=True does not bring a deleted block back; saving it
+    without overwrite (create it anew, on purpose) still can."""
+    Account(owner="ann", balance=1, pin="1").save("ann")
+    stale = Account.load("ann")
+    Account.delete("ann")
+
+    with pytest.raises(BlockConflictError) as caught:
+        stale.save("ann", overwrite=True)
+
+    assert str(caught.value) == (
+        "account/ann was deleted since it was loaded; saving it with overwrite=True would "
+        "bring it back. To create it again anyway, save with overwrite=False.")
+    assert Account.list() == []
+    assert secret_keys() == set()
+    assert get_store().journal() == []
+
+    stale.save("ann")
+    assert Account.load("ann").owner == "ann"
+    stale.balance = 2
+    stale.save("ann", overwrite=True)  # its new identity is the one it just saved
+    assert Account.load("ann").balance == 2
+
+
 def test_save_without_overwrite_refuses_and_leaves_no_secret_behind(any_store):
     """A refused save keeps the old document and adds no secret."""
     Account(owner="ann", balance=1, pin="1").save("ann")
