@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
-from typer.testing import CliRunner
 
 from core_blocks import JSON, Block, Secret, String, Webhook
-from core_blocks.cli.app import app
+from core_blocks.cli.app import cli
 from core_blocks.registry import get_registry
 from core_blocks.secrets.selection import backend_named
 from core_blocks.store import get_store
@@ -640,10 +640,10 @@ def test_doctor_exits_1_on_a_broken_plugin(tmp_path):
 
 
 def test_cli_runner_agrees_with_the_console_script():
-    """typer's CliRunner (in-process) lists what the console script saved."""
+    """click's CliRunner (in-process) lists what the console script saved."""
     ok("create", "string/region", "--set", "value=eu")
-    result = CliRunner().invoke(app, ["ls", "--json"])
+    result = CliRunner().invoke(cli, ["ls", "--json"])
     assert result.exit_code == 0, result.output
     assert [r["name"] for r in json.loads(result.output)] == ["region"]
-    assert json.loads(CliRunner().invoke(app, ["inspect", "string/region", "--json"]).output)[
+    assert json.loads(CliRunner().invoke(cli, ["inspect", "string/region", "--json"]).output)[
         "fields"] == {"value": "eu"}
