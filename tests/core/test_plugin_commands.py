@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -142,3 +143,17 @@ def test_built_in_commands_never_import_plugin_files(plugins, tmp_path):
         assert not marker.exists(), args
     assert blocks("hello").stdout == "hello from a plugin\n"
     assert marker.exists()
+
+
+def test_help_lists_plugin_commands_without_importing_block_types_or_rich():
+    """`blocks --help` loads the plugin modules but no block type, pydantic or rich: the
+    start-up budget (bench/cli_startup.py) depends on it."""
+    probe = ("import sys, io, contextlib\nfrom core_blocks.cli.app import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n    assert main(['--help']) == 0\n"
+             "print(*sorted({m.split('.')[0] for m in sys.modules}"
+             " & {'pydantic', 'rich', 'typer', 'sqlite3', 'boto3'}))")
+    env = {**os.environ, "CORE_BLOCKS_PLUGINS_DIRS": ""}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
