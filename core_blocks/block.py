@@ -261,12 +261,14 @@ class Block(BaseModel):
 # -- introspection ---------------------------------------------------------------------
 
 
-def _annotation_args(annotation: Any) -> tuple[Any, ...]:
+def annotation_args(annotation: Any) -> tuple[Any, ...]:
+    """The types a field annotation accepts: Optional/Union members (None dropped), Annotated
+    unwrapped. `annotation_args(int | None)` is `(int,)`."""
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         return tuple(a for a in typing.get_args(annotation) if a is not type(None))
     if origin is typing.Annotated:
-        return _annotation_args(typing.get_args(annotation)[0])
+        return annotation_args(typing.get_args(annotation)[0])
     return (annotation,)
 
 
@@ -275,7 +277,7 @@ def _buried_secret(annotation: Any, top: bool, seen: set) -> bool:
     from pydantic import SecretBytes, SecretStr
     from pydantic.types import Secret
 
-    for arg in _annotation_args(annotation):
+    for arg in annotation_args(annotation):
         if isinstance(arg, type) and issubclass(arg, (SecretStr, SecretBytes, Secret)):
             if not top:
                 return True
@@ -312,7 +314,7 @@ def secret_fields(cls: type[BaseModel]) -> dict[str, str]:
     kinds = {SecretStr: "str", SecretBytes: "bytes", SecretDict: "dict"}
     found = {}
     for name, field in cls.model_fields.items():
-        for arg in _annotation_args(field.annotation):
+        for arg in annotation_args(field.annotation):
             for secret_type, kind in kinds.items():
                 if isinstance(arg, type) and issubclass(arg, secret_type):
                     found[name] = kind
@@ -323,7 +325,7 @@ def block_fields(cls: type[BaseModel]) -> dict[str, tuple[type[Block], ...]]:
     """Field name -> the Block types it accepts, for fields that hold nested blocks."""
     found = {}
     for name, field in cls.model_fields.items():
-        blocks = tuple(a for a in _annotation_args(field.annotation)
+        blocks = tuple(a for a in annotation_args(field.annotation)
                        if isinstance(a, type) and issubclass(a, Block))
         if blocks:
             found[name] = blocks

@@ -87,7 +87,8 @@ def _check_plugins(report: Report, settings: Settings):
         report.add("plugins", "registry", False, str(exc))
         return None
     for name, info in sorted(registry.plugins.items()):
-        provides = ", ".join(info.block_types + info.secret_backends) or "nothing"
+        commands = [f"blocks {name}" for name in info.commands]
+        provides = ", ".join(info.block_types + info.secret_backends + commands) or "nothing"
         report.add("plugins", name, info.error is None,
                    info.error or f"{info.source}: {provides}")
     for slug, plugins in registry.conflicts.items():

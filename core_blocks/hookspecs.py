@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # annotations only: a real import here would cost every start-up
+    import click
+
     from core_blocks.block import Block
     from core_blocks.secrets.base import SecretBackend
 
@@ -50,4 +52,26 @@ def register_secret_backends() -> list[type[SecretBackend] | str]:
         def register_secret_backends():
             from my_package.vault import VaultSecretBackend
             return [VaultSecretBackend, "gpg = my_package.gpg_backend:GpgSecretBackend"]
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands or command groups to the `blocks` command line with `cli.add_command`.
+
+    `cli` is the top-level click group. Called once per process, only when a command name is
+    not a built-in one (and for `blocks --help` and shell completion): `blocks ls` never calls
+    it. `--help` lists your commands, so keep this cheap: add a `LazyCommand` naming where the
+    real command lives; its module is imported when the command runs. A built-in command cannot
+    be replaced, and an error here is reported (`blocks doctor`) without breaking other commands.
+
+        @hookimpl
+        def register_commands(cli):
+            from core_blocks.cli.lazy_command import LazyCommand
+
+            cli.add_command(LazyCommand("dbt", "my_package.commands:dbt_group",
+                                        help="Import dbt profiles as blocks."))
+
+    `my_package/commands.py` then defines `dbt_group` with click (`@click.group()`), and
+    `blocks dbt import-profiles` runs its `import-profiles` command.
     """

@@ -39,10 +39,17 @@ class PluginInfo:
     error: str | None = None
     block_types: list[str] = field(default_factory=list)
     secret_backends: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
 
 
 class Registry:
-    """The block types and secret backends that the installed plugins provide."""
+    """The block types, secret backends and commands that the installed plugins provide.
+
+    Built in two steps, each at most once: loading the plugin modules (cheap: a plugin imports
+    its block modules inside its hooks), then calling register_block_types and
+    register_secret_backends (`collect`), which imports every block type. `blocks --help` needs
+    only the first step and `add_commands`.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -53,10 +60,11 @@ class Registry:
         self.secret_backends: dict[str, tuple[type[SecretBackend], str]] = {}
         self.conflicts: dict[str, list[str]] = {}
         self.failed_backends: dict[str, str] = {}  # backend name -> its entry in plugins
+        self._collected = False
+        self._commands_added = False
         self._load_entry_points()
         self._load_plugin_files()
         self._check_hooks()
-        self._collect()
 
     # -- discovery -------------------------------------------------------------------
 
@@ -84,7 +92,7 @@ class Registry:
                 name = f"file:{path.stem}"
                 info = self.plugins.setdefault(name, PluginInfo(name, str(path)))
                 try:
-                    self.pm.register(_import_file(path), name=name)
+                    self.pm.register(import_file(path), name=name)
                 except Exception as exc:
                     info.error = (f"Plugin file {path} failed to load: {_describe(exc)}. "
                                   "Fix or remove the file.")
@@ -111,7 +119,10 @@ class Registry:
                 info.error = (f"Plugin {impl.plugin_name!r} ({info.source}) failed in "
                               f"{hook_name}: {_describe(exc)}")
 
-    def _collect(self) -> None:
+    def collect(self) -> None:
+        """Call register_block_types and register_secret_backends (once)."""
+        if self._collected:
+            return
         for plugin, types_ in self._call_each("register_block_types"):
             for cls in types_ or []:
                 slug = cls._block_type_slug
@@ -131,6 +142,36 @@ class Registry:
                     continue
                 self.secret_backends[cls.name] = (cls, plugin)
                 self.plugins[plugin].secret_backends.append(cls.name)
+        self._collected = True  # last: get_registry reads it without the lock
+
+    def add_commands(self, cli: Any, builtins: frozenset[str] = frozenset()) -> list[str]:
+        """Let each plugin add its commands to the `blocks` group cli (once per registry).
+
+        A plugin that fails, or that would replace one of the builtins, keeps that as its error
+        and adds nothing; the others are unaffected. Returns the errors of this call.
+        """
+        if self._commands_added:
+            return []
+        self._commands_added = True
+        failed, kwargs = [], {"cli": cli}
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            info = self.plugins[impl.plugin_name]
+            before = dict(cli.commands)
+            try:
+                impl.function(*[kwargs[a] for a in impl.argnames])
+                taken = sorted(n for n in builtins if cli.commands.get(n) is not before.get(n))
+                if taken:
+                    raise PluginError(f"it replaces the built-in command(s) {', '.join(taken)}; "
+                                      "give its commands other names")
+            except Exception as exc:
+                cli.commands.clear()
+                cli.commands.update(before)  # nothing half-added
+                info.error = (f"Plugin {impl.plugin_name!r} ({info.source}) failed in "
+                              f"register_commands: {_describe(exc)}")
+                failed.append(info.error)
+                continue
+            info.commands.extend(sorted(set(cli.commands) - set(before)))
+        return failed
 
     def _backend_class(self, plugin: str, spec: str) -> type[SecretBackend] | None:
         """Import a backend given as 'name = module:Class' on its own: if it fails, only that
@@ -207,7 +248,8 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _import_file(path: Path) -> ModuleType:
+def import_file(path: Path) -> ModuleType:
+    """Import a Python file as module `core_blocks_plugins.<stem>` (how plugin files load)."""
     module_name = f"core_blocks_plugins.{path.stem}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -227,7 +269,18 @@ _lock = threading.Lock()
 
 
 def get_registry(settings: Settings | None = None) -> Registry:
-    """The registry for the current plugin folders, built once per process."""
+    """The registry for the current plugin folders, built once per process, its block types and
+    secret backends collected."""
+    registry = get_plugins(settings)
+    if not registry._collected:
+        with _lock:
+            registry.collect()
+    return registry
+
+
+def get_plugins(settings: Settings | None = None) -> Registry:
+    """The registry with its plugin modules loaded but no hook called yet: what `blocks --help`
+    needs to list plugin commands without importing every block type."""
     settings = settings or current()
     key = (os.getpid(), settings.plugins_dirs)
     registry = _registries.get(key)

@@ -1,43 +1,40 @@
 """The `blocks` application: wires the command modules together and turns errors into one line.
 
 Exit codes: 0 success, 1 a user error (one red line on stderr; --debug for the traceback),
-2 a usage error.
+2 a usage error, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import sys
 
-import typer
+import click
 
-from core_blocks.cli import block_commands, doctor_command, run_commands, type_commands
-
-app = typer.Typer(
-    name="blocks",
-    help="Typed, named, secret-safe configuration blocks.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
+from core_blocks.cli import (
+    block_commands,
+    completion_command,
+    doctor_command,
+    run_commands,
+    type_commands,
 )
+from core_blocks.cli.group import BlocksGroup
 
 
-@app.callback()
-def _options(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-) -> None:
+@click.group("blocks", cls=BlocksGroup, no_args_is_help=True)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="core-blocks", prog_name="blocks",
+                      message="%(prog)s (%(package)s) %(version)s")
+def cli(debug: bool) -> None:
     """Typed, named, secret-safe configuration blocks."""
 
 
-app.command("types")(type_commands.types_command)
-app.command("register")(type_commands.register_command)
-app.command("schema")(type_commands.schema_command)
-app.command("ls")(block_commands.ls_command)
-app.command("create")(block_commands.create_command)
-app.command("inspect")(block_commands.inspect_command)
-app.command("delete")(block_commands.delete_command)
-app.command("doctor")(doctor_command.doctor_command)
-app.add_typer(run_commands.runs_app, name="runs")
-app.add_typer(run_commands.concurrency_app, name="concurrency")
+for command in (type_commands.types_command, type_commands.register_command,
+                type_commands.schema_command, block_commands.ls_command,
+                block_commands.create_command, block_commands.inspect_command,
+                block_commands.delete_command, doctor_command.doctor_command,
+                run_commands.runs_group, run_commands.concurrency_group,
+                completion_command.completion_command):
+    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        code = app(args=args, prog_name="blocks", standalone_mode=False)
-        if isinstance(code, int) and code:  # typer.Exit(code) comes back as a return value
+        code = cli.main(args=args, prog_name="blocks", standalone_mode=False)
+        if isinstance(code, int) and code:  # click.exceptions.Exit(code) comes back as a value
             return code
     except (UserError, _project_errors()) as exc:
         if "--debug" in args:
@@ -56,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
 
         error_line(str(exc))
         return 1
-    except typer.Exit as exc:
-        return exc.exit_code
-    except typer.Abort:
-        typer.echo("Aborted.", err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return 130  # Ctrl-C must not look like success, nor like a plain refusal
+        click.echo("Aborted.", err=True)
         return 1
-    except _click_errors() as exc:
+    except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:
@@ -73,14 +70,6 @@ def _project_errors():
     from core_blocks.errors import CoreBlocksError
 
     return CoreBlocksError
-
-
-def _click_errors():
-    try:  # typer >= 0.22 vendors click
-        from typer._click.exceptions import ClickException
-    except ImportError:
-        from click.exceptions import ClickException
-    return ClickException
 
 
 def run() -> None:

@@ -2,43 +2,69 @@
 
 from __future__ import annotations
 
-import typer
+import click
 
-from core_blocks.cli.output import JsonOption, UserError, is_interactive, print_json, table
+from core_blocks.cli.completion_command import complete_block_ref
+from core_blocks.cli.output import UserError, is_interactive, json_option, print_json, table
 
-RefArgument = typer.Argument(..., metavar="TYPE/NAME", help="Block reference, e.g. secret/prod-db.")
+# click arguments carry no help text: each command's docstring explains TYPE/NAME.
+ref_argument = click.argument("ref", metavar="TYPE/NAME", shell_complete=complete_block_ref)
 
 
-def ls_command(
-    type_slug: str | None = typer.Option(None, "--type", "-t", help="Only this block type."),
-    include_anonymous: bool = typer.Option(False, "--all", help="Include anonymous nested blocks."),
-    as_json: bool = JsonOption,
-) -> None:
+@click.command("ls")
+@click.option("--type", "-t", "type_slug", help="Only this block type.")
+@click.option("--all", "include_anonymous", is_flag=True, help="Include anonymous nested blocks.")
+@json_option
+def ls_command(type_slug: str | None, include_anonymous: bool, as_json: bool) -> None:
     """List saved blocks (reads the store only: no plugin or secret is loaded)."""
     from core_blocks.store import get_store
 
-    rows = get_store().list_documents(type_slug, include_anonymous=include_anonymous)
+    store = get_store()
+    rows = store.list_documents(type_slug, include_anonymous=include_anonymous)
+    if type_slug and not rows:
+        _check_type(store, type_slug)
     if as_json:
         print_json([{"type": r.type_slug, "name": r.name, "id": r.id, "updated": r.updated,
                      "version": r.version, "anonymous": r.anonymous} for r in rows])
         return
     if not rows:
         what = f"{type_slug} blocks" if type_slug else "blocks"
-        typer.echo(f"No {what} saved. Create one with: blocks create TYPE/NAME")
+        click.echo(f"No {what} saved. Create one with: blocks create TYPE/NAME")
         return
     table(None, ["block", "id", "updated", "version"],
           [[r.ref, r.id, r.updated[:19].replace("T", " "), r.version] for r in rows])
 
 
-def create_command(
-    ref: str = RefArgument,
-    sets: list[str] = typer.Option([], "--set", "-s", metavar="FIELD=VALUE",
-                                   help="A field value; FIELD=TYPE/NAME for a nested block."),
-    from_json: str | None = typer.Option(None, "--from-json", metavar="FILE|-",
-                                            help="Field values from a JSON object (- for stdin)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a block of that name."),
-) -> None:
-    """Create a block: from --set and --from-json, prompting for missing fields on a terminal."""
+def _check_type(store, type_slug: str) -> None:
+    """Raise the unknown-type error unless the store or a plugin knows type_slug.
+
+    Only reached when nothing of that type is listed, so `ls` loads plugins only then.
+    """
+    if store.list_documents(type_slug, include_anonymous=True):
+        return
+    if any(t.slug == type_slug for t in store.list_types()):
+        return  # recorded by `blocks register`
+    from core_blocks.documents import class_for_slug
+
+    class_for_slug(type_slug)
+
+
+@click.command("create")
+@ref_argument
+@click.option("--set", "-s", "sets", multiple=True, metavar="FIELD=VALUE",
+              help="A field value; FIELD=TYPE/NAME for a nested block.")
+@click.option("--from-json", metavar="FILE|-",
+              help="Field values from a JSON object (- for stdin).")
+@click.option("--overwrite", is_flag=True, help="Replace a block of that name.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"type", "name", "id"} as JSON instead of a sentence.')
+def create_command(ref: str, sets: tuple[str, ...], from_json: str | None, overwrite: bool,
+                   as_json: bool) -> None:
+    """Create a block: from --set and --from-json, prompting for missing fields on a terminal.
+
+    TYPE/NAME is a block reference, e.g. secret/prod-db. A --set value is JSON for a field
+    that holds numbers, booleans, lists or objects, and plain text for a text field.
+    """
     from core_blocks.cli.create_input import collect_values
     from core_blocks.documents import class_for_slug
     from core_blocks.naming import check_name, split_ref
@@ -46,17 +72,23 @@ def create_command(
     slug, name = split_ref(ref)
     check_name(name)
     cls = class_for_slug(slug)
-    values = collect_values(cls, ref, sets, from_json)
+    values = collect_values(cls, ref, list(sets), from_json)
     block_id = cls(**values).save(name, overwrite=overwrite)
-    typer.echo(f"Saved {slug}/{name} ({block_id}).")
+    if as_json:
+        print_json({"type": slug, "name": name, "id": str(block_id)})
+    else:
+        click.echo(f"Saved {slug}/{name} ({block_id}).")
 
 
-def inspect_command(
-    ref: str = RefArgument,
-    show_secrets: bool = typer.Option(False, "--show-secrets", help="Reveal secret values."),
-    as_json: bool = JsonOption,
-) -> None:
-    """Show a saved block; secrets appear as ******** unless --show-secrets."""
+@click.command("inspect")
+@ref_argument
+@click.option("--show-secrets", is_flag=True, help="Reveal secret values.")
+@json_option
+def inspect_command(ref: str, show_secrets: bool, as_json: bool) -> None:
+    """Show a saved block; secrets appear as ******** unless --show-secrets.
+
+    TYPE/NAME is a block reference, e.g. secret/prod-db.
+    """
     from core_blocks.block import Block
     from core_blocks.documents import describe_document, not_found
     from core_blocks.naming import check_name, split_ref
@@ -84,19 +116,30 @@ def inspect_command(
           [[k, v if isinstance(v, str) else json.dumps(v)] for k, v in fields.items()])
 
 
-def delete_command(
-    ref: str = RefArgument,
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-) -> None:
-    """Delete a saved block and its secrets (refused while another block references it)."""
+@click.command("delete")
+@ref_argument
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"type", "name", "id"} of the deleted block as JSON.')
+def delete_command(ref: str, yes: bool, as_json: bool) -> None:
+    """Delete a saved block and its secrets (refused while another block references it).
+
+    TYPE/NAME is a block reference, e.g. secret/prod-db.
+    """
     from core_blocks.block import Block
     from core_blocks.naming import check_name, split_ref
+    from core_blocks.store import get_store
 
-    _, name = split_ref(ref)
+    slug, name = split_ref(ref)
     check_name(name)
     if not yes:
         if not is_interactive():
             raise UserError(f"Refusing to delete {ref} without confirmation: pass --yes.")
-        typer.confirm(f"Delete {ref}?", abort=True)
-    Block.delete(ref)
-    typer.echo(f"Deleted {ref}.")
+        # With --json, stdout carries only the JSON: the question goes to stderr.
+        click.confirm(f"Delete {ref}?", abort=True, err=as_json)
+    row = get_store().get_document(slug, name)
+    Block.delete(ref)  # a missing block raises the same error as everywhere
+    if as_json:
+        print_json({"type": slug, "name": name, "id": row.id})
+    else:
+        click.echo(f"Deleted {ref}.")

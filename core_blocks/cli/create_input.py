@@ -1,4 +1,9 @@
-"""Gathering field values for `blocks create`: --from-json, then --set, then prompts."""
+"""Gathering field values for `blocks create`: --from-json, then --set, then prompts.
+
+A --set value or a typed answer is JSON for a field that holds JSON data (numbers, booleans,
+lists, objects, `Any`), never silently text; a text field takes it as typed. On a terminal a
+bad answer is explained in one line and asked again, keeping the answers already given.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,12 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from core_blocks.block import Block, _annotation_args, block_fields, secret_fields
-from core_blocks.cli.output import UserError, is_interactive
+from core_blocks.block import Block, annotation_args, block_fields, secret_fields
+from core_blocks.cli.output import UserError, error_line, is_interactive
+
+# What a JSON document can be (besides pydantic models, checked apart): a field accepting only
+# these takes JSON. `Any` and `object` accept anything, so JSON is how to say what.
+_JSON_TYPES = (dict, list, tuple, set, frozenset, int, float, bool, typing.Any, object)
 
 
 def collect_values(cls: type[Block], ref: str, sets: list[str],
@@ -18,6 +27,7 @@ def collect_values(cls: type[Block], ref: str, sets: list[str],
     values: dict[str, Any] = {}
     if from_json is not None:
         values.update(_read_json(from_json))
+    raw_sets = {}
     for item in sets:
         field, sep, raw = item.partition("=")
         field = field.strip()
@@ -26,12 +36,14 @@ def collect_values(cls: type[Block], ref: str, sets: list[str],
             shown = f" for field {field!r}" if sep and field else ""
             raise UserError(f"A --set{shown} is not FIELD=VALUE (the value is not shown); "
                             "write it as e.g. --set region=eu-west-1.")
-        values[field] = raw
+        raw_sets[field] = raw
+    values.update(raw_sets)
     unknown = [f for f in values if f not in cls.model_fields]
     if unknown:
         raise UserError(f"{', '.join(repr(f) for f in unknown)} is not a field of "
                         f"{cls._block_type_slug}; its fields: {', '.join(cls.model_fields)}.")
-    values = {field: _parse(cls, field, value) for field, value in values.items()}
+    values = {field: _parse(cls, field, value, "--set value") if field in raw_sets else
+              _resolve(cls, field, value) for field, value in values.items()}
     missing = [f for f, info in cls.model_fields.items()
                if info.is_required() and f not in values]
     if missing:
@@ -41,16 +53,31 @@ def collect_values(cls: type[Block], ref: str, sets: list[str],
                 "--set FIELD=VALUE or --from-json FILE (there is no terminal to prompt on)."
             )
         for field in missing:
-            values[field] = _parse(cls, field, _prompt(cls, field))
+            values[field] = _ask(cls, field, values)
     if not sets and from_json is None and is_interactive():
         # Fully interactive: offer the optional secrets too (an access key, a token), which
         # are exactly the values users should type at a hidden prompt, not on a command line.
         for field in secret_fields(cls):
             if field not in values and not cls.model_fields[field].is_required():
-                answer = _prompt(cls, field, optional=True)
-                if answer:
-                    values[field] = _parse(cls, field, answer)
+                answer = _ask(cls, field, values, optional=True)
+                if answer is not None:
+                    values[field] = answer
     return values
+
+
+def _takes_json(cls: type[Block], field: str) -> bool:
+    """Whether a typed value for field must be JSON: every type it accepts is JSON data."""
+    from pydantic import BaseModel
+
+    from core_blocks.fields import SecretDict
+
+    def json_data(arg: Any) -> bool:
+        origin = typing.get_origin(arg) or arg
+        return (origin in _JSON_TYPES
+                or (isinstance(origin, type) and issubclass(origin, (BaseModel, SecretDict))))
+
+    args = annotation_args(cls.model_fields[field].annotation)
+    return not block_fields(cls).get(field) and all(json_data(a) for a in args)
 
 
 def _read_json(source: str) -> dict[str, Any]:
@@ -68,24 +95,36 @@ def _read_json(source: str) -> dict[str, Any]:
     return data
 
 
-def _parse(cls: type[Block], field: str, value: Any) -> Any:
-    """A raw --set string (or a JSON value) as the field expects it."""
+def _resolve(cls: type[Block], field: str, value: Any) -> Any:
+    """A value from --from-json (already JSON): a TYPE/NAME string for a nested block loaded."""
     nested = block_fields(cls).get(field)
-    if nested:
-        return _load_nested(cls, field, nested, value) if isinstance(value, str) else value
-    if not isinstance(value, str) or _is_text(cls, field):
-        return value
+    if nested and isinstance(value, str):
+        return _load_nested(cls, field, nested, value)
+    return value
+
+
+def _parse(cls: type[Block], field: str, text: str, source: str) -> Any:
+    """Text from --set or a prompt as the field expects it; source names it in errors."""
+    if field in block_fields(cls) or _is_text(cls, field):
+        return _resolve(cls, field, text)
     try:
-        return json.loads(value)  # numbers, booleans, lists and objects
-    except json.JSONDecodeError:
-        return value
+        return json.loads(text)  # numbers, booleans, lists and objects
+    except json.JSONDecodeError as exc:
+        if not _takes_json(cls, field):
+            return text  # a path, a date, a URL...: pydantic reads those from text
+        where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
+        # The message and position only: the value itself may be a secret.
+        raise UserError(f"{source} for field {field!r} of {cls._block_type_slug} is not valid "
+                        f"JSON: {exc.msg} at {where}. Write it as JSON (text in double quotes)."
+                        ) from None
 
 
 def _is_text(cls: type[Block], field: str) -> bool:
-    from pydantic import SecretStr
+    from pydantic import SecretBytes, SecretStr
 
-    args = _annotation_args(cls.model_fields[field].annotation)
-    return any(a is str or (isinstance(a, type) and issubclass(a, SecretStr))
+    args = annotation_args(cls.model_fields[field].annotation)
+    return any(a in (str, bytes)
+               or (isinstance(a, type) and issubclass(a, (SecretStr, SecretBytes)))
                or typing.get_origin(a) is typing.Literal for a in args)
 
 
@@ -107,6 +146,41 @@ def _load_nested(cls: type[Block], field: str, accepted: tuple[type[Block], ...]
     return block
 
 
+def _ask(cls: type[Block], field: str, values: dict[str, Any], optional: bool = False) -> Any:
+    """Prompt until the answer is valid for field (None: an optional field skipped)."""
+    from core_blocks.errors import CoreBlocksError
+
+    while True:
+        answer = _prompt(cls, field, optional)
+        if optional and not answer:
+            return None
+        try:
+            value = _parse(cls, field, answer, "The value")
+            _check_field(cls, field, value, values)
+            return value
+        except (UserError, CoreBlocksError) as exc:
+            error_line(f"{exc} Type it again.")
+
+
+def _check_field(cls: type[Block], field: str, value: Any, values: dict[str, Any]) -> None:
+    """Raise UserError when value is invalid for field, judged with the answers so far.
+
+    The whole model is validated so that field validators run too; only this field's errors
+    count, since later fields are still missing.
+    """
+    from pydantic import ValidationError
+
+    try:
+        cls._validate_raw({**values, field: value})
+    except ValidationError as exc:
+        problems = [e["msg"].removeprefix("Value error, ").rstrip(".")
+                    for e in exc.errors(include_input=False, include_url=False,
+                                        include_context=False) if e["loc"][:1] == (field,)]
+        if problems:
+            raise UserError(f"Invalid value for field {field!r} of {cls._block_type_slug}: "
+                            f"{'; '.join(problems)}.") from None
+
+
 def _prompt(cls: type[Block], field: str, optional: bool = False) -> str:
     from rich.prompt import Prompt
 
@@ -119,6 +193,8 @@ def _prompt(cls: type[Block], field: str, optional: bool = False) -> str:
     secret = field in secret_fields(cls)
     if secret and secret_fields(cls)[field] == "dict":
         label += " [JSON object]"
+    elif not secret and _takes_json(cls, field):
+        label += " [JSON]"
     from rich.markup import escape
 
     label = escape(label)  # shown literally: a description may hold [brackets]

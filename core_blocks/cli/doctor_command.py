@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import typer
+import click
 
-from core_blocks.cli.output import JsonOption, print_json, table
+from core_blocks.cli.output import json_option, print_json, table
 
 
-def doctor_command(
-    fix: bool = typer.Option(False, "--fix", help="Remove secrets no block references."),
-    as_json: bool = JsonOption,
-) -> None:
+@click.command("doctor")
+@click.option("--fix", is_flag=True, help="Remove secrets no block references.")
+@json_option
+def doctor_command(fix: bool, as_json: bool) -> None:
     """Check the store, the secret backends, the plugins and leftover secrets."""
     from core_blocks.diagnostics import run_checks
+
+    root = click.get_current_context().find_root().command
+    if hasattr(root, "load_plugin_commands"):
+        root.load_plugin_commands()  # so a plugin failing in register_commands is reported
 
     report = run_checks(fix=fix)
     if as_json:
@@ -21,6 +25,6 @@ def doctor_command(
         table(None, ["area", "name", "status", "detail"],
               [[f.area, f.name, "ok" if f.ok else "PROBLEM", f.detail] for f in report.findings])
         for line in report.fixed:
-            typer.echo(line)
+            click.echo(line)
     if not report.ok:
-        raise typer.Exit(1)
+        raise click.exceptions.Exit(1)

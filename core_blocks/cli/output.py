@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-import typer
+import click
 
 
 class UserError(Exception):
@@ -62,4 +62,4 @@ def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

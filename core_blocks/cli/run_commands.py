@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import typer
+import click
 
-from core_blocks.cli.output import JsonOption, UserError, print_json, say, table
+from core_blocks.cli.output import UserError, json_option, print_json, say, table
 
-runs_app = typer.Typer(help="Flow and task run history.", no_args_is_help=True)
-concurrency_app = typer.Typer(help="Global concurrency limits shared through the store.",
-                              no_args_is_help=True)
+
+@click.group("runs", no_args_is_help=True)
+def runs_group() -> None:
+    """Flow and task run history."""
+
+
+@click.group("concurrency", no_args_is_help=True)
+def concurrency_group() -> None:
+    """Global concurrency limits shared through the store."""
+
 _STATES = ("Pending", "Running", "Completed", "Failed", "Retrying", "TimedOut", "Cancelled",
            "Crashed")
 
@@ -26,14 +33,15 @@ def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.3f} s"
 
 
-@runs_app.command("ls")
-def runs_ls(
-    flow: str | None = typer.Option(None, "--flow", help="Only runs of this flow (and its tasks)."),
-    state: str | None = typer.Option(None, "--state", help="Only runs in this state."),
-    kind: str | None = typer.Option(None, "--kind", help="Only 'flow' or 'task' runs."),
-    limit: int = typer.Option(20, "--limit", "-n", min=1, help="At most this many runs."),
-    as_json: bool = JsonOption,
-) -> None:
+@runs_group.command("ls")
+@click.option("--flow", help="Only runs of this flow (and its tasks).")
+@click.option("--state", help="Only runs in this state.")
+@click.option("--kind", help="Only 'flow' or 'task' runs.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True,
+              help="At most this many runs.")
+@json_option
+def runs_ls(flow: str | None, state: str | None, kind: str | None, limit: int,
+            as_json: bool) -> None:
     """List recorded runs, newest first."""
     from core_blocks.runtime.history import list_runs
     from core_blocks.store import get_store
@@ -50,7 +58,7 @@ def runs_ls(
         print_json([{k: v for k, v in r.items() if k != "traceback"} for r in runs])
         return
     if not runs:
-        typer.echo("No runs recorded yet. Runs of @flow and @task functions appear here.")
+        click.echo("No runs recorded yet. Runs of @flow and @task functions appear here.")
         return
     # A run's name ends with the first 8 characters of its id: `blocks runs show` takes them.
     table(None, ["run", "kind", "flow", "state", "started", "duration"],
@@ -58,13 +66,14 @@ def runs_ls(
             _seconds(r["duration"])] for r in runs])
 
 
-@runs_app.command("show")
-def runs_show(
-    run_id: str = typer.Argument(..., metavar="RUN",
-                                help="Run name, id, or a unique prefix of the id."),
-    as_json: bool = JsonOption,
-) -> None:
-    """Show one run: parameters (secrets redacted), state transitions, error, child runs."""
+@runs_group.command("show")
+@click.argument("run_id", metavar="RUN")
+@json_option
+def runs_show(run_id: str, as_json: bool) -> None:
+    """Show one run: parameters (secrets redacted), state transitions, error, child runs.
+
+    RUN is the run's name, id, or a unique prefix of the id.
+    """
     import json
 
     from core_blocks.runtime.history import get_run
@@ -95,15 +104,17 @@ def runs_show(
               [[c["id"][:12], c["kind"], c["name"], c["state_name"], _seconds(c["duration"])]
                for c in run["children"]])
     if run["traceback"]:
-        typer.echo(run["traceback"].rstrip())
+        click.echo(run["traceback"].rstrip())
 
 
-@concurrency_app.command("set")
-def concurrency_set(
-    name: str = typer.Argument(..., help="Limit name, e.g. warehouse."),
-    slots: int = typer.Argument(..., min=0, help="How many slots may be held at once."),
-) -> None:
-    """Create or change a limit."""
+@concurrency_group.command("set")
+@click.argument("name")
+@click.argument("slots", type=click.IntRange(min=0))
+def concurrency_set(name: str, slots: int) -> None:
+    """Create or change a limit.
+
+    NAME is the limit's name, e.g. warehouse; SLOTS how many slots may be held at once.
+    """
     from core_blocks.runtime.concurrency import set_limit
     from core_blocks.store import get_store
 
@@ -111,8 +122,9 @@ def concurrency_set(
     say(f"Concurrency limit {name} set to {slots}.")
 
 
-@concurrency_app.command("ls")
-def concurrency_ls(as_json: bool = JsonOption) -> None:
+@concurrency_group.command("ls")
+@json_option
+def concurrency_ls(as_json: bool) -> None:
     """List limits with the slots held now."""
     from core_blocks.runtime.concurrency import list_limits
     from core_blocks.store import get_store
@@ -122,15 +134,19 @@ def concurrency_ls(as_json: bool = JsonOption) -> None:
         print_json(limits)
         return
     if not limits:
-        typer.echo("No concurrency limits set. Set one with: blocks concurrency set NAME N")
+        click.echo("No concurrency limits set. Set one with: blocks concurrency set NAME N")
         return
     table(None, ["name", "slots", "active", "holders"],
           [[x["name"], x["slots"], x["active"], x["holders"]] for x in limits])
 
 
-@concurrency_app.command("delete")
-def concurrency_delete(name: str = typer.Argument(..., help="Limit name.")) -> None:
-    """Delete a limit (and the leases on it)."""
+@concurrency_group.command("delete")
+@click.argument("name")
+def concurrency_delete(name: str) -> None:
+    """Delete a limit (and the leases on it).
+
+    NAME is the limit's name.
+    """
     from core_blocks.runtime.concurrency import delete_limit
     from core_blocks.store import get_store
 

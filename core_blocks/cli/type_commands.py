@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import typer
+import click
 
-from core_blocks.cli.output import JsonOption, UserError, print_json, table, warn
+from core_blocks.cli.output import UserError, json_option, print_json, table, warn
 
 
-def types_command(as_json: bool = JsonOption) -> None:
+@click.command("types")
+@json_option
+def types_command(as_json: bool) -> None:
     """List the block types the installed plugins provide."""
     from core_blocks.registry import get_registry
     from core_blocks.store import get_store
@@ -38,21 +40,24 @@ def types_command(as_json: bool = JsonOption) -> None:
         warn(message)
 
 
-def schema_command(
-    type_slug: str = typer.Argument(..., metavar="TYPE", help="Block type slug, e.g. secret."),
-    as_json: bool = JsonOption,
-) -> None:
-    """Print a block type's JSON schema."""
+@click.command("schema")
+@click.argument("type_slug", metavar="TYPE")
+@json_option
+def schema_command(type_slug: str, as_json: bool) -> None:
+    """Print a block type's JSON schema.
+
+    TYPE is a block type slug, e.g. secret.
+    """
     from core_blocks.documents import class_for_slug
 
     print_json(class_for_slug(type_slug).schema())
 
 
-def register_command(
-    module: str | None = typer.Option(None, "-m", "--module", help="Module to import."),
-    file: Path | None = typer.Option(None, "-f", "--file", help="Python file to import."),
-    as_json: bool = JsonOption,
-) -> None:
+@click.command("register")
+@click.option("-m", "--module", help="Module to import.")
+@click.option("-f", "--file", type=click.Path(path_type=Path), help="Python file to import.")
+@json_option
+def register_command(module: str | None, file: Path | None, as_json: bool) -> None:
     """Record the block types of a module or file (their schemas) in the store."""
     from core_blocks.documents import record_type
     from core_blocks.store import get_store
@@ -72,7 +77,7 @@ def register_command(
     if as_json:
         print_json({"registered": slugs, "source": label})
     else:
-        typer.echo(f"Registered {len(slugs)} block type(s) from {label}: {', '.join(slugs)}")
+        click.echo(f"Registered {len(slugs)} block type(s) from {label}: {', '.join(slugs)}")
 
 
 def _import_source(module: str | None, file: Path | None):
@@ -85,10 +90,10 @@ def _import_source(module: str | None, file: Path | None):
     assert file is not None
     if not file.is_file():
         raise UserError(f"No such file: {file}")
-    from core_blocks.registry import _import_file
+    from core_blocks.registry import import_file
 
     try:
-        return _import_file(file.resolve()), str(file)
+        return import_file(file.resolve()), str(file)
     except Exception as exc:
         raise UserError(f"Cannot import {file}: {type(exc).__name__}: {exc}") from None
 

@@ -140,11 +140,11 @@ def _corrupt_store(home: Path) -> None:
 
 def _warehouse_saved_then_changed(home: Path) -> None:
     """Save with the plugin's first version, then add a required field to the class."""
-    from core_blocks.registry import _import_file
+    from core_blocks.registry import import_file
 
     _plugin("plugins-wh", "warehouse", WAREHOUSE_PLUGIN)(home)
     path = home / "plugins-wh" / "warehouse.py"
-    _import_file(path).Warehouse(host="db", password="pw").save("analytics")
+    import_file(path).Warehouse(host="db", password="pw").save("analytics")
     path.write_text(WAREHOUSE_PLUGIN.replace(
         "    port: int", '    database: str = Field(description="Database name")\n    port: int'))
 
@@ -255,9 +255,12 @@ CASES = [
     pytest.param(Bad(
         ("create", "webhook/hook", "--set", f"url={_HOOK}",
          "--set", "timeout_seconds=not-a-number-7f3a"),
-        "Invalid webhook block: field 'timeout_seconds': Input should be a valid number, "
-        "unable to parse string as a number.",
+        # A number field takes JSON from --set: the parser's message, never the text typed.
+        "--set value for field 'timeout_seconds' of webhook is not valid JSON: Expecting value "
+        "at column 1. Write it as JSON (text in double quotes).",
         lambda: Webhook(url=_HOOK, timeout_seconds="not-a-number-7f3a"), BlockValidationError,
+        api_message="Invalid webhook block: field 'timeout_seconds': Input should be a valid "
+                    "number, unable to parse string as a number.",
         hidden="not-a-number-7f3a", fields=("timeout_seconds",),
     ), id="field-not-a-number"),
     pytest.param(Bad(

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from click.testing import CliRunner
 from cryptography.fernet import Fernet
-from typer.testing import CliRunner
 
 from core_blocks import JSON, Block, Secret, String, Webhook
-from core_blocks.cli.app import app
+from core_blocks.cli.app import cli
 from core_blocks.registry import get_registry
 from core_blocks.secrets.selection import backend_named
 from core_blocks.store import get_store
@@ -397,6 +397,45 @@ def test_debug_shows_the_traceback():
     assert "Traceback" in result.stderr and "BlockNotFound" in result.stderr
 
 
+def test_ls_of_an_unknown_type_is_the_same_error_as_schema():
+    """`ls --type` with a type no plugin and no saved block knows: one line, exit 1."""
+    listed = user_error(run("ls", "--type", "secrte"), "Unknown block type 'secrte'", "secret")
+    assert listed == user_error(run("schema", "secrte"))
+    user_error(run("ls", "--type", "secrte", "--json"), "Unknown block type 'secrte'")
+
+
+def test_ls_of_a_type_known_only_to_the_store_lists_its_blocks(tmp_path, monkeypatch):
+    """A block whose plugin is gone still lists by type (no unknown-type error)."""
+    plugin_folder(tmp_path, monkeypatch, "cli_database.py", DATABASE_PLUGIN)
+    get_registry().block_type("cli-database")(host="h", password=Secret(value="p")).save("old")
+    gone = {"CORE_BLOCKS_PLUGINS_DIRS": str(tmp_path / "elsewhere")}
+
+    rows = as_json(ok("ls", "--type", "cli-database", "--json", env=gone))
+    assert [r["name"] for r in rows] == ["old"]
+
+
+def test_version_names_the_distribution():
+    from importlib.metadata import version
+
+    result = ok("--version")
+    assert result.stdout == f"blocks (core-blocks) {version('core-blocks')}\n"
+
+
+def test_create_and_delete_print_json_with_the_id():
+    created = as_json(ok("create", "string/region", "--set", "value=eu", "--json"))
+    row = get_store().get_document("string", "region")
+    assert created == {"type": "string", "name": "region", "id": row.id}
+
+    replaced = as_json(ok("create", "string/region", "--set", "value=us", "--overwrite",
+                          "--json"))
+    assert replaced == created
+
+    deleted = ok("delete", "string/region", "--yes", "--json")
+    assert as_json(deleted) == created
+    assert get_store().get_document("string", "region") is None
+    user_error(run("delete", "string/region", "--yes", "--json"), "No string block named")
+
+
 # -- inspect ----------------------------------------------------------------------------
 
 
@@ -640,10 +679,10 @@ def test_doctor_exits_1_on_a_broken_plugin(tmp_path):
 
 
 def test_cli_runner_agrees_with_the_console_script():
-    """typer's CliRunner (in-process) lists what the console script saved."""
+    """click's CliRunner (in-process) lists what the console script saved."""
     ok("create", "string/region", "--set", "value=eu")
-    result = CliRunner().invoke(app, ["ls", "--json"])
+    result = CliRunner().invoke(cli, ["ls", "--json"])
     assert result.exit_code == 0, result.output
     assert [r["name"] for r in json.loads(result.output)] == ["region"]
-    assert json.loads(CliRunner().invoke(app, ["inspect", "string/region", "--json"]).output)[
+    assert json.loads(CliRunner().invoke(cli, ["inspect", "string/region", "--json"]).output)[
         "fields"] == {"value": "eu"}

@@ -7,8 +7,10 @@ The meta-test reads tests/ as text: a hook named `register_things` needs a test 
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -20,6 +22,7 @@ from core_blocks import Block, Secret, hookspecs
 from core_blocks.registry import get_registry
 from core_blocks.secrets import backend_named
 from core_blocks.testing import reset_state
+from tests.helpers import BLOCKS
 
 TESTS = Path(__file__).resolve().parents[1]
 _SPEC_ATTR = f"{hookspecs.hookspec.project_name}_spec"  # set on each function by @hookspec
@@ -46,7 +49,8 @@ def untested(names: list[str], tests_root: Path) -> list[str]:
 
 
 def test_the_contract_declares_the_documented_hooks():
-    assert {"register_block_types", "register_secret_backends"} <= set(hook_names(hookspecs))
+    assert {"register_block_types", "register_secret_backends", "register_commands"} <= set(
+        hook_names(hookspecs))
 
 
 @pytest.mark.parametrize("hook", hook_names(hookspecs))
@@ -179,3 +183,68 @@ def test_hook_register_secret_backends(tmp_path, monkeypatch, canary):
     Secret(value=canary).save("api-key")
     assert [values["value"] for values in module.VAULT.values()] == [canary]
     assert Secret.load("api-key").get() == canary
+
+
+def test_hook_register_commands(tmp_path, monkeypatch):
+    """A plugin file adds a lazily imported `blocks probe` group: listed by --help without
+    importing it, run on use; `blocks ls` never calls the hook."""
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "hook_probe_commands.py").write_text(textwrap.dedent('''\
+        import click
+
+
+        @click.group()
+        def probe():
+            """Probe commands."""
+
+
+        @probe.command()
+        @click.option("--name", default="world")
+        def greet(name):
+            click.echo(f"hello {name}")
+        '''))
+    calls = tmp_path / "hook-calls"
+    _use_plugin(monkeypatch, tmp_path / "plugins", "hook_commands", f'''\
+        from pathlib import Path
+
+        from core_blocks import hookimpl
+
+
+        @hookimpl
+        def register_commands(cli):
+            with Path({str(calls)!r}).open("a") as calls:
+                calls.write("called\\n")
+            from core_blocks.cli.lazy_command import LazyCommand
+
+            cli.add_command(LazyCommand("probe", "hook_probe_commands:probe",
+                                        help="Probe the warehouse."))
+        ''')
+    env = {**os.environ, "PYTHONPATH": str(modules)}
+
+    def blocks(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([BLOCKS, *args], capture_output=True, text=True, env=env,
+                              timeout=60)
+
+    assert blocks("ls").returncode == 0
+    assert not calls.exists()  # a built-in command loads no plugin
+
+    listed = blocks("--help")
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"^\s+probe\s+Probe the warehouse\.$", listed.stdout, re.MULTILINE)
+    assert calls.read_text() == "called\n"
+
+    greeted = blocks("probe", "greet", "--name", "dbt")
+    assert (greeted.returncode, greeted.stdout) == (0, "hello dbt\n"), greeted.stderr
+    assert "greet" in blocks("probe", "--help").stdout
+
+    doctor = json.loads(blocks("doctor", "--json").stdout)
+    [plugin] = [f for f in doctor["findings"] if f["name"] == "file:hook_commands"]
+    assert plugin["ok"] and "blocks probe" in plugin["detail"]
+
+    probe = ("import sys\nfrom core_blocks.cli.app import main\n"
+             "assert main(['--help']) == 0\n"
+             "print('hook_probe_commands' in sys.modules, file=sys.stderr)")
+    listed_in_process = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                                       text=True, env=env, timeout=60)
+    assert listed_in_process.stderr.strip() == "False"  # --help imported nothing of it
