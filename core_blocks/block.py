@@ -340,7 +340,7 @@ def defined_type(slug: str) -> type[Block] | None:
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
     """The model classes an annotation accepts, inside unions and containers."""
     found = []
-    for arg in _annotation_args(annotation):
+    for arg in annotation_args(annotation):
         if isinstance(arg, type) and issubclass(arg, BaseModel):
             found.append(arg)
         else:
