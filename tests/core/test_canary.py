@@ -322,3 +322,41 @@ def test_a_malformed_set_does_not_echo_the_secret(canary):
     assert result.returncode == 1
     assert "FIELD=VALUE" in result.stderr
     assert hidden(canary, result.stdout + result.stderr)
+
+
+def _chain(exc: BaseException | None):
+    """exc and every exception chained to it (__cause__ and __context__, suppressed or not)."""
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://app:{c}%zz@127.0.0.1:1/db",
+    "postgresql://app:{c}@127.0.0.1:notaport/db",
+    "postgresql://app:{c}@127.0.0.1:99999/db",
+    "postgresql://app:{c}@127.0.0.1:1/db",
+    "postgresql://app:{c}@x@127.0.0.1:1/db",
+    "postgresql://app:{c}@[::1/db",
+    "postgresql://app@127.0.0.1:1/db?password={c}",
+    "mysql://app:{c}@127.0.0.1/db",
+], ids=["bad-escape", "bad-port", "port-out-of-range", "closed-port", "at-in-password",
+        "unclosed-ipv6", "password-in-query", "unsupported-scheme"])
+def test_store_url_password_never_shows(canary, url, monkeypatch):
+    """A store URL's password stays out of CLI output, error text and chained exceptions."""
+    from core_blocks.settings import current
+
+    monkeypatch.setenv("CORE_BLOCKS_STORE_URL", url.format(c=canary))
+    reset_state()
+    for command in (["ls"], ["doctor"]):
+        result = run(*command)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert hidden(canary, result.stdout + result.stderr), command
+
+    with pytest.raises(Exception) as raised:
+        Secret.list()
+    assert all(hidden(canary, shown(exc)) for exc in _chain(raised.value))
+    assert hidden(canary, repr(current()))
