@@ -20,6 +20,7 @@ import pluggy
 
 from core_blocks import hookspecs
 from core_blocks.errors import BlockTypeNotFound, PluginError, SecretBackendError
+from core_blocks.plugin_permissions import unsafe_plugin_file, unsafe_plugin_folder
 from core_blocks.settings import Settings, current
 
 if TYPE_CHECKING:
@@ -74,18 +75,38 @@ class Registry:
 
     def _load_plugin_files(self) -> None:
         for folder in self.settings.plugins_dirs:
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob("*.py")):
-                if path.name.startswith("_"):
-                    continue
+            paths = self._plugin_paths(folder)
+            for path in paths:
                 name = f"file:{path.stem}"
                 info = self.plugins.setdefault(name, PluginInfo(name, str(path)))
+                try:
+                    # Files others can change are not run: they would run as this user.
+                    info.error = unsafe_plugin_file(path, folder)
+                except OSError as exc:
+                    info.error = f"Plugin file {path} cannot be checked: {_describe(exc)}."
+                if info.error:
+                    continue
                 try:
                     self.pm.register(_import_file(path), name=name)
                 except Exception as exc:
                     info.error = (f"Plugin file {path} failed to load: {_describe(exc)}. "
                                   "Fix or remove the file.")
+
+    def _plugin_paths(self, folder: Path) -> list[Path]:
+        """The plugin files of folder; none, with a `folder:PATH` error, when it is unsafe."""
+        try:
+            if not folder.is_dir():
+                return []
+            problem = unsafe_plugin_folder(folder, self.settings.home)
+            paths = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+        except OSError as exc:
+            problem = (f"Plugin folder {folder} cannot be read: {_describe(exc)}. Give this user "
+                       "access to it or remove it from CORE_BLOCKS_PLUGINS_DIRS.")
+        if problem:
+            name = f"folder:{folder}"
+            self.plugins[name] = PluginInfo(name, str(folder), error=problem)
+            return []
+        return paths
 
     def _check_hooks(self) -> None:
         """A misspelt hook is that plugin's error; the plugin is dropped, not the registry."""
