@@ -29,6 +29,7 @@ from core_blocks.errors import (
     BlockInUseError,
     BlockNotFound,
     BlockValidationError,
+    PluginError,
     SecretBackendError,
 )
 from core_blocks.fields import secret_kind
@@ -123,6 +124,7 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
                 and not block._is_anonymous else None)
     plan = _SavePlan()
     root = plan.add(block, name, anonymous=False, overwrite=overwrite, expected_version=expected)
+    _refuse_claimed_slugs({type(b) for b, _ in plan.blocks})
     if not overwrite and store.get_document(cls._block_type_slug, name) is not None:
         raise _exists(root, None)  # the common mistake, caught before any secret is written
 
@@ -184,6 +186,20 @@ def _exists(write: DocumentWrite, existing: DocumentRow | None) -> BlockExistsEr
         f"A {write.type_slug} block named {write.name!r} already exists. Save with "
         f"overwrite=True (CLI: blocks create {ref} --overwrite), or pick another name."
     )
+
+
+def _refuse_claimed_slugs(classes: set[type[Block]]) -> None:
+    """Refuse a class whose slug a plugin registers for another class: the save would
+    record its schema over the plugin type's, and keep in clear what that type keeps secret."""
+    from core_blocks.block import same_definition, slug_taken_message
+    from core_blocks.registry import get_registry
+
+    registered = get_registry().block_types
+    for cls in classes:
+        owner = registered.get(cls._block_type_slug)
+        if owner is not None and not same_definition(owner[0], cls):
+            raise PluginError(slug_taken_message(
+                cls, owner[0], f"plugin {owner[1]!r} registers for"))
 
 
 def _register_types(store: Store, classes: set[type[Block]]) -> None:

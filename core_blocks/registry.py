@@ -52,10 +52,13 @@ class Registry:
         self.block_types: dict[str, tuple[type[Block], str]] = {}
         self.secret_backends: dict[str, tuple[type[SecretBackend], str]] = {}
         self.conflicts: dict[str, list[str]] = {}
-        self._load_entry_points()
-        self._load_plugin_files()
-        self._check_hooks()
-        self._collect()
+        from core_blocks.block import loading_plugins
+
+        with loading_plugins():  # two plugins claiming one slug is judged in _collect
+            self._load_entry_points()
+            self._load_plugin_files()
+            self._check_hooks()
+            self._collect()
 
     # -- discovery -------------------------------------------------------------------
 
