@@ -84,10 +84,11 @@ class Registry:
                 info = self.plugins.setdefault(name, PluginInfo(name, str(path)))
                 try:
                     # Files others can change are not run: they would run as this user.
-                    info.error = unsafe_plugin_file(path, folder)
+                    problem = unsafe_plugin_file(path, folder)
                 except OSError as exc:
-                    info.error = f"Plugin file {path} cannot be checked: {_describe(exc)}."
-                if info.error:
+                    problem = f"Plugin file {path} cannot be checked: {_describe(exc)}."
+                if problem:
+                    info.error = problem
                     continue
                 try:
                     self.pm.register(_import_file(path), name=name)
