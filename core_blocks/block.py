@@ -50,6 +50,21 @@ def our_validation_errors(cls: type[BaseModel]) -> Iterator[None]:
 # resolve their class without loading plugins.
 _defined_types: dict[str, type[Block]] = {}
 
+# True while the registry imports plugins: a plugin's class then takes its slug from a class
+# defined earlier (that one is refused when saved), and the registry judges plugins that
+# claim one slug, so the import of a core or plugin type never fails over someone else's.
+_loading_plugins: ContextVar[bool] = ContextVar("core_blocks_loading_plugins", default=False)
+
+
+@contextmanager
+def loading_plugins() -> Iterator[None]:
+    """Mark block classes defined inside as plugin types (see _loading_plugins)."""
+    token = _loading_plugins.set(True)
+    try:
+        yield
+    finally:
+        _loading_plugins.reset(token)
+
 
 def _schema_extra(schema: dict[str, Any], cls: type[Block]) -> None:
     schema["block_type_slug"] = cls._block_type_slug
@@ -157,6 +172,8 @@ class Block(BaseModel):
             cls._description = inspect.cleandoc(cls.__doc__).split("\n\n")[0].replace("\n", " ")
         _refuse_buried_secrets(cls)
         if not inspect.isabstract(cls):
+            if not _loading_plugins.get():
+                _refuse_taken_slug(cls, _defined_types.get(cls._block_type_slug))
             _defined_types[cls._block_type_slug] = cls
 
     # -- schema ----------------------------------------------------------------------
@@ -305,6 +322,32 @@ def _refuse_buried_secrets(cls: type[Block]) -> None:
                 "secrets are kept out of the store only as a block's own fields. Make it a "
                 "SecretStr/SecretBytes/SecretDict field, or a nested Block with secret fields."
             )
+
+
+def class_path(cls: type) -> str:
+    """'module.QualName': how messages name a class."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def same_definition(a: type, b: type) -> bool:
+    """Whether a and b are one class statement, b perhaps run again (a module reloaded)."""
+    return a is b or class_path(a) == class_path(b)
+
+
+def slug_taken_message(cls: type[Block], owner: type, how: str) -> str:
+    """The error for cls claiming the slug of owner, another class."""
+    slug = cls._block_type_slug
+    return (f"{class_path(cls)} uses block type slug {slug!r}, which {how} "
+            f"{class_path(owner)}: saving it would overwrite that type's schema and mix their "
+            f"blocks. Give {cls.__qualname__} its own slug: set _block_type_slug = '...' in its "
+            "class body.")
+
+
+def _refuse_taken_slug(cls: type[Block], owner: type[Block] | None) -> None:
+    # A user class named like a core one ("Webhook") would otherwise save the core type's
+    # secret fields in clear and overwrite its recorded schema.
+    if owner is not None and not same_definition(owner, cls):
+        raise TypeError(slug_taken_message(cls, owner, "is already taken by"))
 
 
 def secret_fields(cls: type[BaseModel]) -> dict[str, str]:

@@ -51,6 +51,7 @@ class Report:
 def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
     """Check everything; with fix=True also remove secrets that no document references."""
     settings = settings or current()
+    _refuse_unusable_home(settings)
     report = Report()
     store = _check_store(report, settings)
     registry = _check_plugins(report, settings)
@@ -62,6 +63,13 @@ def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
         if registry is not None:
             _check_document_types(report, store, registry)
     return report
+
+
+def _refuse_unusable_home(settings: Settings) -> None:
+    """An unusable home makes every other check fail: one error naming it, not a table."""
+    from core_blocks.settings import check_home
+
+    check_home(settings.home)
 
 
 def _check_store(report: Report, settings: Settings):

@@ -31,6 +31,7 @@ from core_blocks.errors import (
     BlockInUseError,
     BlockNotFound,
     BlockValidationError,
+    PluginError,
     SecretBackendError,
     StoreError,
     UnsavedChildError,
@@ -167,6 +168,7 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
     root = plan.add(block, name, anonymous=False, overwrite=overwrite,
                     expected_version=block._block_document_version if own else None,
                     expected_id=block._block_document_id if own else None)
+    _refuse_claimed_slugs({type(b) for b, _ in plan.blocks})
     if not overwrite and store.get_document(cls._block_type_slug, name) is not None:
         raise _exists(root, None)  # the common mistake, caught before any secret is written
 
@@ -251,6 +253,20 @@ def _exists(write: DocumentWrite, existing: DocumentRow | None) -> BlockExistsEr
         f"A {write.type_slug} block named {write.name!r} already exists. Save with "
         f"overwrite=True (CLI: blocks create {ref} --overwrite), or pick another name."
     )
+
+
+def _refuse_claimed_slugs(classes: set[type[Block]]) -> None:
+    """Refuse a class whose slug a plugin registers for another class: the save would
+    record its schema over the plugin type's, and keep in clear what that type keeps secret."""
+    from core_blocks.block import same_definition, slug_taken_message
+    from core_blocks.registry import get_registry
+
+    registered = get_registry().block_types
+    for cls in classes:
+        owner = registered.get(cls._block_type_slug)
+        if owner is not None and not same_definition(owner[0], cls):
+            raise PluginError(slug_taken_message(
+                cls, owner[0], f"plugin {owner[1]!r} registers for"))
 
 
 def _register_types(store: Store, classes: set[type[Block]]) -> None:

@@ -49,6 +49,10 @@ class StoreError(CoreBlocksError):
     """The block store cannot be opened or used."""
 
 
+class HomeFolderError(CoreBlocksError):
+    """CORE_BLOCKS_HOME (or the store's folder) is a file or not usable by this user."""
+
+
 class PluginError(CoreBlocksError):
     """A plugin that failed to load, or two plugins claiming one slug."""
 

@@ -21,6 +21,7 @@ import pluggy
 
 from core_blocks import hookspecs
 from core_blocks.errors import BlockTypeNotFound, PluginError, SecretBackendError
+from core_blocks.plugin_permissions import unsafe_plugin_file, unsafe_plugin_folder
 from core_blocks.settings import Settings, current
 
 if TYPE_CHECKING:
@@ -62,9 +63,12 @@ class Registry:
         self.failed_backends: dict[str, str] = {}  # backend name -> its entry in plugins
         self._collected = False
         self._commands_added = False
-        self._load_entry_points()
-        self._load_plugin_files()
-        self._check_hooks()
+        from core_blocks.block import loading_plugins
+
+        with loading_plugins():  # two plugins claiming one slug is judged in collect
+            self._load_entry_points()
+            self._load_plugin_files()
+            self._check_hooks()
 
     # -- discovery -------------------------------------------------------------------
 
@@ -84,18 +88,39 @@ class Registry:
 
     def _load_plugin_files(self) -> None:
         for folder in self.settings.plugins_dirs:
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob("*.py")):
-                if path.name.startswith("_"):
-                    continue
+            paths = self._plugin_paths(folder)
+            for path in paths:
                 name = f"file:{path.stem}"
                 info = self.plugins.setdefault(name, PluginInfo(name, str(path)))
+                try:
+                    # Files others can change are not run: they would run as this user.
+                    problem = unsafe_plugin_file(path, folder)
+                except OSError as exc:
+                    problem = f"Plugin file {path} cannot be checked: {_describe(exc)}."
+                if problem:
+                    info.error = problem
+                    continue
                 try:
                     self.pm.register(import_file(path), name=name)
                 except Exception as exc:
                     info.error = (f"Plugin file {path} failed to load: {_describe(exc)}. "
                                   "Fix or remove the file.")
+
+    def _plugin_paths(self, folder: Path) -> list[Path]:
+        """The plugin files of folder; none, with a `folder:PATH` error, when it is unsafe."""
+        try:
+            if not folder.is_dir():
+                return []
+            problem = unsafe_plugin_folder(folder, self.settings.home)
+            paths = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+        except OSError as exc:
+            problem = (f"Plugin folder {folder} cannot be read: {_describe(exc)}. Give this user "
+                       "access to it or remove it from CORE_BLOCKS_PLUGINS_DIRS.")
+        if problem:
+            name = f"folder:{folder}"
+            self.plugins[name] = PluginInfo(name, str(folder), error=problem)
+            return []
+        return paths
 
     def _check_hooks(self) -> None:
         """A misspelt hook is that plugin's error; the plugin is dropped, not the registry."""
@@ -123,6 +148,13 @@ class Registry:
         """Call register_block_types and register_secret_backends (once)."""
         if self._collected:
             return
+        from core_blocks.block import loading_plugins
+
+        with loading_plugins():  # block modules are imported by the hooks
+            self._collect()
+        self._collected = True  # last: get_registry reads it without the lock
+
+    def _collect(self) -> None:
         for plugin, types_ in self._call_each("register_block_types"):
             for cls in types_ or []:
                 slug = cls._block_type_slug
@@ -142,7 +174,6 @@ class Registry:
                     continue
                 self.secret_backends[cls.name] = (cls, plugin)
                 self.plugins[plugin].secret_backends.append(cls.name)
-        self._collected = True  # last: get_registry reads it without the lock
 
     def add_commands(self, cli: Any, builtins: frozenset[str] = frozenset()) -> list[str]:
         """Let each plugin add its commands to the `blocks` group cli (once per registry).

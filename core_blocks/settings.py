@@ -12,9 +12,16 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Settings:
     home: Path
-    store_url: str
+    store_url: str  # may hold a password: __repr__ shows it without
     secret_backend: str
     plugins_dirs: tuple[Path, ...]
+
+    def __repr__(self) -> str:
+        from core_blocks.store_url import describe_url
+
+        return (f"Settings(home={str(self.home)!r}, store={describe_url(self.store_url)!r}, "
+                f"secret_backend={self.secret_backend!r}, "
+                f"plugins_dirs={tuple(str(d) for d in self.plugins_dirs)!r})")
 
     @property
     def sqlite_path(self) -> "Path | None":
@@ -39,8 +46,46 @@ def current() -> Settings:
     return Settings(home, store_url, backend, plugins_dirs)
 
 
+def check_home(home: Path) -> None:
+    """Raise HomeFolderError when home is a file, lies under one, or this user cannot use it.
+
+    Creates nothing: a missing home is fine when its nearest existing parent is a folder.
+    """
+    try:
+        existing = home
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            where = "it is" if existing == home else f"{existing} is"
+            raise _home_error(home, f"{where} a file, not a folder",
+                              "Move the file aside or set CORE_BLOCKS_HOME to a folder.")
+        if existing == home and not os.access(home, os.R_OK | os.W_OK | os.X_OK):
+            raise _home_error(home, "this user may not read and write it", _ACCESS_FIX)
+    except PermissionError:
+        raise _home_error(home, "this user may not read and write it", _ACCESS_FIX) from None
+    except OSError as exc:
+        raise _home_error(home, exc.strerror or type(exc).__name__, _ACCESS_FIX) from None
+
+
 def ensure_home(home: Path) -> Path:
-    """Create the home folder, private to this user (0700: it holds the store and key)."""
-    if not home.is_dir():
+    """Create the home folder, private to this user (0700: it holds the store and key).
+
+    A path that is a file, lies under a file, or that this user cannot use raises
+    HomeFolderError naming the folder and the fix, instead of an OSError traceback.
+    """
+    check_home(home)
+    try:
         home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a parent this user may not write to
+        raise _home_error(home, exc.strerror or type(exc).__name__, _ACCESS_FIX) from None
     return home
+
+
+_ACCESS_FIX = ("Give this user access to it (chown/chmod u+rwx) or set CORE_BLOCKS_HOME to a "
+               "folder this user owns.")
+
+
+def _home_error(home: Path, reason: str, fix: str):
+    from core_blocks.errors import HomeFolderError
+
+    return HomeFolderError(f"Cannot use the core-blocks folder {home}: {reason}. {fix}")

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from core_blocks.errors import StoreError
 from core_blocks.settings import Settings, ensure_home
+from core_blocks.store_url import describe_url, mask_url_secrets  # describe_url: re-exported
 
 SCHEMA_VERSION = 2
 
@@ -230,16 +230,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-def describe_url(url: str) -> str:
-    """The store URL without its password, for messages."""
-    if url.startswith("sqlite:///"):
-        return url[len("sqlite:///"):]
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
 class _TransientError(StoreError):
     """A write transaction the database aborted for a reason that may not recur."""
 
@@ -334,12 +324,16 @@ class Store:
             ) from None
         try:
             return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StoreError(
-                f"Cannot connect to the block store {describe_url(self.url)}: {reason}. "
-                "Check CORE_BLOCKS_STORE_URL and that the server is running."
-            ) from None
+        except (psycopg.Error, ValueError) as exc:
+            text = str(exc).strip()
+            reason = mask_url_secrets(text.splitlines()[0] if text else type(exc).__name__,
+                                      self.url)
+        # Raised outside the except block: a chained __context__ would keep the driver's
+        # error, whose text may quote the password.
+        raise StoreError(
+            f"Cannot connect to the block store {describe_url(self.url)}: {reason}. "
+            "Check CORE_BLOCKS_STORE_URL and that the server is running."
+        )
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -374,7 +368,8 @@ class Store:
         if self._is_corruption(exc):
             return self._corrupt(exc)
         error = _TransientError if getattr(exc, "sqlstate", None) in _TRANSIENT else StoreError
-        return error(f"The block store {describe_url(self.url)} failed: {exc}")
+        return error(f"The block store {describe_url(self.url)} failed: "
+                     f"{mask_url_secrets(str(exc), self.url)}")
 
     def _retrying(self, body: Any) -> Any:
         """body(tx) in a write transaction, run again when PostgreSQL aborted it as a deadlock

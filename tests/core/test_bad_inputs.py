@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from pydantic import Field
 
 from core_blocks import Block, Secret, String, Webhook
+from core_blocks.diagnostics import run_checks
 from core_blocks.documents import class_for_slug
 from core_blocks.errors import (
     BlockConflictError,
@@ -29,6 +30,7 @@ from core_blocks.errors import (
     BlockTypeNotFound,
     BlockValidationError,
     CoreBlocksError,
+    HomeFolderError,
     SecretBackendError,
     StoreError,
 )
@@ -217,6 +219,58 @@ _CORRUPT = ("The block store {home}/blocks.db is not a readable SQLite database 
             "database). Move it aside (it is then replaced by an empty store) or restore it "
             "from a backup.")
 _HOOK = "https://hooks.example/T0"
+_NOT_A_FOLDER = ("Cannot use the core-blocks folder {home}/not-a-folder{under}: {what} a file, "
+                 "not a folder. Move the file aside or set CORE_BLOCKS_HOME to a folder.")
+_URL_PASSWORD = "pw-7f3a-hidden"  # must not appear in any message about the URL
+
+
+def _file_at_home(home: Path) -> None:
+    (home / "not-a-folder").write_text("a file where CORE_BLOCKS_HOME should be a folder\n")
+
+
+def _cannot_connect(shown_url: str) -> re.Pattern:
+    """The driver's reason varies by psycopg version; the frame around it does not."""
+    return re.compile(rf"Cannot connect to the block store {re.escape(shown_url)}: [^\n]+\. "
+                      r"Check CORE_BLOCKS_STORE_URL and that the server is running\.")
+
+
+def _home_cases() -> list:
+    cases = []
+    for under, what in (("", "it is"), ("/home", "{home}/not-a-folder is")):
+        message = _NOT_A_FOLDER.replace("{under}", under).replace("{what}", what)
+        env = {"CORE_BLOCKS_HOME": "{home}/not-a-folder" + under}
+        label = "home-under-a-file" if under else "home-is-a-file"
+        cases += [
+            pytest.param(Bad(("ls",), message, lambda: Secret.list(), HomeFolderError,
+                             env=env, setup=_file_at_home), id=f"{label}-ls"),
+            pytest.param(Bad(("create", "secret/new", "--set", "value=v"), message,
+                             lambda: Secret(value="v").save("new"), HomeFolderError,
+                             env=env, setup=_file_at_home), id=f"{label}-create"),
+            pytest.param(Bad(("doctor",), message, lambda: run_checks(), HomeFolderError,
+                             env=env, setup=_file_at_home), id=f"{label}-doctor"),
+        ]
+    return cases
+
+
+def _store_url_cases() -> list:
+    urls = {
+        "bad-escape": (f"postgresql://app:{_URL_PASSWORD}%zz@127.0.0.1:1/db",
+                       "postgresql://127.0.0.1:1/db"),
+        "bad-port": (f"postgresql://app:{_URL_PASSWORD}@127.0.0.1:notaport/db",
+                     "postgresql://127.0.0.1:notaport/db"),
+        "port-out-of-range": (f"postgresql://app:{_URL_PASSWORD}@127.0.0.1:99999/db",
+                              "postgresql://127.0.0.1:99999/db"),
+        "closed-port": (f"postgresql://app:{_URL_PASSWORD}@127.0.0.1:1/db",
+                        "postgresql://127.0.0.1:1/db"),
+        "at-in-password": (f"postgresql://app:{_URL_PASSWORD}@x@127.0.0.1:1/db",
+                           "postgresql://127.0.0.1:1/db"),
+        "unclosed-ipv6": (f"postgresql://app:{_URL_PASSWORD}@[::1/db", "postgresql://[::1/db"),
+    }
+    return [pytest.param(Bad(("ls",), _cannot_connect(shown), lambda: Secret.list(),
+                             StoreError, env={"CORE_BLOCKS_STORE_URL": url},
+                             hidden=_URL_PASSWORD), id=f"store-url-{label}")
+            for label, (url, shown) in urls.items()]
+
 
 CASES = [
     pytest.param(Bad(
@@ -411,6 +465,8 @@ CASES = [
         lambda: Secret(value="v").save("new"), SecretBackendError,
         env={"CORE_BLOCKS_SECRET_BACKEND": "env"},
     ), id="env-backend-is-read-only"),
+    *_home_cases(),
+    *_store_url_cases(),
 ]
 
 

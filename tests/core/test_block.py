@@ -341,24 +341,25 @@ def test_valid_names_are_accepted(name):
 
 def test_slug_is_derived_from_the_class_or_type_name():
     """Kebab-case from the class name or _block_type_name; an explicit slug wins."""
-    class S3Bucket(Block):
+    # Names no other class here uses: a slug belongs to one class (see test_block_slugs.py).
+    class S3Archive(Block):
         pass
 
     class HTTPServerConfig(Block):
         pass
 
     class Spaced(Block):
-        _block_type_name = "AWS Credentials"
+        _block_type_name = "AWS Archive Credentials"
 
     class Explicit(Block):
         _block_type_slug = "my-explicit-slug"
 
-    assert S3Bucket._block_type_slug == "s3-bucket"
+    assert S3Archive._block_type_slug == "s3-archive"
     assert HTTPServerConfig._block_type_slug == "http-server-config"
-    assert Spaced._block_type_slug == "aws-credentials"
+    assert Spaced._block_type_slug == "aws-archive-credentials"
     assert Explicit._block_type_slug == "my-explicit-slug"
     assert KitchenSink._block_type_slug == "kitchen-sink"
-    assert S3Bucket._block_type_name == "S3Bucket"
+    assert S3Archive._block_type_name == "S3Archive"
 
 
 # -- schema and capabilities ----------------------------------------------------------------
@@ -478,20 +479,21 @@ def test_validation_errors_name_the_field_but_not_the_value(canary):
 
 def test_a_document_loads_after_a_field_is_added_with_a_default_or_removed(any_store):
     """Compatible class changes: old documents load and save under the new class."""
-    class Version1(Block):
+    class Evolving(Block):
         _block_type_slug = "test-block-evolve-compatible"
         host: str
         legacy: int = 0
         token: SecretStr
 
-    Version1(host="db", legacy=7, token="t").save("doc")
+    Evolving(host="db", legacy=7, token="t").save("doc")
 
-    class Version2(Block):
+    class Evolving(Block):  # the same class statement, edited (a module run again)
         _block_type_slug = "test-block-evolve-compatible"
         host: str
         port: int = 5432
         token: SecretStr
 
+    Version2 = Evolving
     loaded = Version2.load("doc")
 
     assert (loaded.host, loaded.port, loaded.token.get_secret_value()) == ("db", 5432, "t")
@@ -510,13 +512,14 @@ def test_an_incompatible_change_names_document_fields_and_fix_and_the_fix_works(
     """The error names document, field and fix; following the fix repairs it."""
     slug = f"test-block-evolve-{change}"
 
-    class Old(Block):
+    class New(Block):
         _block_type_slug = slug
         host: str
         token: SecretStr
 
-    Old(host="db", token=canary).save("doc")
+    New(host="db", token=canary).save("doc")
 
+    # The same class statement, edited (a module run again): a slug keeps its one class.
     if change == "new-required-field":
         class New(Block):
             _block_type_slug = slug

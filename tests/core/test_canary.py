@@ -262,18 +262,19 @@ def test_pydantic_entry_points_do_not_echo_the_secret(canary, validate):
 
 
 def test_loading_a_document_the_class_no_longer_fits_does_not_echo_the_secret(canary):
-    class DriftV1(Block):
+    class Drift(Block):
         _block_type_slug = "canary-drift"
         token: SecretStr = Field(description="A token")
 
+    DriftV1 = Drift
     DriftV1(token=canary).save("drift")
 
-    class DriftV2(Block):
+    class Drift(Block):  # the same class statement, edited
         _block_type_slug = "canary-drift"
         token: int = Field(description="Now a number")
 
     with pytest.raises(BlockValidationError) as info:
-        DriftV2.load("drift")
+        Drift.load("drift")
     assert "canary-drift/drift" in str(info.value) and "'token'" in str(info.value)
     assert hidden(canary, shown(info.value))
     assert DriftV1.load("drift").token.get_secret_value() == canary
@@ -322,3 +323,73 @@ def test_a_malformed_set_does_not_echo_the_secret(canary):
     assert result.returncode == 1
     assert "FIELD=VALUE" in result.stderr
     assert hidden(canary, result.stdout + result.stderr)
+
+
+def _chain(exc: BaseException | None):
+    """exc and every exception chained to it (__cause__ and __context__, suppressed or not)."""
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://app:{c}%zz@127.0.0.1:1/db",
+    "postgresql://app:{c}@127.0.0.1:notaport/db",
+    "postgresql://app:{c}@127.0.0.1:99999/db",
+    "postgresql://app:{c}@127.0.0.1:1/db",
+    "postgresql://app:{c}@x@127.0.0.1:1/db",
+    "postgresql://app:{c}@[::1/db",
+    "postgresql://app@127.0.0.1:1/db?password={c}",
+    "mysql://app:{c}@127.0.0.1/db",
+], ids=["bad-escape", "bad-port", "port-out-of-range", "closed-port", "at-in-password",
+        "unclosed-ipv6", "password-in-query", "unsupported-scheme"])
+def test_store_url_password_never_shows(canary, url, monkeypatch):
+    """A store URL's password stays out of CLI output, error text and chained exceptions."""
+    from core_blocks.settings import current
+
+    monkeypatch.setenv("CORE_BLOCKS_STORE_URL", url.format(c=canary))
+    reset_state()
+    for command in (["ls"], ["doctor"]):
+        result = run(*command)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert hidden(canary, result.stdout + result.stderr), command
+
+    with pytest.raises(Exception) as raised:
+        Secret.list()
+    assert all(hidden(canary, shown(exc)) for exc in _chain(raised.value))
+    assert hidden(canary, repr(current()))
+
+
+IMPOSTOR = """
+import sys
+from core_blocks import Block
+
+class MyHook(Block):  # claims the core webhook's slug, with its secret url as plain text
+    _block_type_name = "Webhook"
+    url: str
+
+try:
+    MyHook(url=sys.argv[1]).save("impostor")
+except Exception as exc:
+    print(type(exc).__name__, exc, file=sys.stderr)
+    sys.exit(1)
+"""
+
+
+def test_a_class_claiming_the_webhook_slug_cannot_save_its_url_in_clear(canary, block_home):
+    """In a fresh process the core Webhook is not imported when MyHook is defined: the save is
+    refused, and neither the url nor a rewritten webhook schema reaches the store."""
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", IMPOSTOR, f"https://hooks.example/{canary}"],
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("PluginError __main__.MyHook uses block type slug 'webhook'")
+    assert hidden(canary, result.stderr)
+    assert canary.encode() not in b"".join(
+        p.read_bytes() for p in block_home.iterdir() if p.is_file())
+    assert Webhook.list() == []

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import os
 
 import pytest
 
 from core_blocks import JSON, Block, LocalFileSystem, Secret, String, Webhook
-from core_blocks.errors import BlockValidationError, NotificationError, StoragePathError
+from core_blocks.errors import (
+    BlockNotFound,
+    BlockValidationError,
+    NotificationError,
+    StoragePathError,
+)
 from core_blocks.testing.contracts import NotifierContract, ObjectStorageContract
 from tests.http_receiver import closed_port_url
 
@@ -96,6 +103,52 @@ def test_writing_into_a_symlinked_folder_outside_is_refused(escaping_links):
     with pytest.raises(StoragePathError, match="escapes"):
         storage.write_path("linked-dir/new.txt", b"planted")
     assert not (outside / "new.txt").exists()
+
+
+@pytest.mark.parametrize("write", [
+    lambda storage: storage.write_path("report.txt", b"new content"),
+    lambda storage: storage.upload_from_file_object(io.BytesIO(b"new content"), "report.txt"),
+], ids=["write_path", "upload_from_file_object"])
+def test_a_symlink_planted_at_the_old_temp_name_is_not_followed(tmp_path, write):
+    """The temp name was `.<name>.<pid>.tmp`: a link planted there sent the write outside."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not yours")
+    base = tmp_path / "storage"
+    base.mkdir()
+    (base / f".report.txt.{os.getpid()}.tmp").symlink_to(victim)
+    storage = LocalFileSystem(basepath=str(base))
+
+    write(storage)
+
+    assert victim.read_text() == "not yours"
+    assert (base / "report.txt").read_bytes() == b"new content"
+    assert not (base / "report.txt").is_symlink()
+    assert sorted(p.name for p in base.iterdir() if not p.is_symlink()) == ["report.txt"]
+
+
+def test_a_folder_swapped_for_a_symlink_after_the_path_check_is_refused(escaping_links):
+    """The write reaches its folder from basepath without following links, so a folder
+    replaced by a link between the path check and the write cannot lead outside."""
+    storage, outside = escaping_links
+
+    with pytest.raises(StoragePathError, match="escapes"):
+        storage._open_folder("linked-dir/new.txt", storage._base() / "linked-dir")
+    assert sorted(p.name for p in outside.iterdir()) == ["private.txt"]
+
+
+def test_a_failed_download_leaves_no_file_behind(escaping_links, tmp_path):
+    storage, _ = escaping_links
+    storage.write_path("fine.txt", b"fine")
+    destination = tmp_path / "downloaded"
+
+    with pytest.raises(BlockNotFound):
+        storage.download_object_to_path("missing.txt", destination / "missing.txt")
+    with pytest.raises(StoragePathError):  # its links lead outside the base
+        storage.download_folder_to_path("", destination)
+
+    # fine.txt came down whole before the escaping link failed; no empty or temp file
+    assert {p.relative_to(destination).as_posix(): p.read_bytes()
+            for p in destination.rglob("*") if p.is_file()} == {"fine.txt": b"fine"}
 
 
 def test_local_file_system_round_trips(tmp_path):

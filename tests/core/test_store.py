@@ -386,14 +386,18 @@ def test_saving_records_the_block_type(any_store):
 
 def test_a_changed_class_updates_its_recorded_type(any_store):
     """Saving with a changed class updates the type; documents keep their checksum."""
-    class Before(Block):
+    class Evolving(Block):
         _block_type_slug = "test-store-evolving"
         a: int
 
-    class After(Block):
+    Before = Evolving
+
+    class Evolving(Block):  # the same class statement, edited
         _block_type_slug = "test-store-evolving"
         a: int
         b: str = ""
+
+    After = Evolving
 
     Before(a=1).save("x")
     assert get_store().type_checksum("test-store-evolving") == Before.schema_checksum()
