@@ -20,6 +20,7 @@ from core_blocks.block_attributes import check_block_attributes
 from core_blocks.errors import BlockValidationError
 from core_blocks.fields import SecretDict, secret_kind
 from core_blocks.naming import slugify
+from core_blocks.plugin_loading import plugins_loading
 
 # True while a Block is being validated: nested blocks then raise pydantic's own error.
 _validating: ContextVar[bool] = ContextVar("core_blocks_validating", default=False)
@@ -49,22 +50,6 @@ def our_validation_errors(cls: type[BaseModel]) -> Iterator[None]:
 # Every concrete Block subclass defined in this process, by slug: lets nested documents
 # resolve their class without loading plugins.
 _defined_types: dict[str, type[Block]] = {}
-
-# True while the registry imports plugins: a plugin's class then takes its slug from a class
-# defined earlier (that one is refused when saved), and the registry judges plugins that
-# claim one slug, so the import of a core or plugin type never fails over someone else's.
-_loading_plugins: ContextVar[bool] = ContextVar("core_blocks_loading_plugins", default=False)
-
-
-@contextmanager
-def loading_plugins() -> Iterator[None]:
-    """Mark block classes defined inside as plugin types (see _loading_plugins)."""
-    token = _loading_plugins.set(True)
-    try:
-        yield
-    finally:
-        _loading_plugins.reset(token)
-
 
 def _schema_extra(schema: dict[str, Any], cls: type[Block]) -> None:
     schema["block_type_slug"] = cls._block_type_slug
@@ -172,7 +157,7 @@ class Block(BaseModel):
             cls._description = inspect.cleandoc(cls.__doc__).split("\n\n")[0].replace("\n", " ")
         _refuse_buried_secrets(cls)
         if not inspect.isabstract(cls):
-            if not _loading_plugins.get():
+            if not plugins_loading():
                 _refuse_taken_slug(cls, _defined_types.get(cls._block_type_slug))
             _defined_types[cls._block_type_slug] = cls
 

@@ -63,7 +63,7 @@ class Registry:
         self.failed_backends: dict[str, str] = {}  # backend name -> its entry in plugins
         self._collected = False
         self._commands_added = False
-        from core_blocks.block import loading_plugins
+        from core_blocks.plugin_loading import loading_plugins
 
         with loading_plugins():  # two plugins claiming one slug is judged in collect
             self._load_entry_points()
@@ -148,7 +148,7 @@ class Registry:
         """Call register_block_types and register_secret_backends (once)."""
         if self._collected:
             return
-        from core_blocks.block import loading_plugins
+        from core_blocks.plugin_loading import loading_plugins
 
         with loading_plugins():  # block modules are imported by the hooks
             self._collect()
