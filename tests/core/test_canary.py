@@ -16,7 +16,7 @@ import traceback
 import pexpect
 import pytest
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError
 
 from core_blocks import Block, Secret, Webhook
 from core_blocks.errors import (
@@ -79,9 +79,27 @@ def hidden(canary: str, text: str) -> bool:
     return not any(piece in text for piece in pieces(canary))
 
 
+def chain(exc: BaseException) -> list[BaseException]:
+    """exc and every exception reachable through __cause__ and __context__."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is not None and all(current is not seen for seen in found):
+            found.append(current)
+            todo += [current.__cause__, current.__context__]
+    return found
+
+
 def shown(exc: BaseException) -> str:
-    """Everything an exception shows: its message, repr and the printed traceback."""
-    return str(exc) + repr(exc) + "".join(traceback.format_exception(exc))
+    """Everything an exception shows or keeps: message, repr, printed traceback, pydantic's
+    errors(), for it and every exception chained to it (even a suppressed __context__)."""
+    texts = ["".join(traceback.format_exception(exc))]
+    for each in chain(exc):
+        texts += [str(each), repr(each)]
+        if isinstance(each, ValidationError):
+            texts.append(repr(each.errors()))
+    return "".join(texts)
 
 
 def vault_values(canary: str) -> dict:
@@ -258,6 +276,47 @@ def test_pydantic_entry_points_do_not_echo_the_secret(canary, validate):
     """Blocks are pydantic models: model_validate must not quote the secret input either."""
     with pytest.raises(ValueError) as info:
         validate(canary)
+    assert hidden(canary, shown(info.value))
+
+
+def test_our_validation_errors_keep_no_pydantic_error_as_context(canary):
+    """`raise ... from None` only hides __context__: pydantic's error (with the input) must
+    not be reachable from ours at all."""
+    for build in (lambda: Secret(value=[canary]),
+                  lambda: Webhook.model_validate({"url": canary, "method": canary}),
+                  lambda: setattr(Secret(value="x"), "value", [canary])):
+        with pytest.raises(BlockValidationError) as info:
+            build()
+        assert info.value.__context__ is None and info.value.__cause__ is None
+        assert hidden(canary, shown(info.value))
+
+
+class Settings(BaseModel):
+    """A plain pydantic model (not a Block) holding blocks."""
+
+    db: Secret
+    hooks: list[Webhook] = []
+
+
+@pytest.mark.parametrize("validate, loc", [
+    (lambda c: Settings(db={"value": [c]}), ("db", "value")),
+    (lambda c: Settings(db={"value": c, "valeu": c}), ("db", "valeu")),
+    (lambda c: Settings.model_validate_json(json.dumps({"db": {"value": [c]}})),
+     ("db", "value")),
+    (lambda c: Settings(db=Secret(value="ok"), hooks=[{"url": c, "method": c}]),
+     ("hooks", 0, "method")),
+    (lambda c: TypeAdapter(Webhook).validate_python({"url": c, "timeout_seconds": "soon"}),
+     ("timeout_seconds",)),
+    (lambda c: TypeAdapter(Webhook).validate_json(json.dumps({"url": [c]})), ("url",)),
+], ids=["plain-model", "plain-model-unknown-field", "plain-model-json", "list-of-blocks",
+        "type-adapter", "type-adapter-json"])
+def test_a_block_inside_plain_pydantic_validation_does_not_echo_the_secret(canary, validate,
+                                                                            loc):
+    """Outside our entry points pydantic builds the error, quoting the input it was given:
+    the Block hands it errors without inputs (field paths kept)."""
+    with pytest.raises(ValidationError) as info:
+        validate(canary)
+    assert loc in [e["loc"] for e in info.value.errors()]
     assert hidden(canary, shown(info.value))
 
 
