@@ -245,6 +245,39 @@ def test_notify_logs_do_not_hold_the_secret_url(canary, http_receiver, caplog):
     assert hidden(canary, caplog.text)
 
 
+def test_run_history_never_holds_the_canary(canary, vault_type, block_home, caplog):
+    """Parameters under header-style names, blocks as parameters (saved and not), and an
+    error quoting secrets of a received block: none reaches the store, `runs`, or the logs."""
+    from core_blocks import flow, task
+    from core_blocks.runtime import history
+
+    caplog.set_level(logging.DEBUG, logger="core_blocks")
+    vault_type(**vault_values(canary)).save("vault")
+
+    @task
+    def use(vault, **headers):
+        options = vault.options.get_secret_value()
+        raise RuntimeError(f"{vault.inner.get()} / {options['nested']['key']} rejected")
+
+    @flow
+    def pipeline(saved, fresh):
+        use(fresh, **{"X-Api-Key": canary, "Proxy-Authorization": f"Basic {canary}"})
+
+    state = pipeline(vault_type.load("vault"), vault_type(**vault_values(canary)),
+                     return_state=True)
+    assert state.is_failed()
+    history.flush()
+    for path in block_home.glob("blocks.db*"):
+        assert canary.encode() not in path.read_bytes(), path
+    runs = ok("runs", "ls", "--json")
+    assert hidden(canary, runs)
+    for run in json.loads(runs):
+        shown_run = ok("runs", "show", run["id"], "--json")
+        assert hidden(canary, shown_run + ok("runs", "show", run["id"]))
+        assert "rejected" in shown_run
+    assert hidden(canary, caplog.text)
+
+
 # -- error text ------------------------------------------------------------------------------
 
 
