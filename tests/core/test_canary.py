@@ -278,6 +278,29 @@ def test_run_history_never_holds_the_canary(canary, vault_type, block_home, capl
     assert hidden(canary, caplog.text)
 
 
+def test_cached_results_never_hold_the_canary(canary, vault_type, block_home, caplog):
+    """A cached task returning secrets (a block, a SecretStr in a dict) writes no cache file;
+    one returning plain data is cached 0600."""
+    from core_blocks import task, task_input_hash
+
+    @task(cache_key_fn=task_input_hash)
+    def fetch(kind):
+        if kind == "vault":
+            return vault_type(**vault_values(canary))
+        if kind == "dict":
+            return {"rows": [1], "token": SecretStr(canary)}
+        return {"rows": [1]}
+
+    for kind in ("vault", "dict", "plain"):
+        fetch(kind)
+    files = [p for p in (block_home / "results").rglob("*") if p.is_file()]
+    assert len(files) == 1 and files[0].stat().st_mode & 0o777 == 0o600
+    for path in block_home.rglob("*"):
+        if path.is_file():
+            assert canary.encode() not in path.read_bytes(), path
+    assert hidden(canary, caplog.text)
+
+
 # -- error text ------------------------------------------------------------------------------
 
 
