@@ -201,6 +201,8 @@ def _collect(name: str, value: Any, found: set[str], depth: int, seen: set[int])
 
 
 def _collect_plain(value: Any, found: set[str], depth: int) -> None:
+    if depth > 2 * _MAX_DEPTH:  # also ends a dict or list that contains itself
+        return
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if isinstance(value, str):
@@ -209,10 +211,10 @@ def _collect_plain(value: Any, found: set[str], depth: int) -> None:
         if escaped != value:
             found.add(escaped)
     elif isinstance(value, dict):  # a SecretDict: every value is secret
-        for item in value.values():
+        for item in _first(value.values(), _MAX_ITEMS):
             _collect_plain(item, found, depth + 1)
-    elif isinstance(value, (list, tuple)) and depth < 2 * _MAX_DEPTH:
-        for item in value:
+    elif isinstance(value, (list, tuple)):
+        for item in _first(value, _MAX_ITEMS):
             _collect_plain(item, found, depth + 1)
 
 

@@ -311,6 +311,22 @@ def test_errors_quoting_a_received_secret_are_masked(canary, caplog, block_home)
         assert canary.encode() not in path.read_bytes(), path.name
 
 
+def test_a_secret_parameter_that_contains_itself_is_recorded():
+    """Walking a secret's values for masking stops, like redaction, on a self-reference."""
+    options = {"user": "etl", "pin": "12345"}
+    options["self"] = options
+
+    @flow
+    def connect(password: dict, fail: bool):
+        if fail:
+            raise ValueError("pin 12345 refused")
+        return current_run_id()
+
+    assert get_run(connect(options, False))["parameters"]["password"] == REDACTED
+    state = connect(options, True, return_state=True)
+    assert state.is_failed() and state.message == f"ValueError: pin {REDACTED} refused"
+
+
 def test_bytes_parameters_are_recorded_by_size_not_content():
     """A 5 MB payload is recorded as its size: history must not hold (or spend time on) data."""
     @flow
