@@ -8,13 +8,21 @@ import inspect
 import json
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from core_blocks.block_attributes import check_block_attributes
 from core_blocks.errors import BlockValidationError
@@ -24,6 +32,7 @@ from core_blocks.plugin_loading import plugins_loading
 
 # True while a Block is being validated: nested blocks then raise pydantic's own error.
 _validating: ContextVar[bool] = ContextVar("core_blocks_validating", default=False)
+_HIDDEN_INPUT = "**********"  # what errors leaving a Block show as the input
 
 
 @contextmanager
@@ -36,15 +45,24 @@ def raw_validation() -> Iterator[None]:
         _validating.reset(token)
 
 
-@contextmanager
-def our_validation_errors(cls: type[BaseModel]) -> Iterator[None]:
-    """Validate in raw mode, then re-raise pydantic's error as ours: its text would quote the
-    input, which may hold secrets."""
+def validate_as(cls: type[BaseModel], call: Callable[[], Any]) -> Any:
+    """call() in raw mode, pydantic's error re-raised as ours: its text would quote the input,
+    which may hold secrets. Raised outside the `except`, so it has no __context__ either."""
     try:
         with raw_validation():
-            yield
+            return call()
     except ValidationError as exc:
-        raise validation_error(cls, exc) from None
+        error = validation_error(cls, exc)
+    raise error from None
+
+
+def _without_inputs(exc: ValidationError) -> ValidationError:
+    """The same errors (type, field path, message) with every input replaced by REDACTED."""
+    return ValidationError.from_exception_data(exc.title, [
+        {"type": PydanticCustomError(err["type"], err["msg"]), "loc": err["loc"],
+         "input": _HIDDEN_INPUT}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ])
 
 
 # Every concrete Block subclass defined in this process, by slug: lets nested documents
@@ -112,14 +130,29 @@ class Block(BaseModel):
             # with its full field path; the outermost call turns it into our message.
             super().__init__(**data)
             return
-        with our_validation_errors(type(self)):
-            super().__init__(**data)
+        validate_as(type(self), lambda: super(Block, self).__init__(**data))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        try:
+        if name.startswith("_") or name not in type(self).model_fields:
             super().__setattr__(name, value)
-        except ValidationError as exc:  # its text would quote the value, maybe a secret
-            raise validation_error(type(self), exc) from None
+            return
+        validate_as(type(self), lambda: super(Block, self).__setattr__(name, value))
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _hide_inputs(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Validate with nested blocks in raw mode; errors leave without the input.
+
+        This is the Block boundary: a plain pydantic model or a TypeAdapter holding a block
+        merges this error into its own, field paths kept, and would otherwise quote the
+        input (which may hold secrets) in `input_value` and `errors()`.
+        """
+        try:
+            with raw_validation():
+                return handler(data)
+        except ValidationError as exc:
+            hidden = _without_inputs(exc)
+        raise hidden from None
 
     # pydantic's entry points quote the input in their errors: turn them into ours.
 
@@ -131,18 +164,15 @@ class Block(BaseModel):
 
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Any:
-        with our_validation_errors(cls):
-            return super().model_validate(obj, **kwargs)
+        return validate_as(cls, lambda: super(Block, cls).model_validate(obj, **kwargs))
 
     @classmethod
     def model_validate_json(cls, json_data: Any, **kwargs: Any) -> Any:
-        with our_validation_errors(cls):
-            return super().model_validate_json(json_data, **kwargs)
+        return validate_as(cls, lambda: super(Block, cls).model_validate_json(json_data, **kwargs))
 
     @classmethod
     def model_validate_strings(cls, obj: Any, **kwargs: Any) -> Any:
-        with our_validation_errors(cls):
-            return super().model_validate_strings(obj, **kwargs)
+        return validate_as(cls, lambda: super(Block, cls).model_validate_strings(obj, **kwargs))
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -3,6 +3,7 @@ and which distribution provides each integration package."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -25,7 +26,7 @@ INTEGRATION_DISTRIBUTIONS = {
 
 @dataclass
 class Finding:
-    area: str  # store | secrets | plugins | packages | documents
+    area: str  # home | store | secrets | plugins | packages | documents
     name: str
     ok: bool
     detail: str
@@ -49,7 +50,8 @@ class Report:
 
 
 def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
-    """Check everything; with fix=True also remove secrets that no document references."""
+    """Check everything; with fix=True also remove secrets that no document references and
+    make a home other users can read private."""
     settings = settings or current()
     _refuse_unusable_home(settings)
     report = Report()
@@ -62,6 +64,7 @@ def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
         _check_journal(report, store, fix)
         if registry is not None:
             _check_document_types(report, store, registry)
+    check_home_private(report, settings, fix)
     return report
 
 
@@ -70,6 +73,35 @@ def _refuse_unusable_home(settings: Settings) -> None:
     from core_blocks.settings import check_home
 
     check_home(settings.home)
+
+
+def check_home_private(report: Report, settings: Settings, fix: bool) -> None:
+    """Other users must not read the home: it holds the store, cached results, the key file.
+
+    A home made by `ensure_home` is 0700; one that existed before (0755, say) is reported,
+    and tightened to 0700 with fix=True.
+    """
+    home = settings.home
+    try:
+        mode = home.stat().st_mode & 0o777
+    except FileNotFoundError:
+        report.add("home", str(home), True, "not created yet; it will be made private (0700)")
+        return
+    except OSError as exc:  # unreadable: another check names it; nothing to say here
+        report.add("home", str(home), False, f"cannot be checked ({exc.strerror})")
+        return
+    if not mode & 0o055:  # no read or search bit for group or others
+        report.add("home", str(home), True, f"private (mode {mode:04o})")
+        return
+    if fix:
+        os.chmod(home, mode & 0o700)
+        report.fixed.append(f"made {home} private (mode {mode:04o} -> {mode & 0o700:04o})")
+        report.add("home", str(home), True, f"private (mode {mode & 0o700:04o})")
+        return
+    report.add("home", str(home), False,
+               f"other users can read it (mode {mode:04o}), and it holds the store, cached task "
+               f"results and maybe the secret key file. Make it private: chmod 700 {home} "
+               "(or blocks doctor --fix)")
 
 
 def _check_store(report: Report, settings: Settings):

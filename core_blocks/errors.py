@@ -75,3 +75,7 @@ class ConcurrencyLimitNotFound(CoreBlocksError, LookupError):
 
 class ConcurrencyTimeout(CoreBlocksError, TimeoutError):
     """Slots of a concurrency limit that did not free up in time."""
+
+
+class SecretResultError(CoreBlocksError, TypeError):
+    """A task result that holds a secret, which the result cache never writes."""

@@ -144,7 +144,7 @@ def _s3_flow(exports) -> bool:
 
 
 def main() -> None:
-    HOME.mkdir(parents=True, exist_ok=True)
+    HOME.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as doctor expects
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     hook_url = f"http://127.0.0.1:{receiver.server_port}/alerts"

@@ -1,14 +1,24 @@
-"""Cached task results, kept in an ObjectStorageBlock so they outlive the process."""
+"""Cached task results, kept in an ObjectStorageBlock so they outlive the process.
+
+Results hold whatever a task returned, so a local cache is private: files 0600 in a 0700
+`cache/` folder, whatever the umask. A result holding a secret is never cached (see
+write_cached).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+import os
 import pickle
 import re
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+from core_blocks.errors import SecretResultError
 
 logger = logging.getLogger("core_blocks.runs")
 
@@ -73,10 +83,12 @@ def _hash_code(code: Any, digest: Any) -> None:
 
 def default_result_storage():
     """A LocalFileSystem under $CORE_BLOCKS_HOME/results."""
-    from core_blocks.settings import current
+    from core_blocks.settings import current, ensure_home
     from core_blocks.types.local_file_system import LocalFileSystem
 
-    return LocalFileSystem(basepath=str(current().home / "results"))
+    # The home first, 0700: the write would create it (and results/) with the umask's mode.
+    home = ensure_home(current().home)
+    return LocalFileSystem(basepath=str(home / "results"))
 
 
 def check_result_storage(storage: Any) -> None:
@@ -126,12 +138,68 @@ def read_cached(storage, key: str) -> Any:
 
 
 def write_cached(storage, key: str, value: Any, expiration: timedelta | None) -> None:
-    """Store value under key; a value that cannot be pickled is logged and not cached."""
+    """Store value under key; a value that cannot be pickled is logged and not cached.
+
+    Raises SecretResultError for a value holding a secret: a cached copy would sit outside
+    the secret backend, outliving the secret's rotation or deletion there.
+    """
     expires = time.time() + expiration.total_seconds() if expiration is not None else None
+    record = {"expires": expires, "created": time.time(), "value": value}
     try:
-        payload = pickle.dumps({"expires": expires, "created": time.time(), "value": value},
-                               protocol=5)
+        payload = _pickle_without_secrets(record)
+    except SecretResultError:
+        raise
     except Exception as exc:
         logger.warning("Result not cached under %s: it cannot be pickled (%s).", key[:16], exc)
         return
-    storage.write_path(_path(key), payload)
+    local = _private_cache_folder(storage)
+    path = storage.write_path(_path(key), payload)
+    if local is not None:
+        os.chmod(local / Path(path).name, 0o600)
+
+
+def _pickle_without_secrets(record: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    _NoSecretsPickler(buffer, protocol=5).dump(record)
+    return buffer.getvalue()
+
+
+class _NoSecretsPickler(pickle.Pickler):
+    """A pickler that refuses pydantic secret types (SecretStr, SecretBytes, SecretDict…),
+    wherever they sit: in a Block's secret field, a plain model, a dict, an object."""
+
+    def __init__(self, file: Any, protocol: int) -> None:
+        super().__init__(file, protocol=protocol)
+        from pydantic import SecretBytes, SecretStr
+        from pydantic.types import Secret
+
+        self._secret_types = (SecretStr, SecretBytes, Secret)
+
+    def reducer_override(self, obj: Any) -> Any:
+        # Called for every object but plain containers and scalars, so it costs little.
+        # An empty secret (a Webhook's default headers, say) holds nothing to keep out.
+        if isinstance(obj, self._secret_types) and obj.get_secret_value():
+            raise SecretResultError(
+                f"The result holds a secret (a {type(obj).__name__}), and secrets are never "
+                "written to the result cache. Return the block's saved name and load it where "
+                "it is used, or leave out cache_key_fn."
+            )
+        return NotImplemented
+
+
+def _private_cache_folder(storage) -> Path | None:
+    """For a LocalFileSystem, its `cache/` folder made 0700 (created so, or tightened): the
+    folder, not a umask, is what keeps other users from the results. None for other
+    storage."""
+    from core_blocks.types.local_file_system import LocalFileSystem
+
+    if not isinstance(storage, LocalFileSystem):
+        return None
+    base = Path(storage.basepath).expanduser()
+    if not base.exists():
+        base.mkdir(mode=0o700, parents=True)  # created for the cache: private too
+    folder = storage._resolve("cache")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        os.chmod(folder, 0o700)
+    return folder

@@ -42,6 +42,8 @@ def new_run(kind: str, obj: Any) -> Run:
     run = Run(kind, obj.name, {}, parent_id=parent.run.id if parent else None,
               flow_name=flow_name, flow_run_id=flow_run.id if flow_run else None,
               store=_history_store())
+    if parent is not None:
+        run.secrets = parent.run.secrets  # an error travels up: mask the whole tree's secrets
     run.set_state(State(StateType.PENDING))
     return run
 
@@ -70,13 +72,16 @@ def bind(obj: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
 def record_parameters(obj: Any, run: Run, args: tuple, kwargs: dict) -> dict[str, Any]:
     """Bind the call's arguments and record them, redacted, on the run."""
     parameters = bind(obj, args, kwargs)
-    run.parameters = redact_parameters(parameters)
+    secrets: set[str] = set()
+    run.parameters = redact_parameters(parameters, secrets)
+    run.secrets.add(secrets)
     return parameters
 
 
 def _failed_to_start(obj: Any, run: Run, exc: Exception) -> State:
     """A run whose arguments could not be bound (or whose input futures failed)."""
-    return _finish(obj, run, State(StateType.FAILED, message=str(exc), error=exc))
+    return _finish(obj, run, State(StateType.FAILED, message=run.secrets.mask(str(exc)),
+                                   error=exc))
 
 
 def _call_fn(obj: Any, parameters: dict[str, Any]) -> tuple[tuple, dict]:
@@ -105,7 +110,7 @@ def after_failure(obj: Any, run: Run, exc: BaseException, timed_out: bool
                   ) -> tuple[State, float | None]:
     """The state a failed attempt leads to, and the delay before the next one (if any)."""
     kind = StateType.TIMED_OUT if timed_out else StateType.FAILED
-    failed = State(kind, message=f"{type(exc).__name__}: {exc}", error=exc)
+    failed = State(kind, message=_error_text(run, exc), error=exc)
     if run.attempts > obj.retries or not _may_retry(obj, run, failed):
         return failed, None
     try:
@@ -202,7 +207,12 @@ def _finish(obj: Any, run: Run, state: State) -> State:
 
 def _crashed(obj: Any, run: Run, exc: BaseException) -> State:
     kind = StateType.CANCELLED if isinstance(exc, asyncio.CancelledError) else StateType.CRASHED
-    return _finish(obj, run, State(kind, message=f"{type(exc).__name__}: {exc}", error=exc))
+    return _finish(obj, run, State(kind, message=_error_text(run, exc), error=exc))
+
+
+def _error_text(run: Run, exc: BaseException) -> str:
+    """"Type: message" for a state, secret values the runs received masked."""
+    return run.secrets.mask(f"{type(exc).__name__}: {exc}") or ""
 
 
 def _timeout_error(obj: Any, run: Run) -> RunTimeoutError:

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from core_blocks.runtime.redaction import SecretValues
 from core_blocks.runtime.states import State, StateType
 
 logger = logging.getLogger("core_blocks.runs")
@@ -41,6 +42,8 @@ class Run:
     ended: float | None = None
     store: Any = field(default=None, repr=False)
     error: tuple[str | None, str | None, str | None] = (None, None, None)  # type, text, trace
+    # What to mask in error text: the secrets this run and its flow's runs received.
+    secrets: SecretValues = field(default_factory=SecretValues, repr=False)
 
     @property
     def name(self) -> str:
@@ -62,7 +65,7 @@ class Run:
         if state.is_final:
             self.ended = state.timestamp
             # Formatted now: re-raising later would add the caller's frames.
-            self.error = error_fields(state.error)
+            self.error = self.secrets.masked_error(error_fields(state.error))
         self.states.append(state)
         _recorder.record(self, state)
         return state

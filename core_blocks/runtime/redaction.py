@@ -1,30 +1,66 @@
-"""Run parameters as recorded in run history: JSON-safe, with secret values hidden."""
+"""Run parameters and errors as recorded in run history: JSON-safe, with secret values hidden.
+
+Three rules: values under secret-looking names are hidden whatever their type; secret types
+(pydantic's and Blocks' secret fields) are hidden; blocks are recorded by their "type/name".
+The secret values a run received are also masked in its error message and traceback.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+import threading
+from collections.abc import Iterable
 from typing import Any
 
 REDACTED = "**********"
-# Parameter names whose values are secrets, whatever their type: e.g. password, db_passwd,
-# api_key, AccessKey, SSECustomerKey, encryption_key, signing_key, client_secret, auth_token.
-_SECRET_NAME = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|credential|auth|"
-    r"(api|access|private|customer|encryption|signing|master)_?key",
-    re.IGNORECASE,
+# Secret-looking words, matched in a name normalised to lower_snake_case (see secret_name):
+# password, db_passwd, api_key, x_api_key, private_key, sse_customer_key, client_secret,
+# auth_token, proxy_authorization, set_cookie.
+_SECRET_WORDS = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|credential|auth|cookie|"
+    r"(api|access|private|customer|encryption|signing|master)_?key"
 )
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SEPARATORS = re.compile(r"[\s\-_.]+")
 _MAX_TEXT = 1000
 _MAX_ITEMS = 100  # items of a list or dict recorded; the rest are counted
+_MAX_DEPTH = 4
+# Shorter secret values are not masked in error text: "x" or "on" would garble every line.
+MIN_MASKED_LENGTH = 4
 
 
-def redact_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
-    """Parameters safe to store: secret types and secret-looking names become REDACTED."""
-    return {name: _redact(name, value, 0) for name, value in parameters.items()}
+@functools.lru_cache(maxsize=4096)
+def secret_name(name: str) -> bool:
+    """Whether a parameter, key or header name looks like it holds a secret.
+
+    Case, `-`, `_`, `.`, spaces and camelCase do not matter: `X-Api-Key`, `x_api_key`,
+    `xApiKey` and `X API KEY` are one name.
+
+        >>> secret_name("Proxy-Authorization"), secret_name("StorageClass")
+        (True, False)
+    """
+    words = _SEPARATORS.sub("_", _CAMEL.sub("_", name)).lower()
+    return _SECRET_WORDS.search(words) is not None
 
 
-def _redact(name: str, value: Any, depth: int) -> Any:
-    if _SECRET_NAME.search(name) and value is not None:
+def redact_parameters(parameters: dict[str, Any], secrets: set[str] | None = None
+                      ) -> dict[str, Any]:
+    """Parameters safe to store: secret types and secret-looking names become REDACTED,
+    saved blocks their "type-slug/name".
+
+    The secret values hidden (block secret fields at any depth of nested blocks included)
+    are added to `secrets`, if given, so the run's error text can be masked with them; one
+    walk does both.
+    """
+    found = set() if secrets is None else secrets
+    return {name: _redact(name, value, 0, found) for name, value in parameters.items()}
+
+
+def _redact(name: str, value: Any, depth: int, found: set[str]) -> Any:
+    if value is not None and secret_name(name):
+        _collect_plain(value, found, 0)
         return REDACTED
     if value is None or isinstance(value, (bool, int, float)):
         return value
@@ -32,25 +68,33 @@ def _redact(name: str, value: Any, depth: int) -> Any:
         return value if len(value) <= _MAX_TEXT else value[:_MAX_TEXT] + "…"
     if isinstance(value, (bytes, bytearray, memoryview)):
         return f"<{len(value):,} bytes>"  # content is data, not a parameter worth a repr
-    if depth > 4:
+    if depth > _MAX_DEPTH:
         return _short_repr(value)
     if isinstance(value, dict):
-        shown = {str(k): _redact(str(k), v, depth + 1)
+        shown = {str(k): _redact(str(k), v, depth + 1, found)
                  for k, v in _first(value.items(), _MAX_ITEMS)}
         if len(value) > _MAX_ITEMS:
             shown["…"] = f"{len(value) - _MAX_ITEMS:,} more"
         return shown
     if hasattr(value, "_asdict") and isinstance(value, tuple):  # a namedtuple: by field name
-        return _redact(name, {"$type": type(value).__name__, **value._asdict()}, depth)
+        return _redact(name, {"$type": type(value).__name__, **value._asdict()}, depth, found)
+    if _is_secret_pair(value):  # ("Authorization", "Bearer …"), as header lists hold them
+        _collect_plain(value[1], found, 0)
+        return [value[0], REDACTED]
     if isinstance(value, (list, tuple, set, frozenset)):
-        items = [_redact(name, v, depth + 1) for v in _first(value, _MAX_ITEMS)]
+        items = [_redact(name, v, depth + 1, found) for v in _first(value, _MAX_ITEMS)]
         if len(value) > _MAX_ITEMS:
             items.append(f"… {len(value) - _MAX_ITEMS:,} more")
         return items
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
-        return _redact(name, {"$type": type(value).__name__, **fields}, depth)
-    return _special(value)
+        return _redact(name, {"$type": type(value).__name__, **fields}, depth, found)
+    return _special(value, depth, found)
+
+
+def _is_secret_pair(value: Any) -> bool:
+    return (isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[0], str)
+            and value[1] is not None and secret_name(value[0]))
 
 
 def _first(values: Any, count: int) -> list:
@@ -62,19 +106,49 @@ def _first(values: Any, count: int) -> list:
     return out
 
 
-def _special(value: Any) -> Any:
-    from pydantic import BaseModel, SecretBytes, SecretStr
-    from pydantic.types import Secret
+def _special(value: Any, depth: int, found: set[str]) -> Any:
+    from core_blocks.block import Block
 
-    if isinstance(value, (SecretStr, SecretBytes, Secret)):
+    base_model, secret_types = _pydantic_types()
+    if isinstance(value, secret_types):
+        _collect_plain(value.get_secret_value(), found, 0)
         return REDACTED
-    if isinstance(value, BaseModel):
-        try:  # a Block's default dump already obfuscates its secret fields
-            dumped = value.model_dump(mode="json")
+    if isinstance(value, base_model):
+        # Secret fields, at any depth of nested models and blocks, for masking error text.
+        _collect("", value, found, 0, set())
+        if isinstance(value, Block):
+            return _block(value, depth, found)
+        try:
+            dumped = value.model_dump(mode="json")  # pydantic's secrets dump as ********
         except Exception:
             return _short_repr(value)
-        return {"$type": type(value).__name__, **_redact("", dumped, 1)}
+        return {"$type": type(value).__name__, **_redact("", dumped, depth + 1, found)}
     return _short_repr(value)
+
+
+def _block(block: Any, depth: int, found: set[str]) -> Any:
+    """A saved block as its "type-slug/name"; an unsaved one as its type and its fields, with
+    secret fields REDACTED and nested blocks recorded the same way."""
+    if block.saved_ref is not None:
+        return block.saved_ref
+    try:
+        dumped = block.model_dump(mode="json")  # secret fields come out obfuscated
+    except Exception:
+        return f"<unsaved {block._block_type_slug}>"
+    from core_blocks.block import Block, secret_fields
+
+    secrets = secret_fields(type(block))
+    shown: dict[str, Any] = {"$block": f"<unsaved {block._block_type_slug}>"}
+    for field, dumped_value in dumped.items():
+        value = getattr(block, field, None)
+        if field in secrets and value is not None:
+            shown[field] = REDACTED
+        elif isinstance(value, Block):
+            shown[field] = (_block(value, depth + 1, found) if depth < _MAX_DEPTH
+                            else _short_repr(value))
+        else:
+            shown[field] = _redact(field, dumped_value, depth + 1, found)
+    return shown
 
 
 def _short_repr(value: Any) -> str:
@@ -83,3 +157,98 @@ def _short_repr(value: Any) -> str:
     except Exception:  # a broken __repr__ must not fail the run it describes
         return f"<{type(value).__name__}>"
     return text if len(text) <= 200 else text[:200] + "…"
+
+
+# -- secret values in error text ------------------------------------------------------------
+
+
+@functools.cache
+def _pydantic_types() -> tuple[type, tuple[type, ...]]:
+    """BaseModel and the secret types, imported once (a per-call import costs microseconds
+    through pydantic's lazy module attributes)."""
+    from pydantic import BaseModel, SecretBytes, SecretStr
+    from pydantic.types import Secret
+
+    return BaseModel, (SecretStr, SecretBytes, Secret)
+
+
+def _collect(name: str, value: Any, found: set[str], depth: int, seen: set[int]) -> None:
+    if value is None or isinstance(value, (bool, int, float)) or depth > 2 * _MAX_DEPTH:
+        return
+    if isinstance(value, (str, bytes)):
+        if secret_name(name):
+            _collect_plain(value, found, depth)
+        return
+    base_model, secret_types = _pydantic_types()
+    if isinstance(value, secret_types):
+        _collect_plain(value.get_secret_value(), found, depth)
+    elif id(value) in seen:
+        return
+    elif isinstance(value, dict):
+        seen.add(id(value))
+        for key, item in _first(value.items(), _MAX_ITEMS):
+            _collect(str(key), item, found, depth + 1, seen)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        seen.add(id(value))
+        if _is_secret_pair(value):
+            _collect_plain(value[1], found, depth)
+        for item in _first(value, _MAX_ITEMS):
+            _collect(name, item, found, depth + 1, seen)
+    elif isinstance(value, base_model):
+        seen.add(id(value))
+        for field in type(value).model_fields:
+            _collect(field, getattr(value, field, None), found, depth + 1, seen)
+
+
+def _collect_plain(value: Any, found: set[str], depth: int) -> None:
+    if depth > 2 * _MAX_DEPTH:  # also ends a dict or list that contains itself
+        return
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        found.add(value)
+        escaped = repr(value)[1:-1]  # how it reads inside a quoted repr, e.g. in a KeyError
+        if escaped != value:
+            found.add(escaped)
+    elif isinstance(value, dict):  # a SecretDict: every value is secret
+        for item in _first(value.values(), _MAX_ITEMS):
+            _collect_plain(item, found, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in _first(value, _MAX_ITEMS):
+            _collect_plain(item, found, depth + 1)
+
+
+class SecretValues:
+    """The secret values a tree of runs (a flow, its tasks and subflows) received.
+
+    Shared by the tree because an error travels up it: a task's error, quoting a secret only
+    the task was given, is also its flow's error. Thread-safe: runs of one flow add to it from
+    several threads, and masking reads an immutable snapshot.
+    """
+
+    def __init__(self) -> None:
+        self._values: tuple[str, ...] = ()  # longest first: a value holding another masks whole
+        self._lock = threading.Lock()
+
+    def add(self, values: Iterable[str]) -> None:
+        """Mask these values too (those shorter than MIN_MASKED_LENGTH excepted)."""
+        new = {v for v in values if len(v) >= MIN_MASKED_LENGTH}.difference(self._values)
+        if new:
+            with self._lock:
+                merged = set(self._values) | new
+                self._values = tuple(sorted(merged, key=len, reverse=True))
+
+    def mask(self, text: str | None) -> str | None:
+        """text with every secret value replaced by REDACTED."""
+        if not text:
+            return text
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def masked_error(self, error: tuple[str | None, str | None, str | None]
+                     ) -> tuple[str | None, str | None, str | None]:
+        """A run's (type, message, traceback), secret values masked in message and traceback."""
+        kind, message, trace = error
+        return kind, self.mask(message), self.mask(trace)

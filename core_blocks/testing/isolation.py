@@ -37,7 +37,7 @@ def isolated_home(home: Path, secret_backend: str = "file",
     names = ("CORE_BLOCKS_HOME", "CORE_BLOCKS_STORE_URL", "CORE_BLOCKS_SECRET_BACKEND",
              "CORE_BLOCKS_SECRET_KEY", "CORE_BLOCKS_PLUGINS_DIRS")
     saved = {n: os.environ.get(n) for n in names}
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # as ensure_home makes it: private
     os.environ.update(CORE_BLOCKS_HOME=str(home), CORE_BLOCKS_SECRET_BACKEND=secret_backend,
                       CORE_BLOCKS_SECRET_KEY=Fernet.generate_key().decode(),
                       CORE_BLOCKS_PLUGINS_DIRS="")

@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_valida
 from core_blocks.abstract import CredentialsBlock
 from prefect_aws.client_parameters import AwsClientParameters
 from prefect_aws.errors import aws_errors
+from prefect_aws.log_masking import hide_aws_secrets
 
 _client_lock = threading.Lock()  # boto3 sessions are not thread-safe while building clients
 _MAX_CLIENTS = 8  # per block: a few services, a few parameter sets
@@ -41,6 +42,8 @@ class _BotoCredentials(CredentialsBlock):
         import boto3
 
         kwargs = {k: v for k, v in self._session_kwargs().items() if v is not None}
+        # botocore's DEBUG log would print the token (and could print the key): mask them.
+        hide_aws_secrets(kwargs.get("aws_secret_access_key"), kwargs.get("aws_session_token"))
         with aws_errors():
             return boto3.Session(**kwargs)
 

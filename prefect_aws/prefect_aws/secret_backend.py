@@ -79,6 +79,9 @@ class AwsSecretsManagerBackend(SecretBackend):
             if self._client_for is None or self._client_for[0] != config:
                 import boto3
 
+                from prefect_aws.log_masking import hide_aws_secrets
+
+                hide_aws_secrets()  # its request and response bodies carry secret values
                 region, endpoint, _, profile = config
                 try:
                     session = boto3.Session(profile_name=profile, region_name=region)

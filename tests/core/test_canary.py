@@ -16,7 +16,7 @@ import traceback
 import pexpect
 import pytest
 from cryptography.fernet import Fernet
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, TypeAdapter, ValidationError
 
 from core_blocks import Block, Secret, Webhook
 from core_blocks.errors import (
@@ -79,9 +79,27 @@ def hidden(canary: str, text: str) -> bool:
     return not any(piece in text for piece in pieces(canary))
 
 
+def chain(exc: BaseException) -> list[BaseException]:
+    """exc and every exception reachable through __cause__ and __context__."""
+    found: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is not None and all(current is not seen for seen in found):
+            found.append(current)
+            todo += [current.__cause__, current.__context__]
+    return found
+
+
 def shown(exc: BaseException) -> str:
-    """Everything an exception shows: its message, repr and the printed traceback."""
-    return str(exc) + repr(exc) + "".join(traceback.format_exception(exc))
+    """Everything an exception shows or keeps: message, repr, printed traceback, pydantic's
+    errors(), for it and every exception chained to it (even a suppressed __context__)."""
+    texts = ["".join(traceback.format_exception(exc))]
+    for each in chain(exc):
+        texts += [str(each), repr(each)]
+        if isinstance(each, ValidationError):
+            texts.append(repr(each.errors()))
+    return "".join(texts)
 
 
 def vault_values(canary: str) -> dict:
@@ -227,6 +245,62 @@ def test_notify_logs_do_not_hold_the_secret_url(canary, http_receiver, caplog):
     assert hidden(canary, caplog.text)
 
 
+def test_run_history_never_holds_the_canary(canary, vault_type, block_home, caplog):
+    """Parameters under header-style names, blocks as parameters (saved and not), and an
+    error quoting secrets of a received block: none reaches the store, `runs`, or the logs."""
+    from core_blocks import flow, task
+    from core_blocks.runtime import history
+
+    caplog.set_level(logging.DEBUG, logger="core_blocks")
+    vault_type(**vault_values(canary)).save("vault")
+
+    @task
+    def use(vault, **headers):
+        options = vault.options.get_secret_value()
+        raise RuntimeError(f"{vault.inner.get()} / {options['nested']['key']} rejected")
+
+    @flow
+    def pipeline(saved, fresh):
+        use(fresh, **{"X-Api-Key": canary, "Proxy-Authorization": f"Basic {canary}"})
+
+    state = pipeline(vault_type.load("vault"), vault_type(**vault_values(canary)),
+                     return_state=True)
+    assert state.is_failed()
+    history.flush()
+    for path in block_home.glob("blocks.db*"):
+        assert canary.encode() not in path.read_bytes(), path
+    runs = ok("runs", "ls", "--json")
+    assert hidden(canary, runs)
+    for run in json.loads(runs):
+        shown_run = ok("runs", "show", run["id"], "--json")
+        assert hidden(canary, shown_run + ok("runs", "show", run["id"]))
+        assert "rejected" in shown_run
+    assert hidden(canary, caplog.text)
+
+
+def test_cached_results_never_hold_the_canary(canary, vault_type, block_home, caplog):
+    """A cached task returning secrets (a block, a SecretStr in a dict) writes no cache file;
+    one returning plain data is cached 0600."""
+    from core_blocks import task, task_input_hash
+
+    @task(cache_key_fn=task_input_hash)
+    def fetch(kind):
+        if kind == "vault":
+            return vault_type(**vault_values(canary))
+        if kind == "dict":
+            return {"rows": [1], "token": SecretStr(canary)}
+        return {"rows": [1]}
+
+    for kind in ("vault", "dict", "plain"):
+        fetch(kind)
+    files = [p for p in (block_home / "results").rglob("*") if p.is_file()]
+    assert len(files) == 1 and files[0].stat().st_mode & 0o777 == 0o600
+    for path in block_home.rglob("*"):
+        if path.is_file():
+            assert canary.encode() not in path.read_bytes(), path
+    assert hidden(canary, caplog.text)
+
+
 # -- error text ------------------------------------------------------------------------------
 
 
@@ -258,6 +332,47 @@ def test_pydantic_entry_points_do_not_echo_the_secret(canary, validate):
     """Blocks are pydantic models: model_validate must not quote the secret input either."""
     with pytest.raises(ValueError) as info:
         validate(canary)
+    assert hidden(canary, shown(info.value))
+
+
+def test_our_validation_errors_keep_no_pydantic_error_as_context(canary):
+    """`raise ... from None` only hides __context__: pydantic's error (with the input) must
+    not be reachable from ours at all."""
+    for build in (lambda: Secret(value=[canary]),
+                  lambda: Webhook.model_validate({"url": canary, "method": canary}),
+                  lambda: setattr(Secret(value="x"), "value", [canary])):
+        with pytest.raises(BlockValidationError) as info:
+            build()
+        assert info.value.__context__ is None and info.value.__cause__ is None
+        assert hidden(canary, shown(info.value))
+
+
+class Settings(BaseModel):
+    """A plain pydantic model (not a Block) holding blocks."""
+
+    db: Secret
+    hooks: list[Webhook] = []
+
+
+@pytest.mark.parametrize("validate, loc", [
+    (lambda c: Settings(db={"value": [c]}), ("db", "value")),
+    (lambda c: Settings(db={"value": c, "valeu": c}), ("db", "valeu")),
+    (lambda c: Settings.model_validate_json(json.dumps({"db": {"value": [c]}})),
+     ("db", "value")),
+    (lambda c: Settings(db=Secret(value="ok"), hooks=[{"url": c, "method": c}]),
+     ("hooks", 0, "method")),
+    (lambda c: TypeAdapter(Webhook).validate_python({"url": c, "timeout_seconds": "soon"}),
+     ("timeout_seconds",)),
+    (lambda c: TypeAdapter(Webhook).validate_json(json.dumps({"url": [c]})), ("url",)),
+], ids=["plain-model", "plain-model-unknown-field", "plain-model-json", "list-of-blocks",
+        "type-adapter", "type-adapter-json"])
+def test_a_block_inside_plain_pydantic_validation_does_not_echo_the_secret(canary, validate,
+                                                                            loc):
+    """Outside our entry points pydantic builds the error, quoting the input it was given:
+    the Block hands it errors without inputs (field paths kept)."""
+    with pytest.raises(ValidationError) as info:
+        validate(canary)
+    assert loc in [e["loc"] for e in info.value.errors()]
     assert hidden(canary, shown(info.value))
 
 

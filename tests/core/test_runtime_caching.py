@@ -12,8 +12,19 @@ import time
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretBytes, SecretStr
 
-from core_blocks import LocalFileSystem, StateType, flow, task, task_input_hash
+from core_blocks import (
+    LocalFileSystem,
+    Secret,
+    SecretDict,
+    StateType,
+    String,
+    Webhook,
+    flow,
+    task,
+    task_input_hash,
+)
 
 # Run twice as separate processes: the second must be served from the first one's cache.
 CACHED_SCRIPT = '''
@@ -207,3 +218,78 @@ def test_cache_is_shared_between_processes(tmp_path, block_home, storage):
     assert side.read_text().split() == ["7", "8"]
     folder = tmp_path / "shared" if storage else block_home / "results"
     assert len(cache_files(folder)) == 2
+
+
+# -- privacy: modes and secrets ------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_umask():
+    """umask 000: files and folders are created as open as their creator asks."""
+    previous = os.umask(0)
+    yield
+    os.umask(previous)
+
+
+def mode(path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_cached_results_are_private_whatever_the_umask(open_umask, block_home, tmp_path):
+    """0600 files in a 0700 cache folder, for the default storage in a home that already
+    existed as 0755 and for a LocalFileSystem in a shared 0755 folder (left as it is)."""
+    os.chmod(block_home, 0o755)
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    (shared / "cache").mkdir(mode=0o777)  # left open by an older version: tightened
+    fresh = tmp_path / "new" / "results"
+    for storage, folder in ((None, block_home / "results"),
+                            (LocalFileSystem(basepath=str(shared)), shared),
+                            (LocalFileSystem(basepath=str(fresh)), fresh)):
+        stamp, _ = counting_task(result_storage=storage)
+        assert stamp(1) == 1 and stamp(1) == 1  # cached, then served from the cache
+        files = cache_files(folder)
+        assert files and {mode(f) for f in files} == {0o600}, folder
+        assert mode(folder / "cache") == 0o700, folder
+    assert mode(shared) == 0o755  # the user's own folder
+    assert mode(fresh) == 0o700  # made for the cache
+
+
+@pytest.mark.parametrize("result", [
+    lambda c: SecretStr(c),
+    lambda c: {"rows": [1, 2], "login": {"password": SecretBytes(c.encode())}},
+    lambda c: Secret(value=c),
+    lambda c: [Webhook(url=f"https://hooks.example.invalid/{c}")],
+], ids=["secret-str", "secret-bytes-deep-in-a-dict", "block", "block-in-a-list"])
+def test_a_result_holding_a_secret_is_not_cached(result, canary, block_home, caplog):
+    """Never written, with a warning naming the task and what to do; the task still returns
+    its result, and runs again next time."""
+    calls = []
+
+    @task(cache_key_fn=task_input_hash)
+    def fetch_login(n):
+        calls.append(n)
+        return result(canary)
+
+    assert fetch_login(1) is not None and fetch_login(1) is not None
+    assert len(calls) == 2
+    warning = "\n".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "'fetch_login' was not cached" in warning and "never written" in warning
+    assert "Return the block's saved name" in warning
+    assert canary not in caplog.text
+    assert cache_files(block_home / "results") == []
+
+
+def test_a_block_without_secret_values_is_cached(block_home):
+    """Blocks as such are fine: only secret values (not empty ones) keep a result out of the
+    cache."""
+    calls = []
+
+    @task(cache_key_fn=task_input_hash)
+    def settings(n):
+        calls.append(n)
+        return String(value="eu-west-1"), {"headers": SecretDict({})}
+
+    assert settings(1)[0].value == "eu-west-1" and settings(1)[0].value == "eu-west-1"
+    assert len(calls) == 1
+    assert len(cache_files(block_home / "results")) == 1

@@ -14,9 +14,10 @@ import sys
 import time
 
 import pytest
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from core_blocks import (
+    Block,
     RunTimeoutError,
     Secret,
     Webhook,
@@ -184,7 +185,7 @@ def test_secret_parameters_are_redacted_everywhere(canary, block_home):
     run = get_run(flow_id)
     assert run["parameters"] == {
         "user": "alice", "password": REDACTED, "token": REDACTED,
-        "creds": {"$type": "Secret", "value": REDACTED},
+        "creds": {"$block": "<unsaved secret>", "value": REDACTED},
         "options": {"api_key": REDACTED, "region": "eu"},
     }
     assert run["children"][0]["parameters"] == {"host": "db", "password": REDACTED}
@@ -223,6 +224,107 @@ def test_secret_looking_names_are_redacted_even_nested(name, canary):
     assert run["parameters"] == {
         "key": "a.csv",
         "extra": {"options": {name: REDACTED, "StorageClass": "GLACIER"}}}
+
+
+@pytest.mark.parametrize("name", ["X-Api-Key", "private-key", "Proxy-Authorization",
+                                  "privateKey", "X API KEY", "Set-Cookie"])
+def test_header_style_secret_names_are_redacted_at_any_depth(name, canary):
+    """Case, '-', '_', spaces and camelCase do not hide a secret name: as a keyword, a dict key
+    at any depth, or a (name, value) pair in a header list."""
+    @flow
+    def call(url: str, **extra):
+        return current_run_id()
+
+    run = get_run(call("https://api.example.invalid", **{name: canary},
+                       request={"headers": {name: canary, "Accept": "json"}},
+                       header_list=[(name, canary), ("Accept", "json")]))
+    assert run["parameters"] == {
+        "url": "https://api.example.invalid",
+        "extra": {name: REDACTED, "request": {"headers": {name: REDACTED, "Accept": "json"}},
+                  "header_list": [[name, REDACTED], ["Accept", "json"]]}}
+
+
+class Database(Block):
+    """A block with a nested block, for the run-history tests."""
+
+    host: str = Field(description="Server host name")
+    password: SecretStr = Field(description="Login password")
+    login: Secret = Field(description="A nested secret block")
+
+
+def test_block_parameters_are_recorded_by_reference(canary):
+    """A saved block is its "type-slug/name"; an unsaved one its type and fields, secret
+    fields redacted and saved nested blocks by reference."""
+    login = Secret(value=canary)
+    login.save("db-login")
+    Database(host="db-1", password=canary, login=login).save("warehouse")
+
+    @flow
+    def report(db: Database, fresh: Database, logins: list[Secret]):
+        return current_run_id()
+
+    run = get_run(report(Database.load("warehouse"),
+                         Database(host="db-2", password=canary, login=Secret.load("db-login")),
+                         [Secret.load("db-login"), Secret(value=canary)]))
+    assert run["parameters"] == {
+        "db": "database/warehouse",
+        "fresh": {"$block": "<unsaved database>", "host": "db-2", "password": REDACTED,
+                  "login": "secret/db-login"},
+        "logins": ["secret/db-login", {"$block": "<unsaved secret>", "value": REDACTED}],
+    }
+
+
+def test_errors_quoting_a_received_secret_are_masked(canary, caplog, block_home):
+    """A secret of a block the run received (nested at any depth), quoted by the error, is
+    masked in the error message, traceback, state messages and logs of the task and of the
+    flow the error reaches, and in `blocks runs show`."""
+    caplog.set_level(logging.DEBUG, logger="core_blocks")
+    ids = {}
+
+    @task(retries=1)
+    def connect(db: Database):
+        ids["task"] = current_run_id()
+        raise ConnectionError(f"login {db.login.get()!r} refused by {db.host} "
+                              f"(password {db.password.get_secret_value()})")
+
+    @flow
+    def nightly(db: Database):
+        ids["flow"] = current_run_id()
+        connect(db)
+
+    state = nightly(Database(host="db-1", password=canary + "-pw", login=Secret(value=canary)),
+                    return_state=True)
+    assert state.is_failed()
+    for run_id in (ids["task"], ids["flow"]):
+        run = get_run(run_id)
+        assert run["error_type"] == "ConnectionError"
+        assert run["error_message"] == f"login '{REDACTED}' refused by db-1 (password {REDACTED})"
+        assert "refused by db-1" in run["traceback"] and canary not in run["traceback"]
+        assert all(canary not in (s["message"] or "") for s in run["states"])
+        shown = blocks("runs", "show", run_id)
+        assert shown.returncode == 0 and REDACTED in shown.stdout
+        assert canary not in shown.stdout + shown.stderr
+    assert "Retrying" in state_names(get_run(ids["task"]))
+    assert canary not in caplog.text
+    history.flush()
+    for path in block_home.glob("blocks.db*"):
+        assert canary.encode() not in path.read_bytes(), path.name
+
+
+def test_a_secret_parameter_that_contains_itself_is_recorded():
+    """Walking a secret's values for masking stops, like redaction, on a self-reference."""
+    options = {"user": "etl", "pin": "12345"}
+    options["self"] = options
+
+    @flow
+    def connect(password: dict, fail: bool):
+        if fail:
+            raise ValueError("pin 12345 refused")
+        return current_run_id()
+
+    assert get_run(connect(options, False))["parameters"]["password"] == REDACTED
+    state = connect(options, True, return_state=True)
+    assert state.is_failed() and state.message == f"ValueError: pin {REDACTED} refused"
 
 
 def test_bytes_parameters_are_recorded_by_size_not_content():
