@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from core_blocks.errors import StoreError
 from core_blocks.settings import Settings, ensure_home
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry moves the store's schema one version forward; never edit a released entry.
 _MIGRATIONS: list[list[str]] = [
@@ -109,6 +109,14 @@ _MIGRATIONS: list[list[str]] = [
             holder TEXT NOT NULL,
             expires DOUBLE PRECISION NOT NULL)""",
         "CREATE INDEX concurrency_leases_name ON concurrency_leases (name)",
+    ],
+    [
+        # A live run's writer refreshes `heartbeat` (the store's clock, epoch seconds); a run
+        # not final whose heartbeat is older than its `heartbeat_timeout` has crashed.
+        "ALTER TABLE runs ADD COLUMN heartbeat DOUBLE PRECISION",
+        "ALTER TABLE runs ADD COLUMN heartbeat_timeout DOUBLE PRECISION",
+        # Runs recorded before heartbeats existed: their last sign of life is their last time.
+        "UPDATE runs SET heartbeat = COALESCE(ended, started, created), heartbeat_timeout = 30",
     ],
 ]
 
@@ -206,6 +214,13 @@ class _Dialect:
     def lock_rows(self) -> str:
         """Suffix of a SELECT that locks the rows it reads until the transaction ends."""
         return "" if self.name == "sqlite" else " FOR UPDATE"  # SQLite: BEGIN IMMEDIATE did
+
+    def now_epoch(self) -> str:
+        """SQL for the store's clock in epoch seconds: on PostgreSQL the server's, shared by
+        every host (each host's own clock may drift); on SQLite the local one, the only one."""
+        if self.name == "sqlite":
+            return "((julianday('now') - 2440587.5) * 86400.0)"
+        return "CAST(EXTRACT(EPOCH FROM now()) AS DOUBLE PRECISION)"
 
     def begin_write(self) -> list[str]:
         if self.name == "sqlite":
