@@ -285,8 +285,9 @@ class Store:
         assert self.path is not None
         ensure_home(self.path.parent)
         if not self.path.exists():
-            # 0600 before SQLite writes a byte: documents name a team's systems.
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self._create_sqlite_file()
+        elif self.path.stat().st_size == 0:
+            raise self._emptied()
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
@@ -316,6 +317,45 @@ class Store:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
+
+    def _create_sqlite_file(self) -> None:
+        """Build a new store under a temporary name, then link it into place, so blocks.db
+        is never seen half-made: a zero-byte blocks.db is then always damage, never ours."""
+        import sqlite3
+        import tempfile
+
+        assert self.path is not None
+        # mkstemp: 0600 before SQLite writes a byte (documents name a team's systems). The pid
+        # in the name lets `blocks doctor --fix` tell a crashed creator's leftover.
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp",
+                                   dir=self.path.parent)
+        os.close(fd)
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                self._migrate(conn)
+            finally:
+                conn.close()  # the last connection checkpoints the WAL into the file
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process created the store first: use theirs
+        except sqlite3.DatabaseError as exc:
+            raise self._wrap(exc) from None
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(tmp + suffix).unlink(missing_ok=True)
+
+    def _emptied(self) -> StoreError:
+        assert self.path is not None
+        secrets = self.path.with_name("secrets.enc")
+        beside = (f", while {secrets.name} beside it still holds the secrets of its blocks"
+                  if secrets.exists() else "")
+        return StoreError(
+            f"The block store {self.path} is an empty (0-byte) file: its blocks were lost{beside}. "
+            "Restore it from a backup, or delete it to start over with an empty store."
+        )
 
     def _corrupt(self, exc: Exception) -> StoreError:
         return StoreError(

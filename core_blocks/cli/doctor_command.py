@@ -8,10 +8,13 @@ from core_blocks.cli.output import JsonOption, print_json, table
 
 
 def doctor_command(
-    fix: bool = typer.Option(False, "--fix", help="Remove secrets no block references."),
+    fix: bool = typer.Option(
+        False, "--fix", help="Remove orphaned secrets and leftover temporary files; mark runs "
+        "whose process died as Crashed."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Check the store, the secret backends, the plugins and leftover secrets."""
+    """Check the store, the secret backends, the plugins, leftover secrets and files, and runs
+    whose process died."""
     from core_blocks.diagnostics import run_checks
 
     report = run_checks(fix=fix)
