@@ -8,6 +8,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from core_blocks.errors import CoreBlocksError
 from core_blocks.settings import Settings, current
@@ -161,7 +162,7 @@ def _check_journal(report: Report, store, fix: bool) -> None:
     report.add("documents", "orphaned secrets", True, detail)
 
 
-def stale_temp_files(home) -> list:
+def stale_temp_files(home: Path) -> list[str]:
     """Temporary files of interrupted secret-file writes or store creations in home: those
     whose writer process is gone, or older than TEMP_GRACE_SECONDS."""
     try:

@@ -341,6 +341,11 @@ class Store:
                 os.link(tmp, self.path)
             except FileExistsError:
                 pass  # another process created the store first: use theirs
+            except OSError:
+                # A filesystem without hard links: a rename is whole too, though two
+                # processes creating the store at the same instant may each put theirs.
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
         except sqlite3.DatabaseError as exc:
             raise self._wrap(exc) from None
         finally:
