@@ -27,6 +27,7 @@ logger = logging.getLogger("core_blocks.runs")
 HEARTBEAT_ENV = "CORE_BLOCKS_RUN_HEARTBEAT_SECONDS"
 DEFAULT_HEARTBEAT_SECONDS = 10.0
 LAPSE_BEATS = 3  # a run silent for this many intervals has crashed (one late beat is not enough)
+_FINAL_VALUES = frozenset(s.value for s in FINAL_STATES)
 _BEAT_CHUNK = 500  # run ids per UPDATE: well under both databases' parameter limits
 _bad_interval_warned: set[str] = set()
 
@@ -186,19 +187,26 @@ class _Recorder:
                 event.set()
 
     def _write(self, items: list[tuple[Run, int, State]]) -> None:
-        by_store: dict[int, tuple[Any, dict[str, Run], list[tuple]]] = {}
+        by_store: dict[int, tuple[Any, dict[str, Run], list[tuple], set[str]]] = {}
         for run, seq, state in items:
-            _, runs, states = by_store.setdefault(id(run.store), (run.store, {}, []))
+            key = id(run.store)
+            entry = by_store.get(key)
+            if entry is None:
+                live = self._live.get(key)
+                if live is None:
+                    live = self._live[key] = (run.store, set())
+                entry = by_store[key] = (run.store, {}, [], live[1])
+            _, runs, states, live_ids = entry
             runs[run.id] = run
-            states.append((run.id, seq, state.type.value, state.name, state.timestamp,
+            value = state.type.value
+            states.append((run.id, seq, value, state.name, state.timestamp,
                            state.message or None))
-            live = self._live.setdefault(id(run.store), (run.store, set()))[1]
-            if state.type in FINAL_STATES:
-                live.discard(run.id)
+            if value in _FINAL_VALUES:  # strings: hashing the enum costs a Python call
+                live_ids.discard(run.id)
             else:
-                live.add(run.id)
+                live_ids.add(run.id)
         timeout = LAPSE_BEATS * heartbeat_seconds()
-        for key, (store, runs, states) in by_store.items():
+        for key, (store, runs, states, _) in by_store.items():
             if not self._live[key][1]:
                 del self._live[key]
             try:
