@@ -1,17 +1,25 @@
-"""What `blocks doctor` checks: the store, the secret backends, the plugins, leftover secrets,
-and which distribution provides each integration package."""
+"""What `blocks doctor` checks: the home, the store, the secret backends, the plugins, leftover
+secrets, which distribution provides each integration package, leftover temporary files and
+runs whose process died."""
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from core_blocks.errors import CoreBlocksError
 from core_blocks.settings import Settings, current
 
 # A pending secret younger than this may belong to a save still running in another process.
 PENDING_GRACE = timedelta(seconds=60)
+# A temporary file whose writer is alive and younger than this may still be in use.
+TEMP_GRACE_SECONDS = 60.0
+# What an interrupted write of secrets.enc or creation of blocks.db leaves: .NAME.PID.….tmp
+_TEMP_NAME = re.compile(r"^\.(?:secrets\.enc|blocks\.db)\.(\d+)\.(?:.*\.)?tmp(?:-wal|-shm)?$")
 
 # Each integration's import package and the distribution of this project that provides it.
 # Prefect publishes other distributions under the same import names (`prefect-aws` gives
@@ -26,7 +34,7 @@ INTEGRATION_DISTRIBUTIONS = {
 
 @dataclass
 class Finding:
-    area: str  # home | store | secrets | plugins | packages | documents
+    area: str  # home | store | secrets | plugins | packages | documents | runs
     name: str
     ok: bool
     detail: str
@@ -51,7 +59,8 @@ class Report:
 
 def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
     """Check everything; with fix=True also remove secrets that no document references and
-    make a home other users can read private."""
+    make a home other users can read private, remove leftover temporary files, and mark runs
+    whose process died as Crashed."""
     settings = settings or current()
     _refuse_unusable_home(settings)
     report = Report()
@@ -60,8 +69,10 @@ def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
     _check_integration_packages(report)
     if registry is not None:
         _check_backends(report, settings, registry)
+    _check_temp_files(report, settings, fix)
     if store is not None:
         _check_journal(report, store, fix)
+        _check_runs(report, store, fix)
         if registry is not None:
             _check_document_types(report, store, registry)
     check_home_private(report, settings, fix)
@@ -222,14 +233,107 @@ def _check_journal(report: Report, store, fix: bool) -> None:
                    f"{len(leftovers)} secret(s) left by interrupted saves or deletes; "
                    "remove them with: blocks doctor --fix")
         return
-    for key, backend in leftovers:
+    removed = never_written = 0
+    for key, backend_name in leftovers:
         try:
-            backend_named(backend).delete(key)
+            backend = backend_named(backend_name)
+            # A save killed between journalling a key and writing it leaves only the journal
+            # row: clear it, but count only secrets that were really there.
+            present = backend.read(key, key) is not None
+            backend.delete(key)
             store.journal_remove([key])
-            report.fixed.append(f"removed orphaned secret {key}")
         except CoreBlocksError as exc:
             report.add("documents", key, False, f"could not remove orphaned secret: {exc}")
-    report.add("documents", "orphaned secrets", True, f"removed {len(report.fixed)}")
+            continue
+        if present:
+            removed += 1
+            report.fixed.append(f"removed orphaned secret {key}")
+        else:
+            never_written += 1
+    detail = f"removed {removed}"
+    if never_written:
+        detail += (f"; cleared {never_written} journal entr{'y' if never_written == 1 else 'ies'}"
+                   " of secrets never written")
+    report.add("documents", "orphaned secrets", True, detail)
+
+
+def stale_temp_files(home: Path) -> list[str]:
+    """Temporary files of interrupted secret-file writes or store creations in home: those
+    whose writer process is gone, or older than TEMP_GRACE_SECONDS."""
+    try:
+        entries = list(os.scandir(home))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    stale, now = [], time.time()
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:
+            continue  # its writer just finished with it
+        if age > TEMP_GRACE_SECONDS or not _alive(int(match.group(1))):
+            stale.append(entry.path)
+    return sorted(stale)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid we can ask about: assume alive
+    return True
+
+
+def _check_temp_files(report: Report, settings: Settings, fix: bool) -> None:
+    stale = stale_temp_files(settings.home)
+    if not stale:
+        report.add("store", "temporary files", True, "none")
+        return
+    if not fix:
+        report.add("store", "temporary files", False,
+                   f"{len(stale)} temporary file(s) left by interrupted writes in "
+                   f"{settings.home}; remove them with: blocks doctor --fix")
+        return
+    removed = 0
+    for path in stale:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue  # gone meanwhile: not ours to count
+        except OSError as exc:
+            report.add("store", path, False,
+                       f"could not remove temporary file: {exc.strerror}")
+            continue
+        removed += 1
+        report.fixed.append(f"removed temporary file {path}")
+    report.add("store", "temporary files", True, f"removed {removed}")
+
+
+def _check_runs(report: Report, store, fix: bool) -> None:
+    from core_blocks.runtime.history import crashed_runs, mark_crashed
+
+    try:
+        if fix:
+            marked = mark_crashed(store)
+            report.fixed.extend(f"marked run {run_id} Crashed" for run_id in marked)
+            report.add("runs", "crashed runs", True, f"marked {len(marked)} Crashed")
+            return
+        crashed = crashed_runs(store)
+    except CoreBlocksError as exc:
+        report.add("runs", "crashed runs", False, str(exc))
+        return
+    if not crashed:
+        report.add("runs", "crashed runs", True, "none")
+        return
+    names = ", ".join(r["name"] for r in crashed[:5]) + (", …" if len(crashed) > 5 else "")
+    report.add("runs", "crashed runs", False,
+               f"{len(crashed)} run(s) still Pending, Running or Retrying whose process "
+               f"stopped sending heartbeats ({names}); mark them Crashed with: "
+               "blocks doctor --fix")
 
 
 def _check_document_types(report: Report, store, registry) -> None:

@@ -22,7 +22,7 @@ from core_blocks.errors import StoreError
 from core_blocks.settings import Settings, ensure_home
 from core_blocks.store_url import describe_url, mask_url_secrets  # describe_url: re-exported
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry moves the store's schema one version forward; never edit a released entry.
 _MIGRATIONS: list[list[str]] = [
@@ -109,6 +109,14 @@ _MIGRATIONS: list[list[str]] = [
             holder TEXT NOT NULL,
             expires DOUBLE PRECISION NOT NULL)""",
         "CREATE INDEX concurrency_leases_name ON concurrency_leases (name)",
+    ],
+    [
+        # A live run's writer refreshes `heartbeat` (the store's clock, epoch seconds); a run
+        # not final whose heartbeat is older than its `heartbeat_timeout` has crashed.
+        "ALTER TABLE runs ADD COLUMN heartbeat DOUBLE PRECISION",
+        "ALTER TABLE runs ADD COLUMN heartbeat_timeout DOUBLE PRECISION",
+        # Runs recorded before heartbeats existed: their last sign of life is their last time.
+        "UPDATE runs SET heartbeat = COALESCE(ended, started, created), heartbeat_timeout = 30",
     ],
 ]
 
@@ -219,6 +227,13 @@ class _Dialect:
         """Suffix of a SELECT that keeps the rows it reads from being deleted until the end."""
         return "" if self.name == "sqlite" else " FOR KEY SHARE"
 
+    def now_epoch(self) -> str:
+        """SQL for the store's clock in epoch seconds: on PostgreSQL the server's, shared by
+        every host (each host's own clock may drift); on SQLite the local one, the only one."""
+        if self.name == "sqlite":
+            return "((julianday('now') - 2440587.5) * 86400.0)"
+        return "CAST(EXTRACT(EPOCH FROM now()) AS DOUBLE PRECISION)"
+
     def begin_write(self) -> list[str]:
         if self.name == "sqlite":
             return ["BEGIN IMMEDIATE"]  # take the write lock now, not at the first write
@@ -276,8 +291,9 @@ class Store:
         assert self.path is not None
         ensure_home(self.path.parent)
         if not self.path.exists():
-            # 0600 before SQLite writes a byte: documents name a team's systems.
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self._create_sqlite_file()
+        elif self.path.stat().st_size == 0:
+            raise self._emptied()
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
@@ -307,6 +323,50 @@ class Store:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.2)
+
+    def _create_sqlite_file(self) -> None:
+        """Build a new store under a temporary name, then link it into place, so blocks.db
+        is never seen half-made: a zero-byte blocks.db is then always damage, never ours."""
+        import sqlite3
+        import tempfile
+
+        assert self.path is not None
+        # mkstemp: 0600 before SQLite writes a byte (documents name a team's systems). The pid
+        # in the name lets `blocks doctor --fix` tell a crashed creator's leftover.
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp",
+                                   dir=self.path.parent)
+        os.close(fd)
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                self._migrate(conn)
+            finally:
+                conn.close()  # the last connection checkpoints the WAL into the file
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process created the store first: use theirs
+            except OSError:
+                # A filesystem without hard links: a rename is whole too, though two
+                # processes creating the store at the same instant may each put theirs.
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        except sqlite3.DatabaseError as exc:
+            raise self._wrap(exc) from None
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(tmp + suffix).unlink(missing_ok=True)
+
+    def _emptied(self) -> StoreError:
+        assert self.path is not None
+        secrets = self.path.with_name("secrets.enc")
+        beside = (f", while {secrets.name} beside it still holds the secrets of its blocks"
+                  if secrets.exists() else "")
+        return StoreError(
+            f"The block store {self.path} is an empty (0-byte) file: its blocks were lost{beside}. "
+            "Restore it from a backup, or delete it to start over with an empty store."
+        )
 
     def _corrupt(self, exc: Exception) -> StoreError:
         return StoreError(

@@ -8,10 +8,13 @@ from core_blocks.cli.output import json_option, print_json, table
 
 
 @click.command("doctor")
-@click.option("--fix", is_flag=True, help="Remove secrets no block references.")
+@click.option("--fix", is_flag=True,
+              help="Remove orphaned secrets and leftover temporary files; mark runs whose "
+                   "process died as Crashed; make a home others can read private.")
 @json_option
 def doctor_command(fix: bool, as_json: bool) -> None:
-    """Check the store, the secret backends, the plugins and leftover secrets."""
+    """Check the home, the store, the secret backends, the plugins, leftover secrets and files,
+    and runs whose process died."""
     from core_blocks.diagnostics import run_checks
 
     root = click.get_current_context().find_root().command

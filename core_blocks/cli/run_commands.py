@@ -93,6 +93,7 @@ def runs_show(run_id: str, as_json: bool) -> None:
             ["parent", run["parent_id"] or ""],
             ["state", run["state_name"]], ["attempts", run["attempts"]],
             ["started", _when(run["started"])], ["duration", _seconds(run["duration"])],
+            ["last heartbeat", _when(run["heartbeat"])],
             ["parameters", json.dumps(run["parameters"], default=str)]]
     if run["error_type"]:
         rows.append(["error", f"{run['error_type']}: {run['error_message']}"])

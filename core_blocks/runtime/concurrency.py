@@ -2,6 +2,8 @@
 
 A holder takes slots by inserting a lease that expires; a background thread renews the
 leases this process holds, so a process that dies frees its slots when its leases lapse.
+Expiry times are on the store's clock (the server's, on PostgreSQL), so hosts whose clocks
+disagree still agree on when a lease lapsed.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ def list_limits(store) -> list[dict[str, Any]]:
     rows = store.query(
         "SELECT l.name, l.slots, COALESCE(SUM(c.occupy), 0), COUNT(c.id) "
         "FROM concurrency_limits l LEFT JOIN concurrency_leases c "
-        "ON c.name = l.name AND c.expires > ? GROUP BY l.name, l.slots ORDER BY l.name",
-        (time.time(),))
+        f"ON c.name = l.name AND c.expires > {store.dialect.now_epoch()} "
+        "GROUP BY l.name, l.slots ORDER BY l.name")
     return [{"name": n, "slots": s, "active": int(a), "holders": int(h)} for n, s, a, h in rows]
 
 
@@ -102,7 +104,7 @@ def _try_acquire(store, names: Sequence[str], occupy: int, lease_seconds: float
 
 def _acquire_all(store, names: Sequence[str], occupy: int, lease_seconds: float
                  ) -> dict[str, str]:
-    now = time.time()
+    now = store.dialect.now_epoch()
     with store.transaction() as tx:
         leases: dict[str, str] = {}
         # Every holder locks the limits it needs in one order (sorted), so two holders of
@@ -116,16 +118,16 @@ def _acquire_all(store, names: Sequence[str], occupy: int, lease_seconds: float
                 raise ValueError(
                     f"occupy={occupy} is more than concurrency limit {name!r} has ({row[0]} "
                     f"slots); raise it with: blocks concurrency set {name} {occupy}")
-            tx.execute("DELETE FROM concurrency_leases WHERE name = ? AND expires <= ?",
-                       (name, now))
+            tx.execute(f"DELETE FROM concurrency_leases WHERE name = ? AND expires <= {now}",
+                       (name,))
             used = tx.execute("SELECT COALESCE(SUM(occupy), 0) FROM concurrency_leases "
                               "WHERE name = ?", (name,)).fetchone()[0]
             if used + occupy > row[0]:
                 raise _NoRoom  # rolls back the leases taken on the names before this one
             lease = uuid.uuid4().hex
             tx.execute("INSERT INTO concurrency_leases (id, name, occupy, holder, expires) "
-                       "VALUES (?, ?, ?, ?, ?)", (lease, name, occupy, _HOLDER,
-                                                  now + lease_seconds))
+                       f"VALUES (?, ?, ?, ?, {now} + ?)", (lease, name, occupy, _HOLDER,
+                                                          lease_seconds))
             leases[lease] = name
         return leases
 
@@ -192,8 +194,9 @@ class _Renewer:
         held.due = time.monotonic() + held.seconds / 3
         try:
             with held.store.transaction() as tx:
-                renewed = tx.execute("UPDATE concurrency_leases SET expires = ? WHERE id = ?",
-                                     (time.time() + held.seconds, lease)).rowcount
+                renewed = tx.execute(
+                    f"UPDATE concurrency_leases SET expires = {held.store.dialect.now_epoch()} + ?"
+                    " WHERE id = ?", (held.seconds, lease)).rowcount
         except Exception as exc:
             held.due = time.monotonic() + min(held.seconds / 3, 1.0)  # try again soon
             logger.warning("Could not renew concurrency lease %s: %s", lease[:8], exc)

@@ -2,6 +2,8 @@
 
 Runs hand their records to one background writer per process, which batches them into a
 transaction at a time, so recording costs a task a queue append rather than a commit.
+The same writer keeps a heartbeat for the runs of this process that are not final: a run
+whose heartbeat lapsed (its process was killed) reads as Crashed.
 """
 
 from __future__ import annotations
@@ -19,9 +21,34 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core_blocks.runtime.redaction import SecretValues
-from core_blocks.runtime.states import State, StateType
+from core_blocks.runtime.states import FINAL_STATES, State, StateType
 
 logger = logging.getLogger("core_blocks.runs")
+
+HEARTBEAT_ENV = "CORE_BLOCKS_RUN_HEARTBEAT_SECONDS"
+DEFAULT_HEARTBEAT_SECONDS = 10.0
+LAPSE_BEATS = 3  # a run silent for this many intervals has crashed (one late beat is not enough)
+_FINAL_VALUES = frozenset(s.value for s in FINAL_STATES)
+_BEAT_CHUNK = 500  # run ids per UPDATE: well under both databases' parameter limits
+_bad_interval_warned: set[str] = set()
+
+
+def heartbeat_seconds() -> float:
+    """The heartbeat interval of live runs, from CORE_BLOCKS_RUN_HEARTBEAT_SECONDS (default 10)."""
+    text = os.environ.get(HEARTBEAT_ENV)
+    if not text:
+        return DEFAULT_HEARTBEAT_SECONDS
+    try:
+        seconds = float(text)
+        if not 0 < seconds < float("inf"):
+            raise ValueError
+    except ValueError:
+        if text not in _bad_interval_warned:
+            _bad_interval_warned.add(text)
+            logger.warning("%s=%r is not a positive number of seconds; using %g.",
+                           HEARTBEAT_ENV, text, DEFAULT_HEARTBEAT_SECONDS)
+        return DEFAULT_HEARTBEAT_SECONDS
+    return seconds
 
 
 @dataclass(eq=False)
@@ -80,16 +107,22 @@ def error_fields(error: BaseException | None) -> tuple[str | None, str | None, s
     return kind, str(error), text
 
 
-_RUN_UPSERT = (
-    "INSERT INTO runs (id, kind, name, fn_name, flow_name, parent_id, flow_run_id, parameters, "
-    "state, state_name, attempts, created, started, ended, error_type, error_message, "
-    "traceback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (id) DO UPDATE SET parameters = excluded.parameters, state = excluded.state, "
-    "state_name = excluded.state_name, "
-    "attempts = excluded.attempts, started = excluded.started, ended = excluded.ended, "
-    "error_type = excluded.error_type, error_message = excluded.error_message, "
-    "traceback = excluded.traceback"
-)
+def _run_upsert(dialect) -> str:
+    """The run row upsert; every write of a run is also a heartbeat, on the store's clock."""
+    return (
+        "INSERT INTO runs (id, kind, name, fn_name, flow_name, parent_id, flow_run_id, "
+        "parameters, state, state_name, attempts, created, started, ended, error_type, "
+        "error_message, traceback, heartbeat, heartbeat_timeout) VALUES "
+        f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {dialect.now_epoch()}, ?) "
+        "ON CONFLICT (id) DO UPDATE SET parameters = excluded.parameters, state = excluded.state, "
+        "state_name = excluded.state_name, "
+        "attempts = excluded.attempts, started = excluded.started, ended = excluded.ended, "
+        "error_type = excluded.error_type, error_message = excluded.error_message, "
+        "traceback = excluded.traceback, heartbeat = excluded.heartbeat, "
+        "heartbeat_timeout = excluded.heartbeat_timeout"
+    )
+
+
 _STATE_INSERT = (
     "INSERT INTO run_states (run_id, seq, state, name, at, message) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run_id, seq) DO NOTHING"
@@ -97,13 +130,17 @@ _STATE_INSERT = (
 
 
 class _Recorder:
-    """One writer thread per process; records reach the store in batches."""
+    """One writer thread per process; records reach the store in batches, and the runs not
+    yet final get a heartbeat every heartbeat_seconds()."""
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._failed_stores: set[str] = set()
+        self._failed_stores: set[tuple[str, str]] = set()
+        # Only the writer thread touches these: store id -> (store, ids of its live runs).
+        self._live: dict[int, tuple[Any, set[str]]] = {}
+        self._upserts: dict[str, str] = {}
 
     def record(self, run: Run, state: State) -> None:
         if run.store is None:
@@ -128,34 +165,87 @@ class _Recorder:
         done.wait(timeout)
 
     def _loop(self) -> None:
+        next_beat = time.monotonic()
         while True:
-            items = [self._queue.get()]
+            # Idle with no live run: sleep until a record comes; else wake for the next beat.
+            wait = max(next_beat - time.monotonic(), 0.0) if self._live else None
+            try:
+                items = [self._queue.get(timeout=wait)]
+            except queue.Empty:
+                items = []
             while len(items) < 5000:
                 try:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             events = [i for i in items if isinstance(i, threading.Event)]
-            self._write([i for i in items if not isinstance(i, threading.Event)])
+            records = [i for i in items if not isinstance(i, threading.Event)]
+            if records:
+                self._write(records)
+            # Checked after every batch too: a steady stream of records must not starve it.
+            if self._live and time.monotonic() >= next_beat:
+                self._beat()
+                next_beat = time.monotonic() + heartbeat_seconds()
             for event in events:
                 event.set()
 
     def _write(self, items: list[tuple[Run, int, State]]) -> None:
-        by_store: dict[int, tuple[Any, dict[str, Run], list[tuple]]] = {}
+        by_store: dict[int, tuple[Any, dict[str, Run], list[tuple], set[str]]] = {}
         for run, seq, state in items:
-            _, runs, states = by_store.setdefault(id(run.store), (run.store, {}, []))
+            key = id(run.store)
+            entry = by_store.get(key)
+            if entry is None:
+                live = self._live.get(key)
+                if live is None:
+                    live = self._live[key] = (run.store, set())
+                entry = by_store[key] = (run.store, {}, [], live[1])
+            _, runs, states, live_ids = entry
             runs[run.id] = run
-            states.append((run.id, seq, state.type.value, state.name, state.timestamp,
+            value = state.type.value
+            states.append((run.id, seq, value, state.name, state.timestamp,
                            state.message or None))
-        for store, runs, states in by_store.values():
+            if value in _FINAL_VALUES:  # strings: hashing the enum costs a Python call
+                live_ids.discard(run.id)
+            else:
+                live_ids.add(run.id)
+        timeout = LAPSE_BEATS * heartbeat_seconds()
+        for key, (store, runs, states, _) in by_store.items():
+            if not self._live[key][1]:
+                del self._live[key]
             try:
                 with store.transaction() as tx:
-                    tx.executemany(_RUN_UPSERT, [_run_row(r) for r in runs.values()])
+                    tx.executemany(self._upsert(store),
+                                   [(*_run_row(r), timeout) for r in runs.values()])
                     tx.executemany(_STATE_INSERT, states)
             except Exception as exc:  # history must never break the runs it records
-                if store.url not in self._failed_stores:
-                    self._failed_stores.add(store.url)
-                    logger.warning("Run history could not be written: %s", exc)
+                self._warn_once(store, "Run history could not be written: %s", exc)
+
+    def _upsert(self, store) -> str:
+        sql = self._upserts.get(store.dialect.name)
+        if sql is None:
+            sql = self._upserts[store.dialect.name] = _run_upsert(store.dialect)
+        return sql
+
+    def _beat(self) -> None:
+        """Refresh the heartbeat of every live run of this process, on the store's clock."""
+        timeout = LAPSE_BEATS * heartbeat_seconds()
+        for store, ids in list(self._live.values()):
+            ordered = sorted(ids)
+            try:
+                with store.transaction() as tx:
+                    for start in range(0, len(ordered), _BEAT_CHUNK):
+                        chunk = ordered[start:start + _BEAT_CHUNK]
+                        tx.execute(
+                            f"UPDATE runs SET heartbeat = {store.dialect.now_epoch()}, "
+                            f"heartbeat_timeout = ? WHERE id IN ({', '.join('?' * len(chunk))})",
+                            (timeout, *chunk))
+            except Exception as exc:  # a missed beat is retried at the next interval
+                self._warn_once(store, "Run heartbeats could not be written: %s", exc)
+
+    def _warn_once(self, store, message: str, exc: Exception) -> None:
+        if (store.url, message) not in self._failed_stores:
+            self._failed_stores.add((store.url, message))
+            logger.warning(message, exc)
 
 
 def _run_row(run: Run) -> tuple:
@@ -189,7 +279,25 @@ os.register_at_fork(after_in_child=_forget_parent_writer)
 
 _COLUMNS = ("id, kind, name, fn_name, flow_name, parent_id, flow_run_id, parameters, state, "
             "state_name, attempts, created, started, ended, error_type, error_message, "
-            "traceback")
+            "traceback, heartbeat")
+_LIVE_STATES = ", ".join(f"'{s.value}'" for s in StateType if s not in FINAL_STATES)
+CRASHED = StateType.CRASHED.value
+
+
+def _lapsed(dialect) -> str:
+    """SQL: the run is not final and its heartbeat is older than its timeout (store clock)."""
+    return (f"(state IN ({_LIVE_STATES}) AND heartbeat + heartbeat_timeout "
+            f"< {dialect.now_epoch()})")
+
+
+def _runs_select(dialect) -> str:
+    """The runs as readers see them: a run whose heartbeat lapsed reads as Crashed."""
+    lapsed = _lapsed(dialect)
+    columns = _COLUMNS.replace(
+        "state, state_name,",
+        f"CASE WHEN {lapsed} THEN '{CRASHED}' ELSE state END AS state, "
+        f"CASE WHEN {lapsed} THEN '{CRASHED}' ELSE state_name END AS state_name,")
+    return f"SELECT {columns} FROM runs"
 
 
 def list_runs(store, *, flow: str | None = None, state: str | None = None,
@@ -201,7 +309,7 @@ def list_runs(store, *, flow: str | None = None, state: str | None = None,
         if value:
             where.append(f"{column} = ?")
             params.append(value)
-    sql = f"SELECT {_COLUMNS} FROM runs"
+    sql = f"SELECT {_COLUMNS} FROM ({_runs_select(store.dialect)}) AS r"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY created DESC LIMIT ?"
@@ -213,7 +321,8 @@ def get_run(store, run_id: str) -> dict[str, Any] | None:
     flush()
     if "-" in run_id:  # a run name: "<function>-<first 8 characters of the id>"
         run_id = run_id.rsplit("-", 1)[1]
-    rows = store.query(f"SELECT {_COLUMNS} FROM runs WHERE id LIKE ? ORDER BY created LIMIT 2",
+    select = _runs_select(store.dialect)
+    rows = store.query(f"{select} WHERE id LIKE ? ORDER BY created LIMIT 2",
                        (run_id.lower() + "%",))
     if len(rows) != 1:
         if len(rows) > 1:
@@ -228,7 +337,7 @@ def get_run(store, run_id: str) -> dict[str, Any] | None:
     ]
     run["children"] = [
         _run_dict(row) for row in store.query(
-            f"SELECT {_COLUMNS} FROM runs WHERE parent_id = ? ORDER BY created", (run["id"],))
+            f"{select} WHERE parent_id = ? ORDER BY created", (run["id"],))
     ]
     return run
 
@@ -240,3 +349,32 @@ def _run_dict(row: tuple) -> dict[str, Any]:
     started, ended = run["started"], run["ended"]
     run["duration"] = (ended - started) if started is not None and ended is not None else None
     return run
+
+
+# -- crashed runs (doctor) -----------------------------------------------------------------
+
+def crashed_runs(store) -> list[dict[str, Any]]:
+    """Runs not final whose heartbeat lapsed: their process died without recording an end."""
+    flush()
+    return [{"id": i, "name": n, "state": s, "heartbeat": h} for i, n, s, h in store.query(
+        f"SELECT id, name, state, heartbeat FROM runs WHERE {_lapsed(store.dialect)} "
+        "ORDER BY created")]
+
+
+def mark_crashed(store) -> list[str]:
+    """Record Crashed as the final state of every run whose heartbeat lapsed; their ids."""
+    flush()
+    with store.transaction() as tx:
+        # Ended at the last sign of life; a run that beats again in between is left alone.
+        rows = tx.execute(
+            f"UPDATE runs SET state = '{CRASHED}', state_name = '{CRASHED}', "
+            f"ended = COALESCE(ended, heartbeat) WHERE {_lapsed(store.dialect)} "
+            "RETURNING id, heartbeat, heartbeat_timeout").fetchall()
+        for run_id, heartbeat, timeout in rows:
+            seq = tx.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM run_states "
+                             "WHERE run_id = ?", (run_id,)).fetchone()[0]
+            tx.execute(_STATE_INSERT, (
+                run_id, seq, CRASHED, CRASHED, heartbeat,
+                f"No heartbeat for {timeout:g} s: the process running it stopped; "
+                "marked by blocks doctor --fix"))
+    return [r[0] for r in rows]

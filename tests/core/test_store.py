@@ -92,12 +92,17 @@ def test_an_older_store_migrates_forward_when_opened(any_store):
 
 @pytest.mark.parametrize("old_version", range(1, SCHEMA_VERSION))
 def test_a_store_with_documents_migrates_forward_keeping_them(any_store, old_version):
-    """Roll a store back to an older version (drop the later tables): opening migrates it."""
+    """Roll a store back to an older version (drop the later tables and columns): opening
+    migrates it."""
     Account(owner="ann", balance=1, pin="1234").save("ann")
+    statements = [s for migration in _MIGRATIONS[old_version:] for s in migration]
     later = [re.match(r"\s*CREATE TABLE (\w+)", s).group(1)
-             for migration in _MIGRATIONS[old_version:] for s in migration
-             if re.match(r"\s*CREATE TABLE", s)]
-    raw_execute(*(f"DROP TABLE {table}" for table in reversed(later)),
+             for s in statements if re.match(r"\s*CREATE TABLE", s)]
+    added = [re.match(r"\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", s).groups()
+             for s in statements if re.match(r"\s*ALTER TABLE \w+ ADD COLUMN", s)]
+    raw_execute(*(f"ALTER TABLE {table} DROP COLUMN {column}"
+                  for table, column in added if table not in later),
+                *(f"DROP TABLE {table}" for table in reversed(later)),
                 f"UPDATE core_blocks_meta SET value = '{old_version}'"
                 " WHERE key = 'schema_version'")
     reset_state()
