@@ -6,6 +6,7 @@ import base64
 import hashlib
 import inspect
 import json
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -17,12 +18,12 @@ from uuid import UUID
 from pydantic import (
     BaseModel,
     ConfigDict,
+    GetCoreSchemaHandler,
     PrivateAttr,
     ValidationError,
     ValidatorFunctionWrapHandler,
-    model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 from core_blocks.block_attributes import check_block_attributes
 from core_blocks.errors import BlockValidationError
@@ -56,11 +57,32 @@ def validate_as(cls: type[BaseModel], call: Callable[[], Any]) -> Any:
     raise error from None
 
 
+def _boundary(cls: type) -> Any:
+    """The wrap validator at a block class's boundary (see Block.__get_pydantic_core_schema__)."""
+
+    def boundary(data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            with raw_validation():
+                return handler(data)
+        except ValidationError as exc:
+            hidden = _without_inputs(exc)
+        raise hidden from None  # outside the except: no __context__ holding the input
+
+    boundary.__name__ = cls.__name__  # pydantic labels a union member "function-wrap[Name()]"
+    boundary.block_boundary = True  # type: ignore[attr-defined]
+    return boundary
+
+
+_BOUNDARY_LABEL = re.compile(r"^function-wrap\[(\w+)\(\)\]$")
+
+
 def _without_inputs(exc: ValidationError) -> ValidationError:
-    """The same errors (type, field path, message) with every input replaced by REDACTED."""
+    """The same errors (type, message, field path with each union member named by its class)
+    with every input replaced by _HIDDEN_INPUT."""
     return ValidationError.from_exception_data(exc.title, [
-        {"type": PydanticCustomError(err["type"], err["msg"]), "loc": err["loc"],
-         "input": _HIDDEN_INPUT}
+        {"type": PydanticCustomError(err["type"], err["msg"]), "input": _HIDDEN_INPUT,
+         "loc": tuple(_BOUNDARY_LABEL.sub(r"\1", p) if isinstance(p, str) else p
+                      for p in err["loc"])}
         for err in exc.errors(include_url=False, include_context=False, include_input=False)
     ])
 
@@ -138,21 +160,21 @@ class Block(BaseModel):
             return
         validate_as(type(self), lambda: super(Block, self).__setattr__(name, value))
 
-    @model_validator(mode="wrap")
     @classmethod
-    def _hide_inputs(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        """Validate with nested blocks in raw mode; errors leave without the input.
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        """The model's schema inside the Block boundary, which drops inputs from errors.
 
-        This is the Block boundary: a plain pydantic model or a TypeAdapter holding a block
-        merges this error into its own, field paths kept, and would otherwise quote the
-        input (which may hold secrets) in `input_value` and `errors()`.
+        A plain pydantic model or a TypeAdapter holding a block merges the block's errors
+        into its own, field paths kept, and would otherwise quote the input (which may hold
+        secrets) in `input_value` and `errors()`. The boundary's validator is named after
+        the class, so a union of blocks still names each member in an error's path.
         """
-        try:
-            with raw_validation():
-                return handler(data)
-        except ValidationError as exc:
-            hidden = _without_inputs(exc)
-        raise hidden from None
+        schema = handler(source)
+        if schema.get("type") == "function-wrap" and getattr(
+                schema["function"]["function"], "block_boundary", False):
+            return schema  # the class's own schema, already wrapped
+        ref = schema.pop("ref", None)  # the wrapper becomes the definition: $defs stay
+        return core_schema.no_info_wrap_validator_function(_boundary(cls), schema, ref=ref)
 
     # pydantic's entry points quote the input in their errors: turn them into ours.
 
