@@ -4,7 +4,8 @@ wait that a 429's Retry-After asks for capped.
 slack_sdk's RateLimitErrorRetryHandler sleeps whatever Retry-After says (plus up to 1 s of
 jitter); a flow should not hang for minutes on one message, so a longer wait is not retried
 and becomes a SlackRateLimitError instead. Connection errors (refused, reset, dropped) are
-retried RETRIES times with slack_sdk's backoff (0.5 s, 1 s).
+retried RETRIES times after 0.25 s, then 0.5 s, plus up to JITTER_SECONDS each (slack_sdk's
+default jitter adds up to a whole second per retry).
 """
 
 from __future__ import annotations
@@ -33,6 +34,19 @@ def capped_wait(response: Any) -> float | None:
     return asked + random.uniform(0, JITTER_SECONDS)
 
 
+def _backoff() -> Any:
+    from slack_sdk.http_retry.builtin_interval_calculators import (
+        BackoffRetryIntervalCalculator,
+    )
+    from slack_sdk.http_retry.jitter import Jitter
+
+    class SmallJitter(Jitter):
+        def recalculate(self, duration: float) -> float:
+            return duration + random.uniform(0, JITTER_SECONDS)
+
+    return BackoffRetryIntervalCalculator(backoff_factor=0.25, jitter=SmallJitter())
+
+
 def sync_handlers() -> list[Any]:
     """Retry handlers for WebClient."""
     import time
@@ -54,7 +68,7 @@ def sync_handlers() -> list[Any]:
             state.increment_current_attempt()
 
     return [CappedRateLimitHandler(max_retry_count=RETRIES),
-            ConnectionErrorRetryHandler(max_retry_count=RETRIES)]
+            ConnectionErrorRetryHandler(max_retry_count=RETRIES, interval_calculator=_backoff())]
 
 
 def async_handlers() -> list[Any]:
@@ -79,4 +93,5 @@ def async_handlers() -> list[Any]:
             state.increment_current_attempt()
 
     return [AsyncCappedRateLimitHandler(max_retry_count=RETRIES),
-            AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES)]
+            AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES,
+                                             interval_calculator=_backoff())]
