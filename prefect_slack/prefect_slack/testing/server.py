@@ -337,6 +337,8 @@ class SlackApiServer:
                 return _fail("invalid_attachments")
             if len(attachments) > limits.MESSAGE_ATTACHMENTS:
                 return _fail("too_many_attachments")
+        if blocks is not None and not isinstance(blocks, list):
+            return _fail("invalid_blocks_format")
         if blocks is not None:
             problems = block_errors(blocks)
             if problems:
