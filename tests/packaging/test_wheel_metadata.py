@@ -97,7 +97,7 @@ def test_slack_pulls_slack_sdk_and_aiohttp_and_ships_its_pytest_plugin(wheels):
 
     assert sorted(requires) == ["aiohttp<4,>=3.9", "core-blocks<0.2,>=0.1",
                                 "pydantic<3,>=2.7", "slack-sdk<4,>=3.19"]
-    assert "[pytest11]\ncore_blocks_slack = prefect_slack.testing" in entry_points(
+    assert "[pytest11]\ncore_blocks_slack = prefect_slack.testing.plugin" in entry_points(
         wheels["core-blocks-slack"])
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from core_blocks import flow, notify, task
 from core_blocks.runtime import history
-from prefect_slack import SlackCredentials, SlackWebhook
+from prefect_slack import SlackChannelError, SlackCredentials, SlackWebhook
 from prefect_slack.log_masking import MASK, mask
 from prefect_slack.messages import send_chat_message, upload_file
 from tests.helpers import BLOCKS
@@ -59,7 +59,7 @@ def test_debug_logs_never_hold_the_token_or_webhook_url(slack_api, secrets_in_pl
     logging.getLogger("slack_sdk.web.base_client").debug(
         "body_params: %s", {"token": creds.token.get_secret_value()})
     SlackWebhook.load("alerts").notify("disk full", subject="db-1")
-    with pytest.raises(Exception):
+    with pytest.raises(SlackChannelError):
         send_chat_message("#nowhere", creds, text="x")
 
     assert any(r.name.startswith("slack_sdk") for r in caplog.records)  # it did log
