@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the transport (and httpx) load on the first notification on
     from pydantic import SecretStr
 
     from core_blocks.notify_http import HttpAnswer
+    from core_blocks.runtime.notify import RunSummary
 
 
 class CredentialsBlock(Block):
@@ -40,6 +41,16 @@ class NotificationBlock(Block):
         """notify() for async code, run in a worker thread."""
         import asyncio  # only async callers pay for importing it
         await asyncio.to_thread(self.notify, body, subject)
+
+    def notify_run(self, run: RunSummary) -> None:
+        """Announce a finished flow or task run; what the `notify(...)` hook calls.
+
+        By default it sends `notify(run.body, subject=run.subject)`, the filled templates.
+        Override it to lay the message out from the run's fields (flow, run, state, error,
+        duration), as SlackWebhook does with Block Kit; keep `run.body` in it, since users
+        choose that text with notify()'s template.
+        """
+        self.notify(run.body, subject=run.subject)
 
     def notifier_label(self) -> str:
         """How errors name this notifier: "Webhook 'alerts'", or "Webhook (unsaved)"."""

@@ -143,6 +143,39 @@ def _s3_flow(exports) -> bool:
     return keys == ["exports/2026/11/25.csv"]
 
 
+def run_slack_stage() -> bool:
+    """A failing flow whose on_failure hook posts a Block Kit alert through a SlackWebhook,
+    to the local Slack API test server that prefect_slack ships for tests."""
+    print("\n# Slack: a failure announced on slack-webhook/alerts (local Slack API server)")
+    from core_blocks import flow, notify
+    from prefect_slack.testing import SlackApiServer
+
+    slack = SlackApiServer()
+    try:
+        blocks("create", "slack-webhook/alerts", "--from-json", "-",
+               stdin=json.dumps({"url": slack.webhook_url("#alerts")}))
+
+        @flow(name="broken-load", on_failure=[notify("slack-webhook/alerts")])
+        def broken_load() -> None:
+            raise RuntimeError("the demo's broken load failed on purpose")
+
+        try:
+            broken_load()
+        except RuntimeError:
+            pass
+        received = slack.messages
+        for message in received:
+            print(f"Slack received in #{message['channel_name']}:")
+            for block in message["blocks"]:
+                texts = [block["text"]["text"]] if "text" in block else \
+                    [f["text"] for f in block.get("fields", block.get("elements", []))]
+                print("  " + " | ".join(t.replace("\n", " ") for t in texts))
+        return (len(received) == 1 and len(slack.received("webhook")) == 1
+                and "Failed" in received[0]["text"])
+    finally:
+        slack.close()
+
+
 def main() -> None:
     HOME.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as doctor expects
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
@@ -187,6 +220,7 @@ def main() -> None:
     blocks("runs", "ls", "--limit", "6")
     receiver.shutdown()
     s3_ok = run_s3_stage(exports)
+    slack_ok = run_slack_stage()
 
     store_bytes = (HOME / "blocks.db").read_bytes()
     leaked = any(secret in store_bytes for secret in
@@ -199,7 +233,8 @@ def main() -> None:
     print(f"  notification received : {'ok' if message['authorization'] else 'FAILED'}")
     print(f"  flows and hooks       : {'ok' if runs_ok else 'FAILED'}")
     print(f"  S3 round trip (moto)  : {'ok' if s3_ok else 'FAILED'}")
-    if leaked or not message["authorization"] or not runs_ok or not s3_ok:
+    print(f"  Slack alert (local)   : {'ok' if slack_ok else 'FAILED'}")
+    if leaked or not message["authorization"] or not runs_ok or not s3_ok or not slack_ok:
         raise SystemExit("demo: a check failed")
     print("demo: all stages passed")
 

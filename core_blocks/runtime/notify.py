@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_TEMPLATE = (
@@ -23,6 +24,28 @@ def _check(template: str, option: str) -> None:
         ) from None
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """A finished run, as notify() hands it to `NotificationBlock.notify_run`.
+
+    `body` and `subject` are the rendered templates (what `notify(body, subject)` would get);
+    the other fields let a notifier lay the message out itself (a Slack Block Kit card).
+    `error` is "Type: message" of a failed run (secret values masked) and "" otherwise.
+    """
+
+    kind: str  # "Flow" or "Task"
+    name: str
+    flow_name: str
+    run_name: str
+    run_id: str
+    state: str
+    message: str
+    duration: float  # seconds
+    error: str
+    body: str
+    subject: str
+
+
 def message_fields(obj: Any, run: Any, state: Any) -> dict[str, Any]:
     error = f" Error: {state.message}" if state.error is not None else ""
     return {"kind": obj.kind.capitalize(), "name": obj.name,
@@ -37,7 +60,8 @@ def notify(block: str | Any, template: str = DEFAULT_TEMPLATE,
 
     `block` is a NotificationBlock or its "type-slug/name"; it is loaded when the hook runs,
     so a rotated webhook secret is picked up. Template fields: kind, name, flow_name, run_name,
-    run_id, state, message, duration (seconds), error.
+    run_id, state, message, duration (seconds), error. The hook calls the notifier's
+    `notify_run(RunSummary)`, which by default sends the filled templates with `notify()`.
     """
     _check(template, "template")
     _check(subject, "subject")
@@ -51,7 +75,11 @@ def notify(block: str | Any, template: str = DEFAULT_TEMPLATE,
             raise TypeError(f"notify() needs a NotificationBlock; {block!r} is a "
                             f"{type(notifier).__name__}.")
         fields = message_fields(obj, run, state)
-        notifier.notify(template.format(**fields), subject=subject.format(**fields))
+        summary = RunSummary(
+            **{k: v for k, v in fields.items() if k != "error"},
+            error=state.message if state.error is not None else "",
+            body=template.format(**fields), subject=subject.format(**fields))
+        notifier.notify_run(summary)
 
     hook.__name__ = f"notify({block if isinstance(block, str) else type(block).__name__})"
     return hook

@@ -1,6 +1,7 @@
-"""core-blocks-slack's plugin (entry point `slack`): the block types it adds.
+"""core-blocks-slack's plugin (entry point `slack`): its block types.
 
-Block modules are imported inside the hook, never Slack's SDK, so discovery stays fast.
+Imports happen inside the hook, and the block modules import slack_sdk only inside the methods
+that call Slack, so discovery (`blocks types`) never pays for slack_sdk.
 """
 
 from core_blocks import hookimpl
@@ -8,5 +9,6 @@ from core_blocks import hookimpl
 
 @hookimpl
 def register_block_types():
-    # SlackCredentials and SlackWebhook arrive with their own issue.
-    return []
+    from prefect_slack.credentials import SlackCredentials, SlackWebhook
+
+    return [SlackCredentials, SlackWebhook]

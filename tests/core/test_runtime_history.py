@@ -27,6 +27,7 @@ from core_blocks import (
     task,
     task_input_hash,
 )
+from core_blocks.abstract import NotificationBlock
 from core_blocks.runtime import history
 from core_blocks.runtime.redaction import REDACTED
 from core_blocks.store import get_store
@@ -542,6 +543,55 @@ def test_notify_sends_the_outcome_to_a_webhook(http_receiver):
     body = failed["body"]
     assert body.startswith("Flow 'nightly' run nightly-") and "finished in state Failed" in body
     assert re.search(r" after \d+\.\d s\. Error: ValueError: disk full$", body), body
+
+
+class RunCard(NotificationBlock):
+    """A notifier that lays out runs itself (what SlackWebhook does with Block Kit)."""
+
+    sent: list = Field(default_factory=list, description="What it was asked to send")
+
+    def notify(self, body, subject=None):
+        self.sent.append(("notify", body, subject))
+
+    def notify_run(self, run):
+        self.sent.append(("notify_run", run))
+
+
+def test_notify_hands_a_run_summary_to_notify_run(http_receiver):
+    """A notifier overriding notify_run gets the run's fields and the filled templates;
+    one that does not (Webhook) gets notify(body, subject), as tested above."""
+    card = RunCard()
+
+    @flow(name="load-orders", on_failure=notify(card, template="{flow_name} broke"))
+    def load_orders():
+        raise ValueError("3 rows rejected")
+
+    with pytest.raises(ValueError):
+        load_orders()
+
+    [(method, run)] = card.sent
+    assert method == "notify_run"
+    assert (run.kind, run.name, run.flow_name, run.state) == ("Flow", "load-orders",
+                                                              "load-orders", "Failed")
+    assert run.error == "ValueError: 3 rows rejected"
+    assert run.body == "load-orders broke"
+    assert run.subject == "Flow 'load-orders': Failed"
+    assert run.run_name.startswith("load-orders-") and len(run.run_id) == 32
+    assert 0 <= run.duration < 1
+
+
+def test_notify_run_defaults_to_notify_with_the_filled_templates():
+    class Plain(RunCard):
+        notify_run = NotificationBlock.notify_run
+
+    plain = Plain()
+
+    @flow(name="ok-flow", on_completion=notify(plain, template="{state}", subject="{name}"))
+    def ok_flow():
+        return 1
+
+    ok_flow()
+    assert plain.sent == [("notify", "Completed", "ok-flow")]
 
 
 @pytest.mark.parametrize("template", ["{nope}", "{0}", "{duration:d}", "{name.nope}",

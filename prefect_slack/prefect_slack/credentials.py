@@ -1,0 +1,121 @@
+"""SlackCredentials (a token for Slack's Web API) and SlackWebhook (an incoming webhook).
+
+Import paths follow Prefect's prefect-slack: `from prefect_slack.credentials import
+SlackCredentials, SlackWebhook`. slack_sdk is imported only by the methods that build a client.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, SecretStr
+
+from core_blocks.abstract import CredentialsBlock, NotificationBlock
+
+if TYPE_CHECKING:
+    from core_blocks.runtime.notify import RunSummary
+
+SLACK_API_URL = "https://slack.com/api/"
+
+
+class SlackCredentials(CredentialsBlock):
+    """A Slack bot or user token, and the Web API clients built from it.
+
+    Both clients retry a 429 after Retry-After (when it asks for 30 s or less) and a failed
+    connection twice (`prefect_slack.retry`).
+
+        >>> creds = SlackCredentials(token="xoxb-0000-example")
+        >>> creds.get_sync_client().chat_postMessage(channel="#alerts", text="hi")  # doctest: +SKIP
+    """
+
+    _block_type_name = "Slack Credentials"
+    _description = "A Slack token (bot xoxb-… or user xoxp-…) for Slack's Web API."
+    _documentation_url = "https://api.slack.com/authentication/token-types"
+
+    token: SecretStr = Field(description="Bot or user OAuth token (xoxb-… or xoxp-…); secret")
+    base_url: str = Field(
+        default=SLACK_API_URL,
+        description="Web API base URL; https://slack-gov.com/api/ for GovSlack, or a test "
+                    "server's")
+    timeout_seconds: int = Field(default=30, gt=0,
+                                 description="Seconds to wait for each Web API answer")
+
+    def label(self) -> str:
+        """How errors name this block: "SlackCredentials 'bot'", or "(unsaved)"."""
+        name = self.saved_name
+        return f"SlackCredentials {name!r}" if name else "SlackCredentials (unsaved)"
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        from prefect_slack.log_masking import hide_slack_secrets
+
+        token = self.token.get_secret_value()
+        hide_slack_secrets(token)
+        return {"token": token, "base_url": _with_slash(self.base_url),
+                "timeout": self.timeout_seconds}
+
+    def get_client(self) -> Any:
+        """slack_sdk's AsyncWebClient with this token (for async flows; needs aiohttp)."""
+        from slack_sdk.web.async_client import AsyncWebClient
+
+        from prefect_slack.retry import async_handlers
+
+        return AsyncWebClient(**self._client_kwargs(), retry_handlers=async_handlers())
+
+    def get_sync_client(self) -> Any:
+        """slack_sdk's WebClient with this token."""
+        from slack_sdk import WebClient
+
+        from prefect_slack.retry import sync_handlers
+
+        return WebClient(**self._client_kwargs(), retry_handlers=sync_handlers())
+
+
+class SlackWebhook(NotificationBlock):
+    """A Slack incoming webhook: notify() posts a Block Kit message to its channel.
+
+    A post is never sent twice: Slack may have posted a message whose answer was lost, so it
+    is retried only when Slack answered 429 or the connection could not be opened. As a flow
+    hook, `notify("slack-webhook/alerts")` posts the flow, run, state, error and duration.
+
+        >>> hook = SlackWebhook(url="https://hooks.slack.com/services/T0/B0/XXXX")
+        >>> hook.notify("nightly export failed", subject="etl")  # doctest: +SKIP
+    """
+
+    _block_type_name = "Slack Webhook"
+    _description = "A Slack incoming webhook URL, for alerts and notifications."
+    _documentation_url = "https://api.slack.com/messaging/webhooks"
+
+    url: SecretStr = Field(
+        description="Incoming webhook URL (https://hooks.slack.com/services/…); secret, since "
+                    "anyone holding it can post")
+    timeout_seconds: float = Field(default=10.0, gt=0,
+                                   description="Seconds to wait for Slack's answer")
+
+    def send_message(self, text: str | None = None, attachments: list[dict] | None = None,
+                     blocks: list[dict] | None = None) -> str:
+        """Post a message; return Slack's answer ("ok") or raise NotificationError."""
+        from prefect_slack.api_errors import WEBHOOK_REMEDIES, explain_webhook_answer
+
+        payload = {k: v for k, v in (("text", text), ("attachments", attachments),
+                                     ("blocks", blocks)) if v is not None}
+        answer = self.post_http("POST", self.url, json=payload, timeout=self.timeout_seconds,
+                                idempotent=False, remedies=WEBHOOK_REMEDIES,
+                                explain=explain_webhook_answer)
+        return answer.text
+
+    def notify(self, body: str, subject: str | None = None) -> None:
+        """Post body under a subject header (Block Kit)."""
+        from prefect_slack.block_kit import text_message
+
+        self.send_message(**text_message(body, subject))
+
+    def notify_run(self, run: RunSummary) -> None:
+        """Post a run alert: flow, run, state, error and duration as Block Kit."""
+        from prefect_slack.block_kit import run_message
+
+        self.send_message(**run_message(run))
+
+
+def _with_slash(url: str) -> str:
+    # slack_sdk appends the method name to base_url as is: ".../api" + "chat.postMessage".
+    return url if url.endswith("/") else url + "/"
