@@ -89,3 +89,13 @@ def secret_service(monkeypatch):
     import keyring
 
     return keyring.get_keyring()
+
+
+@pytest.fixture
+def tls_endpoint(tmp_path):
+    """An HTTPS endpoint with a self-signed certificate (see TlsEndpoint)."""
+    from tests.tls_endpoint import TlsEndpoint
+
+    endpoint = TlsEndpoint(tmp_path)
+    yield endpoint
+    endpoint.close()

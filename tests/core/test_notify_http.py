@@ -309,3 +309,19 @@ def test_the_ntfy_example_of_the_plugins_readme_works(tmp_path, monkeypatch, htt
     assert (sent["path"], sent["body"], sent["headers"]["title"]) == ("/alerts", b"disk full",
                                                                       "db-1")
     assert str(caught.value) == "Ntfy 'alerts' got HTTP 404; check its topic_url."
+
+
+# -- TLS ----------------------------------------------------------------------------------
+
+
+def test_a_self_signed_receiver_is_refused_with_the_shared_tls_context(tls_endpoint):
+    """The TLS context is made once per process (it costs ~45 ms to build) and still verifies:
+    a certificate no CA vouches for is refused, twice, without a second handshake that
+    succeeds."""
+    hook = Webhook(url=f"{tls_endpoint.url}/hooks/T0", idempotent=False)
+
+    for _ in range(2):
+        error = _raised(hook)
+        assert "could not be reached (ConnectError)" in str(error)
+        assert tls_endpoint.url not in str(error)
+    assert tls_endpoint.connections >= 2
