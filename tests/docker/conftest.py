@@ -3,8 +3,8 @@ of docker-compose.yml, run by pytest-docker; the fixtures of prefect_docker.test
 
 The registry of `local_registry` is the compose one here (the plugin's own default, which runs
 the registry without compose, is covered by test_fixtures.py). Nothing may be left behind:
-`_nothing_left_behind` compares the engine's containers, images, volumes and networks before
-and after the session.
+the `docker_host` override compares the engine's containers, images, volumes and networks
+before and after the session. Tests that need no engine do not ask for it and always run.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ def engine_inventory(host) -> dict[str, set[str]]:
         }
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _nothing_left_behind(docker_host):
-    """Set up before, torn down after every other session fixture of these tests."""
+@pytest.fixture(scope="session")
+def docker_host(docker_host):
+    """The plugin's docker_host, checking that nothing was left behind when it goes: every
+    fixture using the engine depends on it, so it is torn down after all of them."""
     before = engine_inventory(docker_host)
-    yield
+    yield docker_host
     after = engine_inventory(docker_host)
     left = {kind: after[kind] - before[kind] for kind in after if after[kind] - before[kind]}
     assert not left, f"the Docker tests left these behind: {left}"
