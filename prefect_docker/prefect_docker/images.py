@@ -44,8 +44,9 @@ def pull_docker_image(repository: str, tag: str | None = None, platform: str | N
     """Pull repository:tag (latest when no tag; every tag with all_tags=True) and return the
     SDK's Image (a list of them with all_tags).
 
+        >>> team = DockerRegistryCredentials.load("team")  # doctest: +SKIP
         >>> pull_docker_image("registry.example.com/team/app", "1.2",
-        ...     docker_registry_credentials=DockerRegistryCredentials.load("team"))  # doctest: +SKIP
+        ...                   docker_registry_credentials=team)  # doctest: +SKIP
         <Image: 'registry.example.com/team/app:1.2'>
     """
     host = docker_host or DockerHost()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,9 @@ class ImageBuilder:
                  dockerfile: str = "Dockerfile", buildargs: dict[str, str] | None = None) -> str:
         """Build the folder `path` (legacy builder, no pull); return the image's tag."""
         path = Path(path)
-        tag = tag or f"{self.prefix}/{path.resolve().name.lower()}:{uuid.uuid4().hex[:12]}"
+        # a reference allows lowercase letters, digits and single separators only
+        name = re.sub(r"[^a-z0-9]+", "-", path.resolve().name.lower()).strip("-") or "image"
+        tag = tag or f"{self.prefix}/{name}:{uuid.uuid4().hex[:12]}"
         with self.host.get_client() as client, docker_errors(base_url=self.host.engine_url(),
                                                              image=tag):
             # rm/forcerm: no intermediate container is left, even after a failed step

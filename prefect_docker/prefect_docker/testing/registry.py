@@ -63,7 +63,8 @@ def run_registry(host: DockerHost, builder: ImageBuilder) -> Iterator[RegistrySe
     username, password = new_user()
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="core-blocks-registry-") as tmp:
-        image = builder(registry_context(Path(tmp), username, password))
+        image = builder(registry_context(Path(tmp), username, password),
+                        f"{builder.prefix}/registry:{secrets.token_hex(6)}")
     with host.get_client() as client:
         container = client.containers.run(
             image, detach=True, init=True, network_mode="host",
