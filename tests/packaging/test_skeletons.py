@@ -1,5 +1,5 @@
-"""The dbt, Docker and Slack skeletons: installed, their entry points load, they add nothing yet
-and pull no SDK."""
+"""The dbt and Slack skeletons: installed, their entry points load, they add nothing yet; no
+integration (Docker's tasks and pytest plugin included) imports its SDK on import."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from core_blocks.registry import get_registry
 
-SKELETONS = ["dbt", "docker", "slack"]
+SKELETONS = ["dbt", "slack"]
 
 
 @pytest.mark.parametrize("short", SKELETONS)
@@ -24,7 +24,8 @@ def test_entry_point_loads_from_its_distribution_and_adds_no_type_yet(short):
 
 def test_importing_every_integration_loads_no_sdk():
     probe = ("import sys, core_blocks.cli, prefect_aws, prefect_dbt, prefect_docker, "
-             "prefect_slack, prefect_dbt.plugin, prefect_docker.plugin, prefect_slack.plugin;"
+             "prefect_slack, prefect_dbt.plugin, prefect_docker.plugin, prefect_slack.plugin, "
+             "prefect_docker.images, prefect_docker.containers, prefect_docker.testing.plugin;"
              "print(*{'boto3', 'dbt', 'docker', 'slack_sdk'} & sys.modules.keys())")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)
