@@ -132,15 +132,10 @@ def run_container(image: str, command: str | list[str],
                                base_url=host.engine_url(), image=image,
                                registry=creds.registry_url if creds else None,
                                username=creds.username if creds else None):
-                repository, tag = image.rsplit(":", 1) if _tagged(image) else (image, "latest")
-                engine.pull(client, repository, tag, None, False,
+                engine.pull(client, image, None, None, False,
                             creds.auth_config() if creds else None)
         with docker_errors(base_url=host.engine_url(), image=image):
             return engine.run(client, image, command, kwargs, timeout_seconds, auto_remove, log)
-
-
-def _tagged(image: str) -> bool:
-    return ":" in image.rsplit("/", 1)[-1]
 
 
 def _has_image(client: Any, image: str, host: DockerHost) -> bool:

@@ -39,16 +39,21 @@ def _events(stream: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 def pull(client: Any, repository: str, tag: str | None, platform: str | None, all_tags: bool,
          auth_config: dict[str, str] | None) -> Any:
     """Pull repository:tag (every tag with all_tags); the Image, or a list with all_tags."""
-    name = repository if all_tags or not tag else f"{repository}:{tag}"
-    with progress(f"pull {name}") as feed:
-        for event in _events(client.api.pull(repository, tag=None if all_tags else tag,
-                                             stream=True, decode=True, platform=platform,
-                                             all_tags=all_tags, auth_config=auth_config)):
+    if not tag and _has_tag(repository):
+        repository, tag = repository.rsplit(":", 1)
+    tag = None if all_tags else (tag or "latest")
+    label = f"{repository}:{tag}" if tag else repository
+    with progress(f"pull {label}") as feed:
+        for event in _events(client.api.pull(repository, tag=tag, stream=True, decode=True,
+                                             platform=platform, all_tags=all_tags,
+                                             auth_config=auth_config)):
             feed(event)
-    if all_tags:
-        return client.images.list(name=repository)
-    return client.images.get(name if tag or ":" in repository.rsplit("/", 1)[-1]
-                             else f"{repository}:latest")
+    return client.images.list(name=repository) if all_tags else client.images.get(label)
+
+
+def _has_tag(repository: str) -> bool:
+    """True for "host:5000/app:1.2", false for "host:5000/app" (a port is not a tag)."""
+    return ":" in repository.rsplit("/", 1)[-1]
 
 
 def push(client: Any, repository: str, tag: str, auth_config: dict[str, str]) -> str:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from prefect_docker.testing.contexts import busybox_context, registry_context
+from prefect_docker.testing.contexts import MissingTool, busybox_context, registry_context
 from prefect_docker.testing.registry import RegistryService, free_port, new_user
+from tests.conftest import service_missing
 
 HERE = Path(__file__).parent
 
@@ -50,8 +52,11 @@ def compose_settings(tmp_path_factory, docker_host):
     """Build contexts and the variables docker-compose.yml reads, for the whole session."""
     contexts = tmp_path_factory.mktemp("compose")
     username, password = new_user()
-    registry_context(contexts / "registry", username, password)
-    busybox_context(contexts / "httpd", "COPY www /www\n")
+    try:
+        registry_context(contexts / "registry", username, password)
+        busybox_context(contexts / "httpd", "COPY www /www\n")
+    except MissingTool as exc:
+        service_missing("The Docker test images", str(exc))
     (contexts / "httpd" / "www").mkdir()
     (contexts / "httpd" / "www" / "hello.txt").write_text("hello from httpd\n")
     settings = {"CORE_BLOCKS_TEST_CONTEXTS": str(contexts),
@@ -72,7 +77,12 @@ def compose_settings(tmp_path_factory, docker_host):
 @pytest.fixture(scope="session")
 def docker_compose_command() -> str:
     # pytest-docker defaults to the `docker compose` plugin, which Debian does not ship
-    return "docker-compose" if shutil.which("docker-compose") else "docker compose"
+    if shutil.which("docker-compose"):
+        return "docker-compose"
+    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    if plugin.returncode != 0:
+        service_missing("Docker Compose", "install docker-compose (scripts/services.sh does)")
+    return "docker compose"
 
 
 @pytest.fixture(scope="session")

@@ -114,3 +114,45 @@ def test_layer_totals_sum_progress_over_layers():
     assert totals.update({"status": "Pulling fs layer", "id": "a", "progressDetail": {}}) is None
     totals.update({"id": "a", "progressDetail": {"current": 5, "total": 10}})
     assert totals.update({"id": "b", "progressDetail": {"current": 1, "total": 4}}) == (6, 14)
+
+
+def test_retry_condition_retries_registry_hiccups_only():
+    from core_blocks.runtime.states import State, StateType
+    from prefect_docker.retries import retry_on_transient_errors
+
+    hiccup = translate(_api_error(503, "service unavailable"), base_url="tcp://e:1")
+    refused = translate(_api_error(500, "unauthorized: authentication required"),
+                        registry="r", username="u")
+    assert retry_on_transient_errors(None, None, State(StateType.FAILED, error=hiccup))
+    assert not retry_on_transient_errors(None, None, State(StateType.FAILED, error=refused))
+    assert not retry_on_transient_errors(None, None, State(StateType.FAILED,
+                                                           error=ValueError("x")))
+
+
+@pytest.mark.parametrize("ci, expected", [("true", False), ("", True)])
+def test_progress_bars_only_on_a_terminal_outside_ci(monkeypatch, ci, expected):
+    import io
+    import sys
+
+    from prefect_docker.progress import progress, progress_enabled
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    assert progress_enabled() is expected
+    with progress("pull x") as feed:  # draws (or not) without failing either way
+        feed({"id": "a", "progressDetail": {"current": 1, "total": 2}})
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress_enabled() is False  # not a terminal
+
+
+def test_engine_lines_outside_a_run_go_to_the_package_logger(caplog):
+    from prefect_docker.run_log import run_logger
+
+    with caplog.at_level("INFO", logger="prefect_docker"):
+        run_logger()("Step 1/2 : FROM scratch")
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("prefect_docker", "Step 1/2 : FROM scratch")]

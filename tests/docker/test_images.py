@@ -104,3 +104,26 @@ def test_a_missing_tag_is_an_image_not_found(docker_host, local_registry, pushed
 def test_login_with_the_right_password_succeeds(docker_host, local_registry):
     with docker_host.get_client() as client:
         assert local_registry.credentials.login(client)["Status"] == "Login Succeeded"
+
+
+def test_credentials_give_a_logged_in_client(docker_host, local_registry):
+    client = local_registry.credentials.get_client(docker_host)
+    try:
+        assert client.ping()
+    finally:
+        client.close()
+
+
+def test_run_container_pulls_a_missing_image_with_the_credentials(docker_host, local_registry,
+                                                                  pushed):
+    from prefect_docker.containers import run_container
+
+    repository, tag, _ = pushed
+    try:
+        result = run_container.fn(f"{repository}:{tag}", ["echo", "pulled and ran"],
+                                  docker_host=docker_host,
+                                  docker_registry_credentials=local_registry.credentials)
+        assert result == (0, "pulled and ran")
+    finally:
+        with docker_host.get_client() as client:
+            client.images.remove(f"{repository}:{tag}")
