@@ -176,6 +176,53 @@ def run_slack_stage() -> bool:
         slack.close()
 
 
+def run_docker_stage() -> str:
+    """core-blocks-docker: a container run in a flow, when a Docker engine is reachable.
+
+    Returns "ok", "FAILED" or why it was skipped; the image is built FROM scratch out of the
+    host's static busybox (nothing is pulled) and removed afterwards.
+    """
+    import tempfile
+
+    from prefect_docker import DockerError, DockerHost
+    from prefect_docker.testing.contexts import MissingTool, busybox_context
+    from prefect_docker.testing.images import ImageBuilder
+
+    print("\n# Docker (core-blocks-docker): a container run in a flow")
+    host = DockerHost(timeout=10)
+    try:
+        with host.get_client() as client:
+            client.ping()
+        with tempfile.TemporaryDirectory() as tmp:
+            builder = ImageBuilder(host, prefix="core-blocks-demo")
+            image = builder(busybox_context(Path(tmp) / "busybox"))
+    except (DockerError, MissingTool) as exc:
+        reason = f"skipped: {exc}"
+        print(f"Docker stage {reason}")
+        return reason
+    try:
+        blocks("create", "docker-host/local", "--set", f"base_url={host.engine_url()}")
+        return "ok" if _docker_flow(image) else "FAILED"
+    finally:
+        builder.cleanup()
+
+
+def _docker_flow(image: str) -> bool:
+    from core_blocks import flow
+    from prefect_docker import DockerHost
+    from prefect_docker.containers import run_container
+
+    @flow(name="container-hello")
+    def container_hello() -> str:
+        result = run_container(image, ["echo", "hello from a container"], network_mode="none",
+                               docker_host=DockerHost.load("local"))
+        return result.logs
+
+    logs = container_hello()
+    print(f"container-hello ran a container that said {logs.strip()!r}")
+    return logs == "hello from a container"
+
+
 def main() -> None:
     HOME.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as doctor expects
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
@@ -221,6 +268,7 @@ def main() -> None:
     receiver.shutdown()
     s3_ok = run_s3_stage(exports)
     slack_ok = run_slack_stage()
+    docker_status = run_docker_stage()
 
     store_bytes = (HOME / "blocks.db").read_bytes()
     leaked = any(secret in store_bytes for secret in
@@ -234,7 +282,9 @@ def main() -> None:
     print(f"  flows and hooks       : {'ok' if runs_ok else 'FAILED'}")
     print(f"  S3 round trip (moto)  : {'ok' if s3_ok else 'FAILED'}")
     print(f"  Slack alert (local)   : {'ok' if slack_ok else 'FAILED'}")
-    if leaked or not message["authorization"] or not runs_ok or not s3_ok or not slack_ok:
+    print(f"  Docker container run  : {docker_status}")
+    if leaked or not message["authorization"] or not runs_ok or not s3_ok or not slack_ok \
+            or docker_status == "FAILED":
         raise SystemExit("demo: a check failed")
     print("demo: all stages passed")
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # scripts/services.sh up|down|status — install (idempotently) and run the local services the
-# test suite needs: PostgreSQL and a Secret Service keyring (gnome-keyring on a private D-Bus).
+# test suite needs: PostgreSQL, a Secret Service keyring (gnome-keyring on a private D-Bus) and
+# a Docker engine (dockerd without bridge or iptables; the registry binary and static busybox
+# the Docker tests build their images FROM scratch with, since nothing can be pulled here).
 # Meant for a fresh Debian 12 machine, as root, without systemd; everything listens on
 # 127.0.0.1 or on unix sockets inside the state dir. After `up`:  source "$STATE/env.sh"
 # Env: CORE_BLOCKS_SERVICES_DIR, CORE_BLOCKS_PG_PORT, CORE_BLOCKS_PG_PASSWORD (URL-safe chars
@@ -12,7 +14,7 @@ PG_PORT=${CORE_BLOCKS_PG_PORT:-54329}   # not 5432: avoid clashing with a system
 PG_PASS=${CORE_BLOCKS_PG_PASSWORD:-core-blocks-pg}
 PG_DB=core_blocks_test
 KEYRING_PASS=${CORE_BLOCKS_KEYRING_PASSWORD:-core-blocks-keyring}
-PIDS=$STATE/pids PG=$STATE/pg KR=$STATE/keyring
+PIDS=$STATE/pids PG=$STATE/pg KR=$STATE/keyring DK=$STATE/docker
 export DEBIAN_FRONTEND=noninteractive
 cd /   # runuser keeps the cwd; postgres cannot enter e.g. /root and would warn about it
 
@@ -40,7 +42,10 @@ wait_for() { # what seconds cmd...
 install_packages() {
   local missing=() p
   [ -n "$(pgbin)" ] || missing+=(postgresql)
-  for p in gnome-keyring dbus libsecret-tools; do
+  # docker-compose: the Debian 1.29 one pytest-docker drives (no `docker compose` plugin here);
+  # docker-registry + apache2-utils (htpasswd): the tests' registry; busybox-static: test images.
+  for p in gnome-keyring dbus libsecret-tools docker.io docker-compose busybox-static \
+      docker-registry apache2-utils; do
     dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
@@ -99,15 +104,39 @@ start_keyring() {
   log "keyring: Secret Service on $DBUS_SESSION_BUS_ADDRESS (pids dbus $(cat "$PIDS/dbus.pid"), gnome-keyring $(cat "$PIDS/gnome-keyring.pid"))"
 }
 
+start_dockerd() {
+  export DOCKER_HOST=unix://$DK/docker.sock
+  if ! alive dockerd; then
+    mkdir -p "$DK/data" "$DK/exec"
+    echo '{}' >"$DK/daemon.json"   # ignore any /etc/docker/daemon.json
+    # No bridge, NAT or iptables rules (containers use network "none" or "host"), and our own
+    # data, exec root, pidfile and socket, so a system dockerd is neither needed nor disturbed.
+    setsid nohup dockerd --config-file="$DK/daemon.json" --data-root="$DK/data" \
+      --exec-root="$DK/exec" --pidfile="$DK/dockerd.pid" -H "$DOCKER_HOST" \
+      --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+      --userland-proxy=false --log-level=warn >"$DK/dockerd.log" 2>&1 </dev/null &
+    echo $! >"$PIDS/dockerd.pid"
+    wait_for "dockerd (see $DK/dockerd.log)" 60 docker info
+  fi
+  log "docker engine $(docker version -f '{{.Server.Version}}') on $DOCKER_HOST (pid $(cat "$PIDS/dockerd.pid"))"
+}
+
+stop_dockerd() {
+  stop_pid dockerd   # its containers (the tests' own) stop with it
+  umount "$DK/exec/netns/default" 2>/dev/null || true   # dockerd leaves this nsfs mount behind
+}
+
 up() {
   mkdir -p "$STATE" "$PIDS"; chmod 755 "$STATE"   # postgres user must be able to traverse it
   install_packages
   start_postgres
   start_keyring
+  start_dockerd
   cat >"$STATE/env.sh" <<EOF
 export CORE_BLOCKS_TEST_PG_URL=postgresql://postgres:$PG_PASS@127.0.0.1:$PG_PORT/$PG_DB
 export DBUS_SESSION_BUS_ADDRESS=unix:path=$KR/bus
 export CORE_BLOCKS_TEST_KEYRING=1
+export DOCKER_HOST=unix://$DK/docker.sock
 EOF
   log "up; source $STATE/env.sh"
 }
@@ -119,12 +148,13 @@ down() {
   fi
   rm -f "$PIDS/postgres.pid"
   stop_pid gnome-keyring; stop_pid dbus
+  stop_dockerd
   log "down"
 }
 
 status() {
   local n pid
-  for n in postgres dbus gnome-keyring; do
+  for n in postgres dbus gnome-keyring dockerd; do
     pid=$(cat "$PIDS/$n.pid" 2>/dev/null || true)
     if [ -n "$pid" ] && running "$pid"; then echo "$n: running (pid $pid)"; else echo "$n: stopped"; fi
   done
@@ -132,5 +162,6 @@ status() {
 
 case "${1:-}" in
   up) up ;; down) down ;; status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  dockerd) mkdir -p "$STATE" "$PIDS"; install_packages; start_dockerd ;;  # the engine alone
+  *) echo "usage: $0 up|down|status|dockerd" >&2; exit 2 ;;
 esac

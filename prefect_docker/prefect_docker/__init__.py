@@ -1,17 +1,50 @@
-"""core-blocks-docker: Docker blocks and tasks for core-blocks (a skeleton for now).
+"""core-blocks-docker: Docker blocks (hosts, registry credentials), image and container tasks,
+and pytest fixtures for testing flows against a local engine and registry.
 
-Its block types will be exported here, loaded on first use like every package's
-(`core_blocks.lazy_exports`); Docker's SDK is imported only by the methods that call it.
+The block types and errors load on first use, so `import prefect_docker` stays cheap; Docker's
+SDK is only imported by the functions that call the engine. The tasks live in
+`prefect_docker.images` and `prefect_docker.containers`:
+
+    from prefect_docker import DockerHost, DockerRegistryCredentials
+    from prefect_docker.containers import run_container
 """
+
+from typing import TYPE_CHECKING
 
 from core_blocks.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
-_EXPORTS: dict[str, str] = {}  # public name -> module defining it
+_EXPORTS = {  # public name -> module defining it
+    "DockerHost": "prefect_docker.host",
+    "DockerRegistryCredentials": "prefect_docker.credentials",
+    "ContainerResult": "prefect_docker.engine",
+    "DockerError": "prefect_docker.errors",
+    "DockerDaemonUnreachable": "prefect_docker.errors",
+    "DockerImageNotFound": "prefect_docker.errors",
+    "DockerRegistryLoginFailed": "prefect_docker.errors",
+    "DockerContainerNameConflict": "prefect_docker.errors",
+    "DockerContainerNotFound": "prefect_docker.errors",
+    "ContainerFailed": "prefect_docker.errors",
+    "ContainerTimedOut": "prefect_docker.errors",
+}
 
 __all__ = sorted(_EXPORTS)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
-# With the first export, add `if TYPE_CHECKING:` imports of each name, as prefect_aws does.
+
+if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/packaging)
+    from prefect_docker.credentials import DockerRegistryCredentials
+    from prefect_docker.engine import ContainerResult
+    from prefect_docker.errors import (
+        ContainerFailed,
+        ContainerTimedOut,
+        DockerContainerNameConflict,
+        DockerContainerNotFound,
+        DockerDaemonUnreachable,
+        DockerError,
+        DockerImageNotFound,
+        DockerRegistryLoginFailed,
+    )
+    from prefect_docker.host import DockerHost

@@ -1,6 +1,7 @@
-"""core-blocks-docker's plugin (entry point `docker`): the block types it adds.
+"""core-blocks-docker's plugin (entry point `docker`): its block types.
 
-Block modules are imported inside the hook, never Docker's SDK, so discovery stays fast.
+The block modules are imported inside the hook and import Docker's SDK only inside the
+methods that call the engine, so discovery (`blocks types`) never pays for it.
 """
 
 from core_blocks import hookimpl
@@ -8,5 +9,7 @@ from core_blocks import hookimpl
 
 @hookimpl
 def register_block_types():
-    # DockerHost and DockerRegistryCredentials arrive with their own issue.
-    return []
+    from prefect_docker.credentials import DockerRegistryCredentials
+    from prefect_docker.host import DockerHost
+
+    return [DockerHost, DockerRegistryCredentials]

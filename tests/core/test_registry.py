@@ -448,6 +448,31 @@ def test_discovery_imports_no_sdk():
     assert out.stdout.strip() == "", f"discovery imported {out.stdout.strip()}\n{out.stderr}"
 
 
+def test_blocks_types_and_ls_with_saved_integration_blocks_import_no_sdk(tmp_path):
+    probe = textwrap.dedent(f"""\
+        import os, sys
+        os.environ["CORE_BLOCKS_HOME"] = {str(tmp_path / "home")!r}
+        os.environ["CORE_BLOCKS_SECRET_BACKEND"] = "file"
+        import subprocess
+        done = subprocess.run(["blocks", "create", "docker-host/box", "--set",
+                               "base_url=tcp://127.0.0.1:1"], capture_output=True, text=True)
+        print(done.stderr, file=sys.stderr)
+        from core_blocks.cli.app import main
+        for args in (["types"], ["ls"]):
+            print("exit", main(args), file=sys.stderr)
+        print("sdks:", *sorted({set(SDKS)!r} & sys.modules.keys()), file=sys.stderr)
+        """)
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={**os.environ, "PATH": f"{Path(sys.executable).parent}:"
+                                                    f"{os.environ.get('PATH', '')}"},
+                         cwd=REPO, timeout=120)
+
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count("exit 0") == 2, out.stderr
+    assert "docker-registry-credentials" in out.stdout and "docker-host/box" in out.stdout
+    assert out.stderr.splitlines()[-1] == "sdks:", f"blocks types/ls imported {out.stderr}"
+
+
 def test_cli_start_imports_no_pydantic():
     out = _run("import sys, core_blocks.cli.app\n"
                "print(*sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))")

@@ -1,5 +1,6 @@
-"""The dbt and Docker skeletons: installed, their entry points load, they add nothing yet and
-pull no SDK; importing any integration (Slack's included) pulls no SDK either."""
+"""The dbt skeleton: installed, its entry point loads, it adds nothing yet and pulls no SDK;
+importing any integration (Slack's and Docker's, tasks and pytest plugins included) pulls no
+SDK either."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from core_blocks.registry import get_registry
 
-SKELETONS = ["dbt", "docker"]
+SKELETONS = ["dbt"]
 
 
 @pytest.mark.parametrize("short", SKELETONS)
@@ -24,7 +25,8 @@ def test_entry_point_loads_from_its_distribution_and_adds_no_type_yet(short):
 
 def test_importing_every_integration_loads_no_sdk():
     probe = ("import sys, core_blocks.cli, prefect_aws, prefect_dbt, prefect_docker, "
-             "prefect_slack, prefect_dbt.plugin, prefect_docker.plugin, prefect_slack.plugin;"
+             "prefect_slack, prefect_dbt.plugin, prefect_docker.plugin, prefect_slack.plugin, "
+             "prefect_docker.images, prefect_docker.containers, prefect_docker.testing.plugin;"
              "print(*{'boto3', 'dbt', 'docker', 'slack_sdk'} & sys.modules.keys())")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)

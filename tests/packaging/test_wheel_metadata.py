@@ -86,7 +86,7 @@ def test_integration_needs_this_core_release_and_declares_its_entry_point(wheels
     assert not any(r.startswith("prefect") for r in requires)
 
 
-@pytest.mark.parametrize("package", ["prefect_dbt", "prefect_docker"])
+@pytest.mark.parametrize("package", ["prefect_dbt"])
 def test_skeletons_pull_no_sdk_yet(wheels, package):
     dist = f"core-blocks-{package.split('_')[1]}"
     assert metadata(wheels[dist]).get_all("Requires-Dist") == ["core-blocks<0.2,>=0.1"]
@@ -99,6 +99,16 @@ def test_slack_pulls_slack_sdk_and_aiohttp_and_ships_its_pytest_plugin(wheels):
                                 "pydantic<3,>=2.7", "slack-sdk<4,>=3.19"]
     assert "[pytest11]\ncore_blocks_slack = prefect_slack.testing.plugin" in entry_points(
         wheels["core-blocks-slack"])
+
+
+def test_docker_depends_on_the_bounded_sdk_and_ships_its_pytest_plugin(wheels):
+    wheel = wheels["core-blocks-docker"]
+    requires = metadata(wheel).get_all("Requires-Dist")
+
+    assert "docker<8,>=7.0" in requires and "core-blocks<0.2,>=0.1" in requires
+    assert "[pytest11]\ncore_blocks_docker = prefect_docker.testing.plugin" in entry_points(
+        wheel)
+    assert "prefect_docker/testing/plugin.py" in members(wheel)
 
 
 def test_core_extras_name_the_integrations(wheels):

@@ -1,0 +1,67 @@
+"""DockerRegistryCredentials: a registry user, passed with each pull and push."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+
+from core_blocks.abstract import CredentialsBlock
+from prefect_docker.translation import docker_errors
+
+
+class DockerRegistryCredentials(CredentialsBlock):
+    """A user of a Docker registry. The tasks send it with every pull and push (the SDK's
+    `auth_config`) rather than trusting an earlier login of another client.
+
+        >>> creds = DockerRegistryCredentials(username="ci", password="s3cret",
+        ...                                   registry_url="registry.example.com")
+        >>> creds.auth_config()["username"]
+        'ci'
+    """
+
+    _block_type_name = "Docker Registry Credentials"
+    _documentation_url = "https://docs.docker.com/reference/cli/docker/login/"
+
+    username: str = Field(description="Registry user name")
+    password: SecretStr = Field(description="Its password or access token")
+    registry_url: str = Field(
+        description="Registry address, e.g. registry.example.com:5000 or index.docker.io")
+    reauth: bool = Field(
+        default=True, description="Log in again even if the engine has a login for it")
+
+    @field_validator("registry_url")
+    @classmethod
+    def _registry_is_an_address(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value or "/" in value.split("://", 1)[-1]:
+            raise ValueError("must be a registry address such as registry.example.com:5000, "
+                             "without a repository path")
+        return value
+
+    def auth_config(self) -> dict[str, str]:
+        """The SDK's `auth_config` for a pull or push: user, password and registry."""
+        return {"username": self.username, "password": self.password.get_secret_value(),
+                "serveraddress": self.registry_url}
+
+    def login(self, client: Any) -> dict[str, Any]:
+        """Log `client` (a docker.DockerClient) in to the registry; return the engine's answer."""
+        with docker_errors(secrets=(self.password.get_secret_value(),),
+                           registry=self.registry_url,
+                           username=self.username):
+            return client.login(username=self.username,
+                                password=self.password.get_secret_value(),
+                                registry=self.registry_url, reauth=self.reauth)
+
+    def get_client(self, docker_host: Any = None) -> Any:
+        """A docker.DockerClient for docker_host (a DockerHost; default the environment's),
+        logged in to this registry; close it when done."""
+        from prefect_docker.host import DockerHost
+
+        client = (docker_host or DockerHost()).get_docker_client()
+        try:
+            self.login(client)
+        except BaseException:
+            client.close()
+            raise
+        return client

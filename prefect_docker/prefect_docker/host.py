@@ -1,0 +1,79 @@
+"""DockerHost: which Docker engine to talk to, and a client for it that closes after use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from core_blocks.block import Block
+from prefect_docker.translation import docker_errors
+
+# Keyword arguments the block sets itself: in client_kwargs they would silently win or clash.
+_OWN_KWARGS = frozenset({"base_url", "version", "timeout", "max_pool_size"})
+
+
+class DockerHost(Block):
+    """A Docker engine: its address and client options; empty means the environment's engine.
+
+        >>> host = DockerHost(base_url="unix:///var/run/docker.sock", timeout=30)
+        >>> with host.get_client() as client:  # doctest: +SKIP
+        ...     client.ping()
+        True
+    """
+
+    _block_type_name = "Docker Host"
+    _documentation_url = "https://docker-py.readthedocs.io/en/stable/client.html"
+
+    base_url: str | None = Field(
+        default=None,
+        description="Engine address, e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375; "
+                    "empty: DOCKER_HOST and the other DOCKER_* variables, as docker.from_env()")
+    version: str | None = Field(
+        default=None, description="API version to use, e.g. 1.41; empty: the engine's own")
+    timeout: int | None = Field(
+        default=None, gt=0, description="Seconds to wait for an API answer; empty: 60")
+    max_pool_size: int | None = Field(
+        default=None, gt=0, description="Connections kept open to the engine; empty: 10")
+    client_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="More docker.DockerClient arguments, e.g. {\"use_ssh_client\": true}")
+
+    @field_validator("client_kwargs")
+    @classmethod
+    def _no_duplicate_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(_OWN_KWARGS & value.keys())
+        if taken:
+            raise ValueError(f"set {', '.join(taken)} with the block's own field, not here")
+        return value
+
+    def engine_url(self) -> str:
+        """The engine's address as errors name it: base_url, else DOCKER_HOST, else the default."""
+        return self.base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+    def client_arguments(self) -> dict[str, Any]:
+        """The keyword arguments for the SDK's client (unset options left to its defaults)."""
+        options = {"version": self.version, "timeout": self.timeout,
+                   "max_pool_size": self.max_pool_size}
+        return {**{k: v for k, v in options.items() if v is not None}, **self.client_kwargs}
+
+    def get_docker_client(self) -> Any:
+        """A new docker.DockerClient; close it when done (or use get_client())."""
+        import docker
+
+        with docker_errors(base_url=self.engine_url()):
+            if self.base_url:
+                return docker.DockerClient(base_url=self.base_url, **self.client_arguments())
+            return docker.from_env(**self.client_arguments())
+
+    @contextmanager
+    def get_client(self) -> Iterator[Any]:
+        """A docker.DockerClient for the block's engine, closed on leaving the block."""
+        client = self.get_docker_client()
+        try:
+            yield client
+        finally:
+            client.close()

@@ -1,0 +1,93 @@
+"""Image tasks: pull, build and push, with registry credentials sent on every call.
+
+    from prefect_docker import DockerRegistryCredentials
+    from prefect_docker.images import build_docker_image, push_docker_image
+
+    build_docker_image("app/", tag="registry.example.com/team/app:1.2")
+    push_docker_image("registry.example.com/team/app", "1.2",
+                      DockerRegistryCredentials.load("team-registry"))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core_blocks.tasks import task
+from prefect_docker import engine
+from prefect_docker.credentials import DockerRegistryCredentials
+from prefect_docker.host import DockerHost
+from prefect_docker.retries import RETRYING
+from prefect_docker.run_log import run_logger
+from prefect_docker.translation import docker_errors
+
+
+def _registry_of(repository: str) -> str | None:
+    first = repository.split("/", 1)[0]
+    return first if "/" in repository and ("." in first or ":" in first or
+                                           first == "localhost") else None
+
+
+def _auth(credentials: DockerRegistryCredentials | None) -> dict[str, Any]:
+    """auth_config for the SDK, and what errors may name (never the password)."""
+    if credentials is None:
+        return {"auth_config": None, "secrets": (), "username": None}
+    return {"auth_config": credentials.auth_config(),
+            "secrets": (credentials.password.get_secret_value(),),
+            "username": credentials.username}
+
+
+@task(**RETRYING)
+def pull_docker_image(repository: str, tag: str | None = None, platform: str | None = None,
+                      all_tags: bool = False, docker_host: DockerHost | None = None,
+                      docker_registry_credentials: DockerRegistryCredentials | None = None
+                      ) -> Any:
+    """Pull repository:tag (latest when no tag; every tag with all_tags=True) and return the
+    SDK's Image (a list of them with all_tags).
+
+        >>> team = DockerRegistryCredentials.load("team")  # doctest: +SKIP
+        >>> pull_docker_image("registry.example.com/team/app", "1.2",
+        ...                   docker_registry_credentials=team)  # doctest: +SKIP
+        <Image: 'registry.example.com/team/app:1.2'>
+    """
+    host = docker_host or DockerHost()
+    auth = _auth(docker_registry_credentials)
+    image = repository if all_tags else f"{repository}:{tag or 'latest'}"
+    with host.get_client() as client, docker_errors(
+            auth["secrets"], base_url=host.engine_url(), image=image,
+            registry=_registry_of(repository), username=auth["username"]):
+        return engine.pull(client, repository, tag, platform, all_tags, auth["auth_config"])
+
+
+@task
+def build_docker_image(path: str, tag: str, dockerfile: str = "Dockerfile",
+                       buildargs: dict[str, str] | None = None,
+                       docker_host: DockerHost | None = None) -> Any:
+    """Build the image of the folder `path` as `tag`, its output streamed to the run's logger;
+    return the SDK's Image.
+
+        >>> build_docker_image("app/", tag="team/app:dev")  # doctest: +SKIP
+        <Image: 'team/app:dev'>
+    """
+    host = docker_host or DockerHost()
+    log = run_logger()
+    with host.get_client() as client, docker_errors(base_url=host.engine_url(), image=tag):
+        return engine.build(client, str(path), tag, dockerfile, buildargs, log)
+
+
+@task(**RETRYING)
+def push_docker_image(repository: str, tag: str,
+                      docker_registry_credentials: DockerRegistryCredentials,
+                      docker_host: DockerHost | None = None) -> str:
+    """Push repository:tag to its registry with these credentials; return the stored digest.
+
+        >>> push_docker_image("registry.example.com/team/app", "1.2",
+        ...                   DockerRegistryCredentials.load("team"))  # doctest: +SKIP
+        'sha256:...'
+    """
+    host = docker_host or DockerHost()
+    auth = _auth(docker_registry_credentials)
+    with host.get_client() as client, docker_errors(
+            auth["secrets"], base_url=host.engine_url(), image=f"{repository}:{tag}",
+            registry=_registry_of(repository) or docker_registry_credentials.registry_url,
+            username=auth["username"]):
+        return engine.push(client, repository, tag, auth["auth_config"])
