@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/services.sh up|down|status — install (idempotently) and run the local services the
-# test suite needs: PostgreSQL and a Secret Service keyring (gnome-keyring on a private D-Bus).
+# test suite needs: PostgreSQL and a Secret Service keyring (gnome-keyring on a private D-Bus),
+# and installs Debian's chromium for the browser tests of tests/ui.
 # Meant for a fresh Debian 12 machine, as root, without systemd; everything listens on
 # 127.0.0.1 or on unix sockets inside the state dir. After `up`:  source "$STATE/env.sh"
 # Env: CORE_BLOCKS_SERVICES_DIR, CORE_BLOCKS_PG_PORT, CORE_BLOCKS_PG_PASSWORD (URL-safe chars
@@ -40,7 +41,7 @@ wait_for() { # what seconds cmd...
 install_packages() {
   local missing=() p
   [ -n "$(pgbin)" ] || missing+=(postgresql)
-  for p in gnome-keyring dbus libsecret-tools; do
+  for p in gnome-keyring dbus libsecret-tools chromium; do  # chromium: tests/ui
     dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
   done
   ((${#missing[@]})) || return 0
