@@ -239,12 +239,12 @@ class UIServer(HTTPServer):
 
     def __init__(self, host: str, port: int, workers: int = 8, quiet: bool = False):
         self.address_family = _family(host)
-        super().__init__((host, port), Handler)
-        self.guard = Guard.for_address(host, self.server_address[1])
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="blocks-ui")
         self.routes = _routes()
         self.quiet = quiet
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="blocks-ui")
         self._assets: dict[str, bytes] = {}
+        super().__init__((host, port), Handler)  # binds: closes itself when that fails
+        self.guard = Guard.for_address(host, self.server_address[1])
 
     @property
     def url(self) -> str:
