@@ -86,3 +86,13 @@ def test_token_opens_the_page_once_then_a_cookie_carries_it(client, token_server
     assert client.get("/", headers={"Cookie": cookie}).status == 200
     assert client.get("/api/types", headers={"Authorization": "Bearer s3cret-token"}).status == 200
     assert "s3cret-token" in token_server.url
+
+
+def test_assets_load_nothing_from_another_site():
+    import re
+    from importlib import resources
+
+    static = resources.files("core_blocks.ui").joinpath("static")
+    for name in ("index.html", "app.js", "app.css"):
+        text = static.joinpath(name).read_text()
+        assert not re.search(r"(src|href)=[\"']?(https?:)?//|@import|url\(\s*[\"']?https?:", text)

@@ -65,8 +65,11 @@ const table = (head, rows, empty) => rows.length
   : h("p", { class: "muted" }, empty);
 
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined));
 }
+
+const facts = (rows) => h("div", { class: "scroll" }, h("table", { class: "facts" },
+  h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, v))))));
 
 function query(hash) {
   const at = hash.indexOf("?");
@@ -127,8 +130,8 @@ function fieldValue(value, secretSet) {
     return h("a", { href: blockHref(value.ref) }, value.ref);
   }
   if (value === null) return h("span", { class: "muted" }, "null");
-  if (typeof value === "string") return value;
-  return h("pre", {}, JSON.stringify(value, null, 2));
+  if (typeof value === "object") return h("pre", {}, JSON.stringify(value, null, 2));
+  return String(value);
 }
 
 async function blockPage(slug, name) {
@@ -169,7 +172,8 @@ function fieldSpec(schema, name, prop) {
   const nullable = withoutNull.length < variants.length;
   variants = withoutNull.map(deref);
   const required = (schema.required || []).includes(name);
-  const base = { name, nullable, required, title: prop.title || name,
+  const title = prop.title || name.charAt(0).toUpperCase() + name.slice(1).replace(/_/g, " ");
+  const base = { name, nullable, required, title,
     description: prop.description || "", default: prop.default };
   if (variants.length && variants.every((v) => v.block_type_slug)) {
     return { ...base, kind: "block", slugs: variants.map((v) => v.block_type_slug) };
@@ -420,12 +424,12 @@ function artifactView(artifact) {
 
 async function runPage(id) {
   const r = await get(`/api/runs/${enc(id)}`);
-  const facts = [["kind", r.kind], ["flow", r.flow_name || ""], ["state", badge(r.state_name)],
+  const rows = [["kind", r.kind], ["flow", r.flow_name || ""], ["state", badge(r.state_name)],
     ["attempts", r.attempts], ["started", when(r.started)], ["duration", seconds(r.duration)],
     ["parent", r.parent_id ? h("a", { href: runHref(r.parent_id) }, r.parent_id) : ""],
     ["id", r.id]];
   show(h("h1", {}, `${r.kind} run ${r.name}`),
-    table(["", ""], facts, ""),
+    facts(rows),
     r.error_type ? h("div", { class: "run-error" }, h("h2", {}, "Error"),
       errorBox(`${r.error_type}: ${r.error_message || ""}`)) : null,
     r.traceback ? h("div", {}, h("h2", {}, "Traceback"), h("pre", { id: "traceback" }, r.traceback))
