@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core_blocks import Secret
+from tests.helpers import plugin_folder
 from tests.ui.blocks import UiWarehouse, failing_flow
 
 
@@ -30,6 +31,31 @@ def test_types_lists_every_plugin_type_with_the_cli_shape(client):
     secret = next(t for t in body["types"] if t["slug"] == "secret")
     assert secret["plugin"] == "core" and secret["fields"] == ["value"]
     assert body["plugin_errors"] == {}
+
+
+def test_types_shows_a_broken_plugins_error_as_the_cli_does(client, tmp_path, monkeypatch):
+    plugin_folder(tmp_path, monkeypatch, "broken_plugin.py",
+                  "raise ImportError('cannot find vendor sdk')\n")
+
+    body = client.get("/api/types").json
+
+    [message] = body["plugin_errors"].values()
+    assert "broken_plugin" in message and "cannot find vendor sdk" in message
+    assert "secret" in {t["slug"] for t in body["types"]}
+
+
+def test_create_edit_delete_on_either_store(client, any_store, canary):
+    client.request("POST", "/api/blocks", {"type": "webhook", "name": "alerts",
+                                           "values": {"url": f"https://example.test/{canary}"}})
+    version = client.get("/api/blocks/webhook/alerts").json["version"]
+    edited = client.request("PUT", "/api/blocks/webhook/alerts",
+                            {"version": version, "values": {"method": "PUT"}})
+    assert edited.status == 200, edited.text
+    assert client.get("/api/blocks/webhook/alerts").json["fields"] == {
+        "body_template": '{"subject": "$subject", "body": "$body"}', "headers": "********",
+        "idempotent": None, "method": "PUT", "timeout_seconds": 10.0, "url": "********"}
+    assert client.request("DELETE", "/api/blocks/webhook/alerts").status == 200
+    assert canary not in "".join(client.transcript)
 
 
 def test_schema_is_the_types_json_schema(client):

@@ -11,7 +11,10 @@ import pytest
 from core_blocks import Secret, String
 from tests.ui.blocks import UiWarehouse, failing_flow
 
-expect = pytest.importorskip("playwright.sync_api").expect
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture then skips, or fails under CI=true
+    expect = None
 
 
 @pytest.fixture
