@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 
-COOKIE = "core_blocks_ui_token"
+COOKIE = "core_blocks_ui_token"  # and the port: browsers share cookies across a host's ports
 CSRF_HEADER = "X-CSRF-Token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
@@ -78,7 +78,7 @@ class Guard:
         if authorization and authorization.startswith("Bearer "):
             offered.append(authorization[len("Bearer "):])
         if cookie_header:
-            morsel = SimpleCookie(cookie_header).get(COOKIE)
+            morsel = SimpleCookie(cookie_header).get(self.cookie_name)
             if morsel is not None:
                 offered.append(morsel.value)
         return any(hmac.compare_digest(t.encode(), self.access_token.encode()) for t in offered)
@@ -94,6 +94,10 @@ class Guard:
             return "Cross-site request refused: its Origin is not this page's."
         return None
 
+    @property
+    def cookie_name(self) -> str:
+        return f"{COOKIE}_{self.port}"
+
     def cookie_header(self) -> str:
         """Set-Cookie for the access token: sent back by the browser, unreadable by scripts."""
-        return f"{COOKIE}={self.access_token}; Path=/; HttpOnly; SameSite=Strict"
+        return f"{self.cookie_name}={self.access_token}; Path=/; HttpOnly; SameSite=Strict"

@@ -28,10 +28,11 @@ def test_host_header_must_name_the_bound_address():
 def test_token_is_accepted_from_query_header_or_cookie_only_when_right():
     guard = Guard("192.0.2.7", 8765, access_token="t0ken")
     assert not guard.token_ok(None, None, None)
-    assert not guard.token_ok(f"{COOKIE}=wrong", "Bearer wrong", "wrong")
+    assert not guard.token_ok(f"{COOKIE}_8765=wrong", "Bearer wrong", "wrong")
+    assert not guard.token_ok(f"{COOKIE}_9999=t0ken", None, None)  # another server's
     assert guard.token_ok(None, None, "t0ken")
     assert guard.token_ok(None, "Bearer t0ken", None)
-    assert guard.token_ok(f"other=1; {COOKIE}=t0ken", None, None)
+    assert guard.token_ok(f"other=1; {COOKIE}_8765=t0ken", None, None)
     assert "HttpOnly" in guard.cookie_header() and "SameSite=Strict" in guard.cookie_header()
 
 
