@@ -2,7 +2,8 @@
 # scripts/services.sh up|down|status — install (idempotently) and run the local services the
 # test suite needs: PostgreSQL, a Secret Service keyring (gnome-keyring on a private D-Bus) and
 # a Docker engine (dockerd without bridge or iptables; the registry binary and static busybox
-# the Docker tests build their images FROM scratch with, since nothing can be pulled here).
+# the Docker tests build their images FROM scratch with, since nothing can be pulled here), and
+# installs Debian's chromium for the browser tests of tests/ui.
 # Meant for a fresh Debian 12 machine, as root, without systemd; everything listens on
 # 127.0.0.1 or on unix sockets inside the state dir. After `up`:  source "$STATE/env.sh"
 # Env: CORE_BLOCKS_SERVICES_DIR, CORE_BLOCKS_PG_PORT, CORE_BLOCKS_PG_PASSWORD (URL-safe chars
@@ -43,9 +44,10 @@ install_packages() {
   local missing=() p
   [ -n "$(pgbin)" ] || missing+=(postgresql)
   # docker-compose: the Debian 1.29 one pytest-docker drives (no `docker compose` plugin here);
-  # docker-registry + apache2-utils (htpasswd): the tests' registry; busybox-static: test images.
+  # docker-registry + apache2-utils (htpasswd): the tests' registry; busybox-static: test images;
+  # chromium: the browser tests of tests/ui.
   for p in gnome-keyring dbus libsecret-tools docker.io docker-compose busybox-static \
-      docker-registry apache2-utils; do
+      docker-registry apache2-utils chromium; do
     dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
   done
   ((${#missing[@]})) || return 0

@@ -18,6 +18,7 @@ from core_blocks.cli import (
     type_commands,
 )
 from core_blocks.cli.group import BlocksGroup
+from core_blocks.cli.lazy_command import LazyCommand
 
 
 @click.group("blocks", cls=BlocksGroup, no_args_is_help=True)
@@ -35,6 +36,9 @@ for command in (type_commands.types_command, type_commands.register_command,
                 run_commands.runs_group, run_commands.concurrency_group,
                 completion_command.completion_command):
     cli.add_command(command)
+cli.add_command(LazyCommand("ui", "core_blocks.ui.command:ui_command",  # no web code at start-up
+                            help="Browse, create and edit blocks and read run history in a "
+                                 "local web page."))
 
 
 def main(argv: list[str] | None = None) -> int:
