@@ -31,9 +31,11 @@ from prefect_dbt.results import DbtResult
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
            "error": logging.ERROR}
 # dbt's own flags we add unless the command sets them: its console output would repeat what
-# reaches the run's log, and its usage statistics would call out of the machine.
+# reaches the run's log, its usage statistics would call out of the machine, and colour codes
+# would litter the log lines.
 _QUIET = ("--log-level", "none")
 _NO_TRACKING = "--no-send-anonymous-usage-stats"
+_NO_COLORS = "--no-use-colors"
 
 
 @task
@@ -67,6 +69,8 @@ def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
             args += list(_QUIET)
         if not any(a.endswith("send-anonymous-usage-stats") for a in args):
             args.append(_NO_TRACKING)
+        if not any(a.endswith("use-colors") for a in args):
+            args.append(_NO_COLORS)
         raw = invoke(args, _run_logger())
     try:
         result = to_result(shown, raw)
