@@ -32,7 +32,8 @@ class BaseTargetConfigs(Block):
     model_config = ConfigDict(populate_by_name=True)
     _adapter: ClassVar[str | None] = None  # the `type` key a typed config always produces
 
-    threads: int = Field(default=4, ge=1, description="How many models dbt builds at once")
+    threads: int | None = Field(default=None, ge=1,
+                                description="How many models dbt builds at once (dbt: 1)")
     extras: dict[str, Any] | None = Field(
         default=None, description="More keys for the adapter, as profiles.yml spells them")
     secret_extras: SecretDict | None = Field(
