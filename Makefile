@@ -64,6 +64,7 @@ bench: install-test  # the S3 benchmark needs moto's server, a test extra
 	$(PY) bench/block_load.py
 	$(PY) bench/s3_throughput.py
 	$(PY) bench/task_overhead.py
+	$(PY) bench/dbt_invoke.py
 
 clean:
 	rm -rf $(VENV) .demo .bench dist build */build *.egg-info */*.egg-info .pytest_cache
