@@ -64,7 +64,7 @@ class TargetConfigs(BaseTargetConfigs):
     """A dbt target for any adapter: `type`, `schema`, `threads` and the adapter's own keys in
     `extras` (put secrets in a typed config instead: extras are stored in plain text)."""
 
-    _block_type_name = "dbt CLI Target Configs"
+    _block_type_name = "dbt Target Configs"
     _block_type_slug = "dbt-cli-target-configs"
     _documentation_url = "https://docs.getdbt.com/docs/core/connect-data-platform/profiles.yml"
 
@@ -76,7 +76,7 @@ class GlobalConfigs(Block):
     """dbt's run flags, written to profiles.yml's `config:` section (dbt still reads it, and
     warns that dbt_project.yml's `flags:` is the newer place)."""
 
-    _block_type_name = "dbt CLI Global Configs"
+    _block_type_name = "dbt Global Configs"
     _block_type_slug = "dbt-cli-global-configs"
     _documentation_url = "https://docs.getdbt.com/reference/global-configs/about-global-configs"
 

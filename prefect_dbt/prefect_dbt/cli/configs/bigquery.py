@@ -13,7 +13,7 @@ from prefect_dbt.cli.configs.base import BaseTargetConfigs
 class BigQueryTargetConfigs(BaseTargetConfigs):
     """A dbt-bigquery target; a service account's key file is kept in the secret backend."""
 
-    _block_type_name = "dbt CLI BigQuery Target Configs"
+    _block_type_name = "dbt BigQuery Target"
     _block_type_slug = "dbt-cli-bigquery-target-configs"
     _documentation_url = "https://docs.getdbt.com/docs/core/connect-data-platform/bigquery-setup"
     _adapter = "bigquery"

@@ -12,7 +12,7 @@ from prefect_dbt.cli.configs.base import BaseTargetConfigs, schema_field
 class DuckDbTargetConfigs(BaseTargetConfigs):
     """A dbt-duckdb target: the database file, extensions to load and DuckDB settings."""
 
-    _block_type_name = "dbt CLI DuckDB Target Configs"
+    _block_type_name = "dbt DuckDB Target"
     _block_type_slug = "dbt-cli-duckdb-target-configs"
     _documentation_url = "https://docs.getdbt.com/docs/core/connect-data-platform/duckdb-setup"
     _adapter = "duckdb"

@@ -10,7 +10,7 @@ from prefect_dbt.cli.configs.base import BaseTargetConfigs, schema_field
 class PostgresTargetConfigs(BaseTargetConfigs):
     """A dbt-postgres target; the password is kept in the secret backend."""
 
-    _block_type_name = "dbt CLI Postgres Target Configs"
+    _block_type_name = "dbt Postgres Target"
     _block_type_slug = "dbt-cli-postgres-target-configs"
     _documentation_url = "https://docs.getdbt.com/docs/core/connect-data-platform/postgres-setup"
     _adapter = "postgres"

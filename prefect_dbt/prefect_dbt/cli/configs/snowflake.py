@@ -11,7 +11,7 @@ class SnowflakeTargetConfigs(BaseTargetConfigs):
     """A dbt-snowflake target: a password or a private key (both kept secret), or an
     authenticator such as externalbrowser."""
 
-    _block_type_name = "dbt CLI Snowflake Target Configs"
+    _block_type_name = "dbt Snowflake Target"
     _block_type_slug = "dbt-cli-snowflake-target-configs"
     _documentation_url = "https://docs.getdbt.com/docs/core/connect-data-platform/snowflake-setup"
     _adapter = "snowflake"
