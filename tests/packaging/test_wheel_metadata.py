@@ -86,10 +86,20 @@ def test_integration_needs_this_core_release_and_declares_its_entry_point(wheels
     assert not any(r.startswith("prefect") for r in requires)
 
 
-@pytest.mark.parametrize("package", ["prefect_dbt", "prefect_docker", "prefect_slack"])
+@pytest.mark.parametrize("package", ["prefect_docker", "prefect_slack"])
 def test_skeletons_pull_no_sdk_yet(wheels, package):
     dist = f"core-blocks-{package.split('_')[1]}"
     assert metadata(wheels[dist]).get_all("Requires-Dist") == ["core-blocks<0.2,>=0.1"]
+
+
+def test_dbt_requires_dbt_core_below_1_12_and_offers_its_adapters_as_extras(wheels):
+    meta = metadata(wheels["core-blocks-dbt"])
+    requires = meta.get_all("Requires-Dist")
+
+    assert "dbt-core<1.12,>=1.10" in requires
+    assert sorted(meta.get_all("Provides-Extra")) == ["duckdb", "postgres"]
+    assert 'dbt-duckdb<1.12,>=1.10; extra == "duckdb"' in requires
+    assert not any(r.startswith(("boto3", "docker", "slack")) for r in requires)
 
 
 def test_core_extras_name_the_integrations(wheels):
