@@ -27,6 +27,7 @@ _EXPORTS = {  # public name -> module defining it
     "BlockTypeNotFound": "core_blocks.errors",
     "BlockValidationError": "core_blocks.errors",
     "SecretBackendError": "core_blocks.errors",
+    "ArtifactError": "core_blocks.errors",
     "CoreBlocksError": "core_blocks.errors",
     "NotificationError": "core_blocks.errors",
     "RunTimeoutError": "core_blocks.errors",
@@ -41,6 +42,8 @@ _EXPORTS = {  # public name -> module defining it
     "concurrency": "core_blocks.runtime.concurrency",
     "notify": "core_blocks.runtime.notify",
     "get_run_context": "core_blocks.runtime.context",
+    "create_markdown_artifact": "core_blocks.runtime.artifacts",
+    "create_table_artifact": "core_blocks.runtime.artifacts",
     "State": "core_blocks.runtime.states",
     "StateType": "core_blocks.runtime.states",
 }
@@ -60,6 +63,7 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
     )
     from core_blocks.block import Block
     from core_blocks.errors import (
+        ArtifactError,
         BlockNotFound,
         BlockTypeNotFound,
         BlockValidationError,
@@ -71,6 +75,7 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
     from core_blocks.fields import SecretDict
     from core_blocks.flows import Flow, ThreadPoolTaskRunner, flow
     from core_blocks.hookspecs import hookimpl
+    from core_blocks.runtime.artifacts import create_markdown_artifact, create_table_artifact
     from core_blocks.runtime.concurrency import concurrency
     from core_blocks.runtime.context import get_run_context
     from core_blocks.runtime.notify import notify

@@ -79,3 +79,7 @@ class ConcurrencyTimeout(CoreBlocksError, TimeoutError):
 
 class SecretResultError(CoreBlocksError, TypeError):
     """A task result that holds a secret, which the result cache never writes."""
+
+
+class ArtifactError(CoreBlocksError, ValueError):
+    """A run artifact that cannot be created: bad key or rows, or no run to attach it to."""

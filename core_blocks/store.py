@@ -22,7 +22,7 @@ from core_blocks.errors import StoreError
 from core_blocks.settings import Settings, ensure_home
 from core_blocks.store_url import describe_url, mask_url_secrets  # describe_url: re-exported
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry moves the store's schema one version forward; never edit a released entry.
 _MIGRATIONS: list[list[str]] = [
@@ -117,6 +117,21 @@ _MIGRATIONS: list[list[str]] = [
         "ALTER TABLE runs ADD COLUMN heartbeat_timeout DOUBLE PRECISION",
         # Runs recorded before heartbeats existed: their last sign of life is their last time.
         "UPDATE runs SET heartbeat = COALESCE(ended, started, created), heartbeat_timeout = 30",
+    ],
+    [
+        # Run artifacts (core_blocks.runtime.artifacts): a named markdown text or table a run
+        # attached, already redacted; `data` is JSON. Several per run; a key may recur.
+        """CREATE TABLE run_artifacts (
+            id TEXT PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            flow_run_id TEXT,
+            key TEXT NOT NULL,
+            type TEXT NOT NULL,
+            description TEXT,
+            data TEXT NOT NULL,
+            created DOUBLE PRECISION NOT NULL)""",
+        "CREATE INDEX run_artifacts_run ON run_artifacts (run_id)",
+        "CREATE INDEX run_artifacts_key ON run_artifacts (key, created)",
     ],
 ]
 

@@ -223,6 +223,52 @@ def _docker_flow(image: str) -> bool:
     return logs == "hello from a container"
 
 
+_DBT_PROJECT = {
+    "dbt_project.yml": "name: demo\nversion: '1.0'\nprofile: demo\nconfig-version: 2\n",
+    # Every CSV the demo exported through local-file-system/exports, one row per order.
+    "models/exported_orders.sql": (
+        "select regexp_extract(filename, '(\\d+)\\.csv$', 1)::int as day, id, amount\n"
+        "from read_csv('{{ var(\"exports\") }}/2026/11/*.csv', filename = true)\n"),
+    "models/daily_totals.sql": (
+        "select day, count(*) as orders, sum(amount) as total\n"
+        "from {{ ref('exported_orders') }} group by day order by day\n"),
+    "models/schema.yml": (
+        "version: 2\nmodels:\n  - name: daily_totals\n    columns:\n      - name: day\n"
+        "        data_tests: [unique, not_null]\n"),
+}
+
+
+def run_dbt_stage(exports) -> bool:
+    """core-blocks-dbt: a DuckDB model over the demo's exports, built in process by a task."""
+    print("\n# dbt (core-blocks-dbt): a DuckDB model over the exported CSVs")
+    from core_blocks import flow
+    from prefect_dbt import DbtCliProfile, DuckDbTargetConfigs
+    from prefect_dbt.cli.commands import trigger_dbt_cli_command
+
+    project = HOME.parent / "dbt-demo"
+    for name, text in _DBT_PROJECT.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    DbtCliProfile(name="demo", target="dev", target_configs=DuckDbTargetConfigs(
+        path=str(project / "warehouse.duckdb"), threads=2)).save("demo-warehouse")
+
+    @flow(name="transform-exports")
+    def transform_exports():
+        return trigger_dbt_cli_command(
+            "dbt build", project_dir=project, dbt_cli_profile=DbtCliProfile.load("demo-warehouse"),
+            extra_command_args=["--vars", json.dumps({"exports": exports.basepath})])
+
+    result = transform_exports()
+    for node in result.nodes:
+        print(f"  {node.unique_id:<55} {node.status:<8} {node.execution_time:.3f} s")
+    from core_blocks.runtime.history import list_runs
+    from core_blocks.store import get_store
+
+    task_run = list_runs(get_store(), kind="task", limit=1)[0]
+    shown = blocks("runs", "show", task_run["name"])
+    return result.success and len(result.nodes) == 4 and "dbt-build-results" in shown
+
+
 def main() -> None:
     HOME.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as doctor expects
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
@@ -267,6 +313,7 @@ def main() -> None:
     blocks("runs", "ls", "--limit", "6")
     receiver.shutdown()
     s3_ok = run_s3_stage(exports)
+    dbt_ok = run_dbt_stage(exports)
     slack_ok = run_slack_stage()
     docker_status = run_docker_stage()
 
@@ -281,10 +328,11 @@ def main() -> None:
     print(f"  notification received : {'ok' if message['authorization'] else 'FAILED'}")
     print(f"  flows and hooks       : {'ok' if runs_ok else 'FAILED'}")
     print(f"  S3 round trip (moto)  : {'ok' if s3_ok else 'FAILED'}")
+    print(f"  dbt build (DuckDB)    : {'ok' if dbt_ok else 'FAILED'}")
     print(f"  Slack alert (local)   : {'ok' if slack_ok else 'FAILED'}")
     print(f"  Docker container run  : {docker_status}")
-    if leaked or not message["authorization"] or not runs_ok or not s3_ok or not slack_ok \
-            or docker_status == "FAILED":
+    if leaked or not message["authorization"] or not runs_ok or not s3_ok or not dbt_ok \
+            or not slack_ok or docker_status == "FAILED":
         raise SystemExit("demo: a check failed")
     print("demo: all stages passed")
 

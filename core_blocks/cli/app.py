@@ -11,6 +11,7 @@ import sys
 import click
 
 from core_blocks.cli import (
+    artifact_commands,
     block_commands,
     completion_command,
     doctor_command,
@@ -34,6 +35,7 @@ for command in (type_commands.types_command, type_commands.register_command,
                 block_commands.create_command, block_commands.inspect_command,
                 block_commands.delete_command, doctor_command.doctor_command,
                 run_commands.runs_group, run_commands.concurrency_group,
+                artifact_commands.artifacts_group,
                 completion_command.completion_command):
     cli.add_command(command)
 cli.add_command(LazyCommand("ui", "core_blocks.ui.command:ui_command",  # no web code at start-up

@@ -22,8 +22,10 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.table import Table
 
     t = Table(title=title, show_edge=False, header_style="bold")
-    for column in columns:
-        t.add_column(column, overflow="fold")
+    for index, column in enumerate(columns):
+        # The first column names the row (a type slug, a run or node id): kept whole, so it
+        # can be copied; the others fold.
+        t.add_column(column, overflow="fold", no_wrap=index == 0)
     for row in rows:
         t.add_row(*("" if v is None else _escape(str(v), fold=False) for v in row))
     # Piped output is read by people and grep alike: do not fold rows at 80 columns.

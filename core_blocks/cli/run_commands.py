@@ -70,7 +70,8 @@ def runs_ls(flow: str | None, state: str | None, kind: str | None, limit: int,
 @click.argument("run_id", metavar="RUN")
 @json_option
 def runs_show(run_id: str, as_json: bool) -> None:
-    """Show one run: parameters (secrets redacted), state transitions, error, child runs.
+    """Show one run: parameters (secrets redacted), state transitions, error, child runs,
+    and the artifacts it and its child runs attached.
 
     RUN is the run's name, id, or a unique prefix of the id.
     """
@@ -104,6 +105,11 @@ def runs_show(run_id: str, as_json: bool) -> None:
         table("child runs", ["id", "kind", "name", "state", "duration"],
               [[c["id"][:12], c["kind"], c["name"], c["state_name"], _seconds(c["duration"])]
                for c in run["children"]])
+    if run["artifacts"]:
+        from core_blocks.cli.artifact_commands import show_artifact
+
+        for artifact in run["artifacts"]:
+            show_artifact(artifact)
     if run["traceback"]:
         click.echo(run["traceback"].rstrip())
 

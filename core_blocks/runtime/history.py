@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from core_blocks.runtime.artifacts import INSERT as ARTIFACT_INSERT
 from core_blocks.runtime.redaction import SecretValues
 from core_blocks.runtime.states import FINAL_STATES, State, StateType
 
@@ -149,6 +150,13 @@ class _Recorder:
         if self._thread is None:
             self._start()
 
+    def record_artifact(self, run: Run, artifact: dict[str, Any]) -> None:
+        if run.store is None:
+            return
+        self._queue.put((run, None, artifact))  # seq None: an artifact, not a state
+        if self._thread is None:
+            self._start()
+
     def _start(self) -> None:
         with self._lock:
             if self._thread is None:
@@ -189,8 +197,9 @@ class _Recorder:
             for event in events:
                 event.set()
 
-    def _write(self, items: list[tuple[Run, int, State]]) -> None:
+    def _write(self, items: list[tuple[Run, int | None, Any]]) -> None:
         by_store: dict[int, tuple[Any, dict[str, Run], list[tuple], set[str]]] = {}
+        artifacts: dict[int, list[tuple]] = {}
         for run, seq, state in items:
             key = id(run.store)
             entry = by_store.get(key)
@@ -199,6 +208,9 @@ class _Recorder:
                 if live is None:
                     live = self._live[key] = (run.store, set())
                 entry = by_store[key] = (run.store, {}, [], live[1])
+            if seq is None:  # written in the same transaction as the states before it
+                artifacts.setdefault(key, []).append(_artifact_row(state))
+                continue
             _, runs, states, live_ids = entry
             runs[run.id] = run
             value = state.type.value
@@ -217,6 +229,7 @@ class _Recorder:
                     tx.executemany(self._upsert(store),
                                    [(*_run_row(r), timeout) for r in runs.values()])
                     tx.executemany(_STATE_INSERT, states)
+                    tx.executemany(ARTIFACT_INSERT, artifacts.get(key, []))
             except Exception as exc:  # history must never break the runs it records
                 self._warn_once(store, "Run history could not be written: %s", exc)
 
@@ -258,6 +271,11 @@ def _run_row(run: Run) -> tuple:
             last.name, run.attempts, run.created, run.started, run.ended, error_type, message, text)
 
 
+def _artifact_row(artifact: dict[str, Any]) -> tuple:
+    return (artifact["id"], artifact["run_id"], artifact["flow_run_id"], artifact["key"],
+            artifact["type"], artifact["description"], artifact["data"], artifact["created"])
+
+
 _recorder = _Recorder()
 atexit.register(lambda: _recorder.flush(5.0))
 
@@ -265,6 +283,11 @@ atexit.register(lambda: _recorder.flush(5.0))
 def flush(timeout: float = 10.0) -> None:
     """Wait until every run record queued so far is in the store."""
     _recorder.flush(timeout)
+
+
+def record_artifact(run: Run, artifact: dict[str, Any]) -> None:
+    """Queue an artifact row (see core_blocks.runtime.artifacts) for the run's store."""
+    _recorder.record_artifact(run, artifact)
 
 
 def _forget_parent_writer() -> None:
@@ -339,6 +362,11 @@ def get_run(store, run_id: str) -> dict[str, Any] | None:
         _run_dict(row) for row in store.query(
             f"{select} WHERE parent_id = ? ORDER BY created", (run["id"],))
     ]
+    from core_blocks.runtime.artifacts import list_artifacts
+
+    # Its own and its child runs' artifacts, oldest first: a flow shows what its tasks made.
+    run["artifacts"] = list_artifacts(
+        store, run_ids=[run["id"], *(c["id"] for c in run["children"])], limit=1000)[::-1]
     return run
 
 

@@ -203,6 +203,8 @@ def _collect(name: str, value: Any, found: set[str], depth: int, seen: set[int])
 def _collect_plain(value: Any, found: set[str], depth: int) -> None:
     if depth > 2 * _MAX_DEPTH:  # also ends a dict or list that contains itself
         return
+    if isinstance(value, _pydantic_types()[1]):  # a SecretStr under a secret-looking name
+        value = value.get_secret_value()
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if isinstance(value, str):

@@ -1,17 +1,47 @@
-"""core-blocks-dbt: dbt blocks and tasks for core-blocks (a skeleton for now).
+"""core-blocks-dbt: dbt profiles from blocks, and dbt commands as in-process tasks.
 
-Its block types will be exported here, loaded on first use like every package's
-(`core_blocks.lazy_exports`); dbt's SDK is imported only by the methods that call it.
+The block types load on first use and dbt only when a command runs, so `import prefect_dbt`
+stays cheap (dbt's own import takes over a second). Import paths follow Prefect's prefect-dbt:
+
+    from prefect_dbt import DbtCliProfile, PostgresTargetConfigs
+    from prefect_dbt.cli.commands import trigger_dbt_cli_command
 """
+
+from typing import TYPE_CHECKING
 
 from core_blocks.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
-_EXPORTS: dict[str, str] = {}  # public name -> module defining it
+_EXPORTS = {  # public name -> module defining it
+    "DbtCliProfile": "prefect_dbt.cli.credentials",
+    "DbtCoreOperation": "prefect_dbt.cli.commands",
+    "TargetConfigs": "prefect_dbt.cli.configs.base",
+    "GlobalConfigs": "prefect_dbt.cli.configs.base",
+    "DuckDbTargetConfigs": "prefect_dbt.cli.configs.duckdb",
+    "PostgresTargetConfigs": "prefect_dbt.cli.configs.postgres",
+    "SnowflakeTargetConfigs": "prefect_dbt.cli.configs.snowflake",
+    "BigQueryTargetConfigs": "prefect_dbt.cli.configs.bigquery",
+    "DbtResult": "prefect_dbt.results",
+    "NodeResult": "prefect_dbt.results",
+    "DbtError": "prefect_dbt.errors",
+    "DbtConfigError": "prefect_dbt.errors",
+    "DbtFailure": "prefect_dbt.errors",
+    "DbtInvocationError": "prefect_dbt.errors",
+}
 
 __all__ = sorted(_EXPORTS)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
-# With the first export, add `if TYPE_CHECKING:` imports of each name, as prefect_aws does.
+
+if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/packaging)
+    from prefect_dbt.cli.commands import DbtCoreOperation
+    from prefect_dbt.cli.configs.base import GlobalConfigs, TargetConfigs
+    from prefect_dbt.cli.configs.bigquery import BigQueryTargetConfigs
+    from prefect_dbt.cli.configs.duckdb import DuckDbTargetConfigs
+    from prefect_dbt.cli.configs.postgres import PostgresTargetConfigs
+    from prefect_dbt.cli.configs.snowflake import SnowflakeTargetConfigs
+    from prefect_dbt.cli.credentials import DbtCliProfile
+    from prefect_dbt.errors import DbtConfigError, DbtError, DbtFailure, DbtInvocationError
+    from prefect_dbt.results import DbtResult, NodeResult

@@ -1,6 +1,7 @@
-"""core-blocks-dbt's plugin (entry point `dbt`): the block types it adds.
+"""core-blocks-dbt's plugin (entry point `dbt`): its block types and `blocks dbt` commands.
 
-Block modules are imported inside the hook, never dbt's SDK, so discovery stays fast.
+Imports happen inside the hooks, and no block module imports dbt at import time, so
+discovery (`blocks types`, `blocks --help`) never pays for dbt's import.
 """
 
 from core_blocks import hookimpl
@@ -8,5 +9,22 @@ from core_blocks import hookimpl
 
 @hookimpl
 def register_block_types():
-    # DbtCliProfile and the target configs arrive with their own issue.
-    return []
+    from prefect_dbt.cli.commands import DbtCoreOperation
+    from prefect_dbt.cli.configs.base import GlobalConfigs, TargetConfigs
+    from prefect_dbt.cli.configs.bigquery import BigQueryTargetConfigs
+    from prefect_dbt.cli.configs.duckdb import DuckDbTargetConfigs
+    from prefect_dbt.cli.configs.postgres import PostgresTargetConfigs
+    from prefect_dbt.cli.configs.snowflake import SnowflakeTargetConfigs
+    from prefect_dbt.cli.credentials import DbtCliProfile
+
+    return [DbtCliProfile, TargetConfigs, GlobalConfigs, DuckDbTargetConfigs,
+            PostgresTargetConfigs, SnowflakeTargetConfigs, BigQueryTargetConfigs,
+            DbtCoreOperation]
+
+
+@hookimpl
+def register_commands(cli):
+    from core_blocks.cli.lazy_command import LazyCommand
+
+    cli.add_command(LazyCommand("dbt", "prefect_dbt.command_line:dbt_group",
+                                help="dbt profiles as blocks: import-profiles."))

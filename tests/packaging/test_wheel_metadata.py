@@ -86,12 +86,6 @@ def test_integration_needs_this_core_release_and_declares_its_entry_point(wheels
     assert not any(r.startswith("prefect") for r in requires)
 
 
-@pytest.mark.parametrize("package", ["prefect_dbt"])
-def test_skeletons_pull_no_sdk_yet(wheels, package):
-    dist = f"core-blocks-{package.split('_')[1]}"
-    assert metadata(wheels[dist]).get_all("Requires-Dist") == ["core-blocks<0.2,>=0.1"]
-
-
 def test_slack_pulls_slack_sdk_and_aiohttp_and_ships_its_pytest_plugin(wheels):
     requires = metadata(wheels["core-blocks-slack"]).get_all("Requires-Dist")
 
@@ -109,6 +103,16 @@ def test_docker_depends_on_the_bounded_sdk_and_ships_its_pytest_plugin(wheels):
     assert "[pytest11]\ncore_blocks_docker = prefect_docker.testing.plugin" in entry_points(
         wheel)
     assert "prefect_docker/testing/plugin.py" in members(wheel)
+
+
+def test_dbt_requires_dbt_core_below_1_12_and_offers_its_adapters_as_extras(wheels):
+    meta = metadata(wheels["core-blocks-dbt"])
+    requires = meta.get_all("Requires-Dist")
+
+    assert "dbt-core<1.12,>=1.10" in requires
+    assert sorted(meta.get_all("Provides-Extra")) == ["duckdb", "postgres"]
+    assert 'dbt-duckdb<1.12,>=1.10; extra == "duckdb"' in requires
+    assert not any(r.startswith(("boto3", "docker", "slack")) for r in requires)
 
 
 def test_core_extras_name_the_integrations(wheels):

@@ -1,0 +1,220 @@
+"""dbt commands as tasks, run in this process by dbt's programmatic runner (no subprocess).
+
+    from prefect_dbt.cli import DbtCliProfile
+    from prefect_dbt.cli.commands import run_dbt_build
+
+    result = run_dbt_build(project_dir="shop", dbt_cli_profile=DbtCliProfile.load("shop-dev"))
+    print([(n.unique_id, n.status) for n in result.nodes])
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from core_blocks import Block
+from core_blocks.tasks import task
+from prefect_dbt.cli.credentials import DbtCliProfile
+from prefect_dbt.errors import DbtConfigError
+from prefect_dbt.results import DbtResult
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+           "error": logging.ERROR}
+# dbt's own flags we add unless the command sets them: its console output would repeat what
+# reaches the run's log, its usage statistics would call out of the machine, and colour codes
+# would litter the log lines.
+_QUIET = ("--log-level", "none")
+_NO_TRACKING = "--no-send-anonymous-usage-stats"
+_NO_COLORS = "--no-use-colors"
+
+
+@task
+def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
+                            profiles_dir: str | Path | None = None,
+                            dbt_cli_profile: DbtCliProfile | None = None,
+                            overwrite_profiles: bool = False,
+                            extra_command_args: list[str] | None = None,
+                            create_summary_artifact: bool = True,
+                            summary_artifact_key: str | None = None) -> DbtResult:
+    """Run a dbt command as written on the command line (`"dbt build --select orders"`; the
+    leading `dbt` is optional) and return every node's result.
+
+    With `dbt_cli_profile`, its profiles.yml is written to a private temporary folder removed
+    afterwards; only `profiles_dir` with `overwrite_profiles=True` writes it there instead.
+    dbt's log lines go to the run's log as they happen; a table of the nodes is attached to
+    the run as artifact `summary_artifact_key` (default `dbt-<subcommand>-results`). Failed
+    nodes raise DbtFailure naming each; dbt unable to run raises DbtInvocationError.
+    """
+    from prefect_dbt.results import to_result
+    from prefect_dbt.runner import invoke
+
+    args = command_args(command, extra_command_args)
+    if project_dir is not None and "--project-dir" not in args:
+        args += ["--project-dir", str(project_dir)]
+    shown = "dbt " + shlex.join(args)
+    with _profiles_dir(dbt_cli_profile, profiles_dir, overwrite_profiles) as folder:
+        if folder is not None and "--profiles-dir" not in args:
+            args += ["--profiles-dir", str(folder)]
+        if not any(a in args for a in ("--log-level", "--quiet", "-q")):
+            args += list(_QUIET)
+        if not any(a.endswith("send-anonymous-usage-stats") for a in args):
+            args.append(_NO_TRACKING)
+        if not any(a.endswith("use-colors") for a in args):
+            args.append(_NO_COLORS)
+        raw = invoke(args, _run_logger())
+    try:
+        result = to_result(shown, raw)
+    except Exception as exc:
+        failed = getattr(exc, "result", None)
+        if create_summary_artifact and failed is not None:
+            _attach_summary(failed, args, summary_artifact_key)
+        raise
+    if create_summary_artifact and result.nodes:
+        _attach_summary(result, args, summary_artifact_key)
+    return result
+
+
+def command_args(command: str, extra_command_args: list[str] | None = None) -> list[str]:
+    """The command line as dbt's runner takes it: split like a shell, without `dbt`."""
+    args = shlex.split(command)
+    if args[:1] == ["dbt"]:
+        args = args[1:]
+    if not args:
+        raise DbtConfigError(f"dbt command {command!r} names no subcommand. Write it as on "
+                             "the command line, e.g. 'dbt build'.")
+    return args + list(extra_command_args or [])
+
+
+def run_dbt_build(**kwargs: Any) -> DbtResult:
+    """`dbt build`: seeds, models, snapshots and tests in order (see trigger_dbt_cli_command)."""
+    return trigger_dbt_cli_command("dbt build", **kwargs)
+
+
+def run_dbt_run(**kwargs: Any) -> DbtResult:
+    """`dbt run`: build the models."""
+    return trigger_dbt_cli_command("dbt run", **kwargs)
+
+
+def run_dbt_test(**kwargs: Any) -> DbtResult:
+    """`dbt test`: run the data tests."""
+    return trigger_dbt_cli_command("dbt test", **kwargs)
+
+
+def run_dbt_seed(**kwargs: Any) -> DbtResult:
+    """`dbt seed`: load the CSV seeds."""
+    return trigger_dbt_cli_command("dbt seed", **kwargs)
+
+
+def run_dbt_snapshot(**kwargs: Any) -> DbtResult:
+    """`dbt snapshot`: record the snapshots."""
+    return trigger_dbt_cli_command("dbt snapshot", **kwargs)
+
+
+class DbtCoreOperation(Block):
+    """dbt commands to run in order against one project, saved by name.
+
+        >>> op = DbtCoreOperation(commands=["dbt seed", "dbt build"], project_dir="shop")
+        >>> op.commands
+        ['dbt seed', 'dbt build']
+    """
+
+    _block_type_name = "dbt Core Operation"
+    _block_type_slug = "dbt-core-operation"
+    _documentation_url = "https://docs.getdbt.com/reference/dbt-commands"
+
+    commands: list[str] = Field(min_length=1, description="dbt commands, run in this order")
+    project_dir: str | None = Field(default=None, description="The dbt project's folder")
+    profiles_dir: str | None = Field(
+        default=None, description="Folder of profiles.yml (written there only with "
+        "overwrite_profiles)")
+    dbt_cli_profile: DbtCliProfile | None = Field(
+        default=None, description="Profile to run with, written to a private temporary folder")
+    overwrite_profiles: bool = Field(
+        default=False, description="Write the profile to profiles_dir, replacing its file")
+
+    def run(self) -> list[DbtResult]:
+        """Run every command, each as a trigger_dbt_cli_command task; stops at the first
+        failure (raising it) and returns every result otherwise."""
+        return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
+                                        profiles_dir=self.profiles_dir,
+                                        dbt_cli_profile=self.dbt_cli_profile,
+                                        overwrite_profiles=self.overwrite_profiles)
+                for command in self.commands]
+
+
+@contextmanager
+def _profiles_dir(profile: DbtCliProfile | None, profiles_dir: str | Path | None,
+                  overwrite: bool) -> Iterator[Path | None]:
+    """The folder dbt reads profiles.yml from; with a profile block, where it was written."""
+    if profile is None:
+        yield None if profiles_dir is None else Path(profiles_dir)
+        return
+    if profiles_dir is not None:
+        if not overwrite:
+            raise DbtConfigError(
+                f"profiles_dir {str(profiles_dir)!r} was given with a dbt_cli_profile but "
+                "without overwrite_profiles: set overwrite_profiles=True to write the profile "
+                "there, or leave profiles_dir out to use a private temporary folder.")
+        folder = Path(profiles_dir).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_profile(folder / "profiles.yml", profile)
+        yield folder
+        return
+    folder = Path(tempfile.mkdtemp(prefix="core-blocks-dbt-"))  # mkdtemp: mode 0700
+    try:
+        _write_profile(folder / "profiles.yml", profile)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_profile(path: Path, profile: DbtCliProfile) -> None:
+    import yaml
+
+    text = yaml.safe_dump(profile.get_profile(), sort_keys=False)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # 0600 from the first byte: the file holds the target's password.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _run_logger() -> Any:
+    """on_event for dbt: each line to the run's logger, the run's secret values masked."""
+    from core_blocks import get_run_context
+    from core_blocks.runtime.run_logging import logger
+
+    context = get_run_context()
+    run = context.run if context else None
+    extra = {"run_id": run.id, "run_name": run.name} if run else {}
+    prefix = f"{run.name} | " if run else ""
+
+    def on_event(level: str, message: str) -> None:
+        number = _LEVELS.get(level, logging.INFO)
+        if message and logger.isEnabledFor(number):
+            text = run.secrets.mask(message) if run else message
+            logger.log(number, "%s%s", prefix, text, extra=extra)
+
+    return on_event
+
+
+def _attach_summary(result: DbtResult, args: list[str], key: str | None) -> None:
+    from core_blocks import create_table_artifact
+
+    failed = len(result.failed_nodes)
+    subcommand = next((a for a in args if not a.startswith("-")), "command")
+    default = "dbt-" + re.sub(r"[^a-z0-9]+", "-", subcommand.lower()).strip("-") + "-results"
+    create_table_artifact(key or default, result.summary_rows(),
+                          description=f"{result.command}: {len(result.nodes)} nodes, "
+                                      f"{failed} failed")

@@ -1,0 +1,105 @@
+"""TargetConfigs (any adapter, keys as given) and GlobalConfigs (dbt's run flags)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import ConfigDict, Field
+
+from core_blocks import Block, SecretDict
+from prefect_dbt.errors import DbtConfigError
+
+
+def _revealed(block: Block) -> dict[str, Any]:
+    """The block's fields by their dbt names (aliases), secrets revealed, unset ones left out."""
+    data = block.model_dump(include_secrets=True, by_alias=True, exclude_none=True, mode="json")
+    for key in ("extras", "secret_extras"):
+        data.pop(key, None)
+    data.pop("allow_field_overrides", None)
+    return data
+
+
+def schema_field(default: str | None = None) -> Any:
+    """The `schema` key: a Block has a `schema()` method, so the field is `schema_`, read and
+    written as "schema"."""
+    kwargs = {} if default is None else {"default": default}
+    return Field(alias="schema", description="Schema dbt builds models in", **kwargs)
+
+
+class BaseTargetConfigs(Block):
+    """What every target shares: threads and free-form extras; subclasses add their keys."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    _adapter: ClassVar[str | None] = None  # the `type` key a typed config always produces
+
+    threads: int | None = Field(default=None, ge=1,
+                                description="How many models dbt builds at once (dbt: 1)")
+    extras: dict[str, Any] | None = Field(
+        default=None, description="More keys for the adapter, as profiles.yml spells them")
+    secret_extras: SecretDict | None = Field(
+        default=None, description="More adapter keys kept in the secret backend (tokens, "
+        "passwords of adapters without a typed config)")
+    allow_field_overrides: bool = Field(
+        default=False, description="Let extras replace keys the fields already set")
+
+    def get_configs(self) -> dict[str, Any]:
+        """The target as profiles.yml holds it: field keys, then extras, secrets revealed.
+
+        An extra naming a key a field already set is refused unless allow_field_overrides.
+        """
+        configs = _revealed(self)
+        if self._adapter:
+            configs = {"type": self._adapter, **configs}
+        secret_extras = self.secret_extras.get_secret_value() if self.secret_extras else {}
+        for key, value in {**(self.extras or {}), **secret_extras}.items():
+            if key in configs and not self.allow_field_overrides:
+                raise DbtConfigError(
+                    f"{type(self).__name__}: extras key {key!r} is already set by a field. "
+                    "Set the field instead, or allow_field_overrides=True.")
+            configs[key] = value
+        return configs
+
+
+class TargetConfigs(BaseTargetConfigs):
+    """A dbt target for any adapter: `type`, `schema`, `threads` and the adapter's own keys in
+    `extras` (put secrets in a typed config instead: extras are stored in plain text)."""
+
+    _block_type_name = "dbt Target Configs"
+    _block_type_slug = "dbt-cli-target-configs"
+    _documentation_url = "https://docs.getdbt.com/docs/core/connect-data-platform/profiles.yml"
+
+    type: str = Field(description="The adapter, e.g. duckdb, postgres, snowflake")
+    schema_: str = schema_field()
+
+
+class GlobalConfigs(Block):
+    """dbt's run flags, written to profiles.yml's `config:` section (dbt still reads it, and
+    warns that dbt_project.yml's `flags:` is the newer place)."""
+
+    _block_type_name = "dbt Global Configs"
+    _block_type_slug = "dbt-cli-global-configs"
+    _documentation_url = "https://docs.getdbt.com/reference/global-configs/about-global-configs"
+
+    send_anonymous_usage_stats: bool | None = Field(
+        default=None, description="Send dbt Labs anonymous usage statistics")
+    use_colors: bool | None = Field(default=None, description="Colour dbt's terminal output")
+    partial_parse: bool | None = Field(
+        default=None, description="Reuse the parsed project between runs")
+    printer_width: int | None = Field(default=None, description="Width of dbt's result lines")
+    write_json: bool | None = Field(default=None, description="Write target/*.json artifacts")
+    warn_error: bool | None = Field(default=None, description="Treat warnings as errors")
+    log_format: str | None = Field(default=None, description="text, json or default")
+    debug: bool | None = Field(default=None, description="Log at debug level")
+    version_check: bool | None = Field(
+        default=None, description="Check the project's require-dbt-version")
+    fail_fast: bool | None = Field(default=None, description="Stop at the first failure")
+    use_experimental_parser: bool | None = Field(
+        default=None, description="Use dbt's experimental parser")
+    static_parser: bool | None = Field(default=None, description="Use dbt's static parser")
+    extras: dict[str, Any] | None = Field(default=None, description="More dbt flags by name")
+
+    def get_configs(self) -> dict[str, Any]:
+        """The flags that are set, as profiles.yml's `config:` holds them."""
+        configs = self.model_dump(exclude_none=True, mode="json")
+        configs.update(configs.pop("extras", None) or {})
+        return configs

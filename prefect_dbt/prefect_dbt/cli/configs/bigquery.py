@@ -1,0 +1,33 @@
+"""BigQueryTargetConfigs: a Google BigQuery project (dbt-bigquery, installed by the user)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from core_blocks import SecretDict
+from prefect_dbt.cli.configs.base import BaseTargetConfigs
+
+
+class BigQueryTargetConfigs(BaseTargetConfigs):
+    """A dbt-bigquery target; a service account's key file is kept in the secret backend."""
+
+    _block_type_name = "dbt BigQuery Target"
+    _block_type_slug = "dbt-cli-bigquery-target-configs"
+    _documentation_url = "https://docs.getdbt.com/docs/core/connect-data-platform/bigquery-setup"
+    _adapter = "bigquery"
+
+    project: str = Field(description="Google Cloud project that runs the queries")
+    dataset: str = Field(description="Dataset dbt builds models in")
+    method: Literal["service-account-json", "service-account", "oauth", "oauth-secrets"] = (
+        Field(default="service-account-json", description="How dbt authenticates"))
+    keyfile_json: SecretDict | None = Field(
+        default=None, description="The service account's JSON key (service-account-json)")
+    location: str | None = Field(default=None, description="Dataset location, e.g. EU")
+
+    @model_validator(mode="after")
+    def _key_for_its_method(self) -> BigQueryTargetConfigs:
+        if self.method == "service-account-json" and self.keyfile_json is None:
+            raise ValueError("method service-account-json needs keyfile_json")
+        return self

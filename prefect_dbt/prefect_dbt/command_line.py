@@ -1,0 +1,60 @@
+"""`blocks dbt import-profiles`: a team's profiles.yml becomes saved dbt-cli-profile blocks,
+its passwords moved to the secret backend in one step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from core_blocks.cli.output import UserError, say
+
+
+@click.group("dbt", no_args_is_help=True)
+def dbt_group() -> None:
+    """dbt profiles as blocks."""
+
+
+@dbt_group.command("import-profiles")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--profile", "profile_name", help="Only this profile (default: every profile).")
+@click.option("--target", help="Only this target (default: every target of each profile).")
+@click.option("--name", "block_name",
+              help="Block name, for one profile and target (default: PROFILE-TARGET).")
+@click.option("--resolve-env-vars/--keep-env-vars", default=False, show_default=True,
+              help="Replace env_var() references by their values now (they then move to the "
+                   "secret backend), or keep them for dbt to read at run time.")
+@click.option("--overwrite", is_flag=True, help="Replace blocks that already exist.")
+def import_profiles(path: Path, profile_name: str | None, target: str | None,
+                    block_name: str | None, resolve_env_vars: bool, overwrite: bool) -> None:
+    """Save each target of a profiles.yml as a dbt-cli-profile block.
+
+    PATH is the profiles.yml file, e.g. ~/.dbt/profiles.yml. Password-like keys become
+    secret fields. The file itself is left as it is: delete its secrets once the blocks work.
+    """
+    from core_blocks.naming import slugify
+    from prefect_dbt.cli.credentials import DbtCliProfile
+    from prefect_dbt.profiles_import import read_profiles
+
+    profiles = {k: v for k, v in read_profiles(path).items() if k != "config"}
+    if profile_name is not None and profile_name not in profiles:
+        raise UserError(f"{path} has no profile {profile_name!r}. Its profiles: "
+                        f"{', '.join(sorted(profiles)) or 'none'}.")
+    chosen = [
+        (name, output)
+        for name in ([profile_name] if profile_name else sorted(profiles))
+        for output in ([target] if target else sorted((profiles[name] or {}).get("outputs")
+                                                      or {}))
+    ]
+    if not chosen:
+        raise UserError(f"{path} has no targets to import (no profile has outputs).")
+    if block_name is not None and len(chosen) != 1:
+        raise UserError(f"--name names one block, but {len(chosen)} targets were chosen. "
+                        "Add --profile and --target, or leave --name out.")
+    blocks = [(block_name or slugify(f"{name}-{output}"),
+               DbtCliProfile.from_profiles_yml(path, name, output, resolve_env_vars))
+              for name, output in chosen]  # all checked before any is saved
+    for name, block in blocks:
+        block.save(name, overwrite=overwrite)
+        say(f"Saved dbt-cli-profile/{name} (profile {block.name}, target {block.target}, "
+            f"{block.target_configs.get_configs()['type']}).")

@@ -1,0 +1,137 @@
+"""dbt commands in process against real dbt-duckdb: per-node results, the run's log and
+artifact, failures naming their nodes, and no profiles.yml left behind."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from core_blocks import flow
+from core_blocks.runtime import history
+from core_blocks.runtime.artifacts import list_artifacts
+from core_blocks.store import get_store
+from prefect_dbt import DbtFailure, DbtInvocationError
+from prefect_dbt.cli import DbtCoreOperation
+from prefect_dbt.cli.commands import run_dbt_seed, trigger_dbt_cli_command
+from tests.dbt.project import GOOD_NODES, node_names
+
+
+def profile_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("core-blocks-dbt-*"))
+
+
+def test_build_succeeds_with_a_result_per_node(shop_project, duckdb_profile):
+    result = trigger_dbt_cli_command("dbt build", project_dir=shop_project,
+                                     dbt_cli_profile=duckdb_profile)
+
+    assert result.success and result.command.startswith("dbt build")
+    assert node_names(result) == GOOD_NODES
+    by_id = {n.unique_id: n for n in result.nodes}
+    seed = by_id["seed.shop.raw_orders"]
+    assert (seed.status, seed.rows_affected) == ("success", 3)
+    assert all(n.status in ("success", "pass") for n in result.nodes)
+    assert all(n.failures == 0 for n in result.nodes if n.resource_type == "test")
+    assert all(n.execution_time >= 0 for n in result.nodes)
+    import duckdb
+
+    with duckdb.connect(duckdb_profile.target_configs.path, read_only=True) as db:
+        assert db.sql("select customer, total from customer_totals order by 1").fetchall() == [
+            ("ann", 15), ("bob", 20)]
+
+
+def test_the_run_gets_dbts_log_lines_and_a_summary_table(shop_project, duckdb_profile, caplog):
+    @flow
+    def transform():
+        return trigger_dbt_cli_command("build --select +orders", project_dir=shop_project,
+                                       dbt_cli_profile=duckdb_profile)
+
+    with caplog.at_level(logging.INFO, logger="core_blocks.runs"):
+        result = transform()
+
+    lines = [r.getMessage() for r in caplog.records if getattr(r, "run_name", "").startswith(
+        "trigger_dbt_cli_command")]
+    assert any("Running with dbt=" in line for line in lines)
+    assert any("OK created sql view model main.orders" in line for line in lines)
+    [artifact] = list_artifacts(get_store())
+    assert artifact["key"] == "dbt-build-results"
+    assert artifact["data"]["columns"][:3] == ["node", "type", "status"]
+    assert {row[0] for row in artifact["data"]["rows"]} == {n.unique_id for n in result.nodes}
+    run = history.get_run(get_store(), artifact["run_id"])
+    assert run["fn_name"] == "trigger_dbt_cli_command" and run["state_name"] == "Completed"
+
+
+def test_a_failing_test_and_model_raise_dbt_failure_naming_each(broken_project, duckdb_profile):
+    with pytest.raises(DbtFailure) as caught:
+        trigger_dbt_cli_command("dbt build", project_dir=broken_project,
+                                dbt_cli_profile=duckdb_profile)
+
+    message = str(caught.value)
+    assert "model.shop.broken_model (error)" in message and "no_such_column" in message
+    assert "test.shop.exactly_one_order (fail)" in message
+    result = caught.value.result
+    assert not result.success
+    assert {n.unique_id for n in result.failed_nodes} == {"model.shop.broken_model",
+                                                          "test.shop.exactly_one_order"}
+    assert ("model", "customer_totals") in node_names(result)  # the rest still ran
+    # The summary is attached even when the run fails.
+    [artifact] = list_artifacts(get_store())
+    assert "2 failed" in artifact["description"]
+
+
+def test_dbt_unable_to_run_raises_an_invocation_error(tmp_path, duckdb_profile):
+    with pytest.raises(DbtInvocationError, match="could not run"):
+        trigger_dbt_cli_command("dbt build", project_dir=tmp_path / "nowhere",
+                                dbt_cli_profile=duckdb_profile)
+
+
+def test_no_profiles_yml_holding_a_secret_is_left_after_success_or_failure(
+        shop_project, broken_project, duckdb_profile, canary, caplog, block_home):
+    profile = duckdb_profile.model_copy(deep=True)
+    profile.target_configs.secret_extras = {"api_token": canary}
+    before = profile_folders()
+
+    with caplog.at_level(logging.DEBUG, logger="core_blocks.runs"):
+        ok = run_dbt_seed(project_dir=shop_project, dbt_cli_profile=profile)
+        with pytest.raises(DbtFailure) as caught:
+            trigger_dbt_cli_command("dbt build", project_dir=broken_project,
+                                    dbt_cli_profile=profile)
+
+    assert profile_folders() == before
+    assert ok.success and len(caplog.records) > 50  # debug lines too: dbt's SQL included
+    assert canary not in caplog.text
+    assert canary not in repr(ok) + repr(caught.value.result) + str(caught.value)
+    history.flush()
+    assert canary.encode() not in (block_home / "blocks.db").read_bytes()
+    for folder in (shop_project, broken_project):  # dbt's own logs and target/ artifacts
+        for path in folder.rglob("*"):
+            assert path.is_dir() or canary.encode() not in path.read_bytes(), path
+
+
+def test_a_profile_goes_to_profiles_dir_only_with_overwrite(shop_project, duckdb_profile,
+                                                           tmp_path):
+    folder = tmp_path / "dot-dbt"
+    from prefect_dbt import DbtConfigError
+
+    with pytest.raises(DbtConfigError, match="overwrite_profiles=True"):
+        run_dbt_seed(project_dir=shop_project, profiles_dir=folder,
+                     dbt_cli_profile=duckdb_profile)
+    assert not folder.exists()
+
+    run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=duckdb_profile,
+                 overwrite_profiles=True)
+    written = folder / "profiles.yml"
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert "type: duckdb" in written.read_text()
+
+
+def test_a_core_operation_runs_its_commands_in_order(shop_project, duckdb_profile):
+    operation = DbtCoreOperation(commands=["dbt seed", "dbt run --select orders"],
+                                 project_dir=str(shop_project), dbt_cli_profile=duckdb_profile)
+
+    seeded, ran = operation.run()
+
+    assert node_names(seeded) == {("seed", "raw_orders")}
+    assert node_names(ran) == {("model", "orders")}
