@@ -111,7 +111,9 @@ def test_loads_during_overwrites_always_see_one_whole_tree(any_store, tmp_path):
 
     writers, readers = run(script, time.time() + 1.5)
 
-    assert all(w["saves"] > 10 for w in writers), writers
+    # The race needs many overwrites, not a fair share per writer: the load-change-save
+    # writer can lose most conflicts to the blind one on a busy machine (seen: 6 against 609).
+    assert sum(w["saves"] for w in writers) > 20 and all(w["saves"] for w in writers), writers
     assert sum(r["loads"] for r in readers) > 100, readers
     assert [r["failures"] for r in readers] == [[]] * READERS, readers
     # Replaced inline children were cleaned up: one parent, one child.
