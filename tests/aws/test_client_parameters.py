@@ -12,7 +12,18 @@ from tests.helpers import BLOCKS
 
 
 def test_defaults_leave_boto3_alone():
-    assert AwsClientParameters().client_kwargs() == {"use_ssl": True, "verify": True}
+    # verify=True is boto3's default and left out: passing it would override AWS_CA_BUNDLE.
+    assert AwsClientParameters().client_kwargs() == {"use_ssl": True}
+
+
+def test_aws_ca_bundle_applies_when_verify_is_left_at_true(mocked_aws, monkeypatch, tmp_path):
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+
+    client = AwsCredentials(region_name="us-east-1").get_s3_client()
+
+    assert client._endpoint.http_session._verify == str(bundle)
 
 
 def test_every_option_reaches_the_client(mocked_aws):
