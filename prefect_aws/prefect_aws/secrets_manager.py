@@ -121,8 +121,9 @@ def deletion_options(recovery_window_in_days: int | None, force_delete_without_r
     window = 30 if recovery_window_in_days is None else recovery_window_in_days
     if isinstance(window, bool) or not isinstance(window, int) or not 7 <= window <= 30:
         raise ValueError(
-            f"Recovery window must be between 7 and 30 days, got {window!r}; or pass "
-            "force_delete_without_recovery=True to delete at once.")
+            f"Recovery window must be between 7 and 30 days, got {window!r}: pass "
+            "recovery_window_in_days from 7 to 30, or force_delete_without_recovery=True to "
+            "delete at once.")
     return {"RecoveryWindowInDays": window}
 
 
