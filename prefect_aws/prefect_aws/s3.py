@@ -213,6 +213,8 @@ class S3Bucket(ObjectStorageBlock):
         source = _existing(Path(from_folder), "folder")
         prefix = self._prefix(to_folder or "")
         pairs = [(file, prefix + relative) for file, relative in transfers.local_files(source)]
+        if not pairs:  # likely the wrong folder: say so rather than succeed in silence
+            transfers.logger.warning("No files were uploaded from %s: it holds none.", source)
         transfers.upload_many(self._client(), self.bucket_name, pairs, self.transfer_config)
         return self._relative(prefix.rstrip("/"))
 

@@ -248,3 +248,11 @@ def test_secret_tasks_check_arguments_before_calling_aws(mocked_aws, aws_credent
     with pytest.raises(error):
         asyncio.run(call(aws_credentials))
     assert aws_credentials.get_client("secretsmanager").list_secrets()["SecretList"] == []
+
+
+def test_uploading_an_empty_folder_warns(s3_bucket, tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="prefect_aws"):
+        s3_bucket.upload_from_folder(tmp_path)
+
+    assert f"No files were uploaded from {tmp_path}" in caplog.text
+    assert s3_bucket.list_objects() == []
