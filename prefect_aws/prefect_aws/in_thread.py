@@ -7,7 +7,6 @@ loop keeps serving other work meanwhile. The run context (task run, logging) goe
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,8 @@ def in_thread(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        import asyncio  # here: loading the block types must not cost asyncio's import
+
         return await asyncio.to_thread(method, self, *args, **kwargs)
 
     run.__name__ = f"a{method.__name__}"
