@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import warnings
@@ -120,7 +121,9 @@ class AwsClientParameters(Block):
         from botocore.config import Config
 
         try:
-            config = Config(**self.config)
+            # A copy: building a client rewrites nested options in place (retries'
+            # max_attempts), which would change the block and so its clients' cache key.
+            config = Config(**copy.deepcopy(self.config))
         except TypeError as exc:
             raise BlockValidationError(
                 f"Invalid aws-client-parameters field 'config': {exc}. Use botocore Config "

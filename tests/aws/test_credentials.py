@@ -238,3 +238,14 @@ def test_the_boto3_module_is_reachable_for_patching_without_an_import_cost():
             "assert c.boto3.Session; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_building_a_client_leaves_the_config_options_unchanged(aws_credentials):
+    creds = aws_credentials.model_copy(update={"aws_client_parameters": AwsClientParameters(
+        config={"retries": {"max_attempts": 10, "mode": "standard"}})})
+
+    client = creds.get_s3_client()
+
+    assert creds.aws_client_parameters.config == {
+        "retries": {"max_attempts": 10, "mode": "standard"}}
+    assert creds.get_s3_client() is client
