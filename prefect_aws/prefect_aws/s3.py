@@ -184,9 +184,12 @@ class S3Bucket(ObjectStorageBlock):
                               self.transfer_config)
         return self._relative(key)
 
-    def download_object_to_path(self, from_path: str, to_path: str | Path) -> Path:
-        """Stream an object to a local file (parent folders created); return its path."""
-        destination = Path(to_path)
+    def download_object_to_path(self, from_path: str, to_path: str | Path | None = None
+                                ) -> Path:
+        """Stream an object to a local file (parent folders created; default: the object's
+        name in the working directory); return its path."""
+        destination = Path(posixpath.basename(self._object_key(from_path)) if to_path is None
+                           else to_path)
         transfers.download_file(self._client(), self.bucket_name, self._object_key(from_path),
                                 destination, self.transfer_config)
         return destination
@@ -218,14 +221,16 @@ class S3Bucket(ObjectStorageBlock):
         transfers.upload_many(self._client(), self.bucket_name, pairs, self.transfer_config)
         return self._relative(prefix.rstrip("/"))
 
-    def download_folder_to_path(self, from_folder: str, to_folder: str | Path) -> Path:
-        """Download every object under from_folder concurrently into a local folder.
+    def download_folder_to_path(self, from_folder: str, to_folder: str | Path | None = None
+                                ) -> Path:
+        """Download every object under from_folder concurrently into a local folder (default:
+        the working directory).
 
         Keys that would land outside to_folder (`../x`) or on it (`sub/..`), and keys that
         would land on one file (`x/../a.txt` and `a.txt`) or on another's folder, are refused
         before anything is written. Returns the local folder.
         """
-        destination = Path(to_folder).expanduser().resolve()
+        destination = Path("." if to_folder is None else to_folder).expanduser().resolve()
         prefix = self._prefix(from_folder)
         client = self._client()
         listed = objects.search_objects(client, self.bucket_name, prefix,

@@ -256,3 +256,14 @@ def test_uploading_an_empty_folder_warns(s3_bucket, tmp_path, caplog):
 
     assert f"No files were uploaded from {tmp_path}" in caplog.text
     assert s3_bucket.list_objects() == []
+
+
+def test_downloads_default_to_the_working_directory(s3_bucket, tmp_path, monkeypatch):
+    s3_bucket.write_path("in/report.csv", b"r")
+    monkeypatch.chdir(tmp_path)
+
+    assert s3_bucket.download_object_to_path("in/report.csv").resolve() == tmp_path / "report.csv"
+    s3_bucket.download_folder_to_path("in")
+
+    assert (tmp_path / "report.csv").read_bytes() == b"r"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.csv"]
