@@ -5,18 +5,36 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
+import uuid
 from abc import abstractmethod
+from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator
 
 from core_blocks.abstract import CredentialsBlock
 from prefect_aws.client_parameters import AwsClientParameters
-from prefect_aws.errors import aws_errors
+from prefect_aws.errors import AwsError, aws_errors
 from prefect_aws.log_masking import hide_aws_secrets
 
 _client_lock = threading.Lock()  # boto3 sessions are not thread-safe while building clients
 _MAX_CLIENTS = 8  # per block: a few services, a few parameter sets
+_RENEW_BEFORE = 300  # seconds: a client on an assumed role is rebuilt this long before expiry
+# What STS AssumeRole takes besides RoleArn (assume_role_arn): a typo fails at validation.
+_ASSUME_ROLE_KEYS = ("RoleSessionName", "DurationSeconds", "ExternalId", "Policy", "PolicyArns",
+                     "Tags", "TransitiveTagKeys", "SerialNumber", "TokenCode", "SourceIdentity",
+                     "ProvidedContexts")
+
+
+class ClientType(Enum):
+    """The boto3 services Prefect's integration names; get_client takes any service name."""
+
+    S3 = "s3"
+    ECS = "ecs"
+    BATCH = "batch"
+    SECRETS_MANAGER = "secretsmanager"
 
 
 def _client_parameters_field() -> Any:
@@ -31,42 +49,67 @@ class _BotoCredentials(CredentialsBlock):
     the credentials first).
     """
 
-    _clients: dict[tuple[str, str], Any] = PrivateAttr(default_factory=dict)
+    # cache key -> (client, time.time() after which to rebuild it, or None for never)
+    _clients: dict[tuple[str, str], tuple[Any, float | None]] = PrivateAttr(default_factory=dict)
 
     @abstractmethod
     def _session_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for boto3.Session; None values fall back to boto3's defaults."""
 
-    def get_boto3_session(self) -> Any:
-        """A new boto3 Session with these credentials (boto3's default chain for unset keys)."""
+    def _state_digest(self) -> str:
+        # Hashed: a cache key or hash must not be one more plain-text copy of the secrets.
+        state = json.dumps(self.model_dump(mode="json", include_secrets=True), sort_keys=True,
+                           default=str)
+        return hashlib.sha256(state.encode()).hexdigest()
+
+    def __hash__(self) -> int:
+        """Equal fields, equal hash (as Prefect's blocks), changing when a field changes."""
+        return hash(self._state_digest())
+
+    def _new_session(self) -> tuple[Any, float | None]:
+        """A boto3 Session, and when its credentials expire (None: boto3 renews them)."""
         import boto3
 
         kwargs = {k: v for k, v in self._session_kwargs().items() if v is not None}
         # botocore's DEBUG log would print the token (and could print the key): mask them.
         hide_aws_secrets(kwargs.get("aws_secret_access_key"), kwargs.get("aws_session_token"))
         with aws_errors():
-            return boto3.Session(**kwargs)
+            return boto3.Session(**kwargs), None
 
-    def get_client(self, service: str,
+    def get_boto3_session(self) -> Any:
+        """A new boto3 Session with these credentials (boto3's default chain for unset keys)."""
+        return self._new_session()[0]
+
+    def get_client(self, client_type: str | ClientType,
                    aws_client_parameters: AwsClientParameters | None = None) -> Any:
-        """A boto3 client for `service` ("s3", "secretsmanager", ...), reused while unchanged.
+        """A boto3 client for a service ("s3", "secretsmanager", or a ClientType), reused
+        while the fields are unchanged (and, on an assumed role, until shortly before its
+        credentials expire).
 
         `aws_client_parameters` replaces the block's own for this client.
         """
+        service = client_type.value if isinstance(client_type, ClientType) else client_type
         params = aws_client_parameters or self.aws_client_parameters
-        state = json.dumps([self.model_dump(mode="json", include_secrets=True),
-                            params.model_dump(mode="json")], sort_keys=True, default=str)
-        # Hashed: the cache key must not be one more plain-text copy of the secrets.
-        cache_key = (service, hashlib.sha256(state.encode()).hexdigest())
-        client = self._clients.get(cache_key)
-        if client is None:
+        cache_key = (service, hashlib.sha256(
+            (self._state_digest() + json.dumps(params.model_dump(mode="json"), sort_keys=True,
+                                               default=str)).encode()).hexdigest())
+        client, renew_at = self._clients.get(cache_key, (None, None))
+        if client is None or (renew_at is not None and time.time() >= renew_at):
             kwargs = params.client_kwargs()
-            with _client_lock, aws_errors(endpoint=kwargs.get("endpoint_url")):
-                client = self.get_boto3_session().client(service, **kwargs)
+            with _client_lock:
+                session, expires_at = self._new_session()
+                with aws_errors(endpoint=kwargs.get("endpoint_url")):
+                    client = session.client(service, **kwargs)
+            self._clients.pop(cache_key, None)
             if len(self._clients) >= _MAX_CLIENTS:  # clients of changed fields age out
                 self._clients.pop(next(iter(self._clients)))
-            self._clients[cache_key] = client
+            self._clients[cache_key] = (
+                client, None if expires_at is None else expires_at - _RENEW_BEFORE)
         return client
+
+    def get_secrets_manager_client(self) -> Any:
+        """A boto3 Secrets Manager client."""
+        return self.get_client("secretsmanager")
 
     def get_s3_client(self, aws_client_parameters: AwsClientParameters | None = None) -> Any:
         """A boto3 S3 client."""
@@ -98,7 +141,37 @@ class AwsCredentials(_BotoCredentials):
         default=None, description="Profile of the shared AWS config files to use")
     region_name: str | None = Field(
         default=None, description="AWS region, e.g. eu-west-1; else boto3's default")
+    assume_role_arn: str | None = Field(
+        default=None,
+        description="IAM role to assume with these credentials (e.g. in another account); "
+                    "clients then use the role's temporary credentials")
+    assume_role_kwargs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="More AssumeRole parameters: RoleSessionName, DurationSeconds, ExternalId, "
+                    "Policy, PolicyArns, Tags, ...")
     aws_client_parameters: AwsClientParameters = _client_parameters_field()
+
+    @field_validator("assume_role_arn")
+    @classmethod
+    def _role_is_an_arn(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("arn:"):
+            raise ValueError("must be a role ARN like arn:aws:iam::123456789012:role/Name")
+        return value or None
+
+    @field_validator("assume_role_kwargs", mode="before")
+    @classmethod
+    def _assume_role_keys(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if hasattr(value, "model_dump"):  # a model of the parameters: its set fields
+            value = value.model_dump(exclude_none=True)
+        if isinstance(value, dict):
+            for key in value:
+                if key not in _ASSUME_ROLE_KEYS:
+                    hint = ("set the role in assume_role_arn" if key == "RoleArn"
+                            else f"AssumeRole takes {', '.join(_ASSUME_ROLE_KEYS)}")
+                    raise ValueError(f"{key!r} is not an AssumeRole parameter here; {hint}")
+        return value
 
     @field_validator("aws_secret_access_key")
     @classmethod
@@ -118,6 +191,30 @@ class AwsCredentials(_BotoCredentials):
             "profile_name": self.profile_name,
             "region_name": self.region_name,
         }
+
+    def _new_session(self) -> tuple[Any, float | None]:
+        """The base session, or with assume_role_arn a session on the role's credentials."""
+        base, expires_at = super()._new_session()
+        if not self.assume_role_arn:
+            return base, expires_at
+        import boto3
+
+        request = {"RoleSessionName": f"prefect-session-{uuid.uuid4().hex[:8]}",
+                   **self.assume_role_kwargs, "RoleArn": self.assume_role_arn}
+        try:
+            with aws_errors():
+                role = base.client("sts").assume_role(**request)["Credentials"]
+        except AwsError as exc:  # same class (and botocore base): the message names the role
+            exc.args = (f"Could not assume the role {self.assume_role_arn!r}: {exc.args[0]} "
+                        "Check the role's trust policy and assume_role_kwargs.",)
+            raise
+        hide_aws_secrets(role["SecretAccessKey"], role["SessionToken"])
+        with aws_errors():
+            session = boto3.Session(aws_access_key_id=role["AccessKeyId"],
+                                    aws_secret_access_key=role["SecretAccessKey"],
+                                    aws_session_token=role["SessionToken"],
+                                    region_name=self.region_name)
+        return session, _timestamp(role.get("Expiration"))
 
 
 class MinIOCredentials(_BotoCredentials):
@@ -151,3 +248,20 @@ class MinIOCredentials(_BotoCredentials):
 
 def _reveal(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _timestamp(expiration: Any) -> float | None:
+    """STS's Expiration (a datetime, or ISO text from some stubs) as seconds since the epoch."""
+    if isinstance(expiration, str):
+        expiration = datetime.fromisoformat(expiration.replace("Z", "+00:00"))
+    return expiration.timestamp() if isinstance(expiration, datetime) else None
+
+
+def __getattr__(name: str) -> Any:
+    # `patch("prefect_aws.credentials.boto3.Session")`, common in Prefect users' tests, needs
+    # this name; boto3 itself stays unimported until something asks for it.
+    if name == "boto3":
+        import boto3
+
+        return boto3
+    raise AttributeError(f"module 'prefect_aws.credentials' has no attribute {name!r}")

@@ -4,11 +4,16 @@ botocore reports a missing bucket, a wrong key or a refused connection as generi
 whose text names neither the bucket nor what to do, and boto3's transfer methods hide them
 inside wrappers (`S3UploadFailedError`, `RetriesExceededError`). `aws_errors()` turns them into
 the errors below, naming the bucket, key, secret or endpoint involved and never a secret value.
+
+Each raised error is also an instance of the botocore class it replaces (ClientError,
+EndpointConnectionError, NoCredentialsError, ...), so code written to catch botocore's errors
+around these calls still does. botocore is loaded by then; this module never imports it.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -130,8 +135,18 @@ def translate(exc: BaseException, *, endpoint: str | None = None, bucket: str | 
               key: str | None = None, secret_name: str | None = None,
               client: Any = None, advice: Advice = BLOCK_ADVICE) -> AwsError | None:
     """The AwsError for a botocore (or boto3 transfer) exception, or None when it is not an
-    AWS failure."""
-    exc = _unwrap(exc)
+    AWS failure; also an instance of the botocore class of the failure (see with_botocore_base).
+    """
+    if isinstance(exc, AwsError):
+        return exc
+    error = _translate(_unwrap(exc), endpoint=endpoint, bucket=bucket, key=key,
+                       secret_name=secret_name, client=client, advice=advice)
+    return None if error is None else with_botocore_base(error, _unwrap(exc))
+
+
+def _translate(exc: BaseException, *, endpoint: str | None, bucket: str | None,
+               key: str | None, secret_name: str | None, client: Any,
+               advice: Advice) -> AwsError | None:
     endpoint = endpoint or _endpoint_of(client)
     where = f" at {endpoint}" if endpoint else ""
     thing = _describe(bucket, key, secret_name)
@@ -186,6 +201,71 @@ def translate(exc: BaseException, *, endpoint: str | None = None, bucket: str | 
     status_text = f" (HTTP {status})" if status is not None else ""
     return AwsError(f"AWS failed on {thing}{where}: {code}{status_text}.",
                     code=code, status=status, retryable=retryable)
+
+
+# -- our errors as botocore's too ---------------------------------------------------------------
+
+_WITH_BASE: dict[tuple[type, type], type] = {}  # (our class, botocore class) -> their union
+
+
+def with_botocore_base(error: AwsError, origin: BaseException) -> AwsError:
+    """`error` as an instance of `origin`'s botocore class too, so that `except ClientError`
+    (or EndpointConnectionError, NoCredentialsError, ...) still catches it.
+
+    Our message, class and fields stay; botocore's attributes come from origin (`response`
+    and `operation_name` of a ClientError, `kwargs` of the others). A modelled error such as
+    NoSuchKey maps to ClientError, as botocore makes those classes anew per client. Without
+    botocore loaded, or for a failure botocore did not raise, error is returned as is.
+    """
+    base = _botocore_class(origin)
+    if base is None:
+        return error
+    combined = _combined_class(type(error), base)
+    joined = combined.__new__(combined, *error.args)
+    joined.args = error.args
+    joined.__dict__.update(error.__dict__)
+    if hasattr(origin, "response"):
+        joined.response = origin.response
+        joined.operation_name = getattr(origin, "operation_name", None) or "Unknown"
+    joined.kwargs = dict(getattr(origin, "kwargs", None) or {})
+    return joined
+
+
+def _botocore_class(origin: BaseException) -> type | None:
+    exceptions = sys.modules.get("botocore.exceptions")
+    if exceptions is None:
+        return None
+    if isinstance(origin, (exceptions.ClientError, _QuotedCode)):
+        return exceptions.ClientError
+    for cls in type(origin).__mro__:  # the nearest class botocore declares itself
+        if cls.__module__ == "botocore.exceptions" and issubclass(cls, exceptions.BotoCoreError):
+            return cls
+    return None
+
+
+def _combined_class(ours: type, base: type) -> type:
+    combined = _WITH_BASE.get((ours, base))
+    if combined is None:
+        combined = type(ours.__name__, (ours, base), {
+            "__module__": ours.__module__, "__qualname__": ours.__qualname__,
+            "__doc__": ours.__doc__, "__reduce__": _reduce_combined,
+            "_botocore_base": base})
+        _WITH_BASE[(ours, base)] = combined
+    return combined
+
+
+def _reduce_combined(self: AwsError) -> tuple[Any, ...]:
+    # botocore's own __reduce__ would call our class with its arguments: rebuild ours instead.
+    cls = type(self)
+    return _rebuild_combined, (cls.__mro__[1], cls._botocore_base, self.args, self.__dict__)
+
+
+def _rebuild_combined(ours: type, base: type, args: tuple, state: dict) -> AwsError:
+    combined = _combined_class(ours, base)
+    error = combined.__new__(combined, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def _credentials_problem(exc: BaseException) -> AwsError:

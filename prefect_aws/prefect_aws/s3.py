@@ -1,7 +1,8 @@
 """S3Bucket: an S3 bucket (or a folder in one) as object storage; the S3 tasks load from here.
 
 `from prefect_aws.s3 import s3_upload` works too: the tasks live in prefect_aws.tasks and load
-on first use, so that registering S3Bucket does not start the task runtime.
+on first use, so that registering S3Bucket does not start the task runtime. So do Prefect's
+names for them (`download_from_bucket`, `aupload_to_bucket`, ...; see prefect_aws.tasks).
 """
 
 from __future__ import annotations
@@ -15,13 +16,18 @@ from pydantic import Field, field_validator
 
 from core_blocks.abstract import ObjectStorageBlock
 from core_blocks.errors import StoragePathError
-from prefect_aws import objects, transfers
+from prefect_aws import ignore_files, objects, transfers
 from prefect_aws.credentials import AwsCredentials, MinIOCredentials
 from prefect_aws.errors import LocalPathNotFound, aws_errors
+from prefect_aws.in_thread import in_thread
 
 _MiB = 1024 * 1024
 _MIN_PART = 5 * _MiB  # S3 refuses smaller parts, except the last one
-_TASKS = ("s3_download", "s3_upload", "s3_list_objects", "s3_copy", "s3_move", "s3_delete")
+_TASKS = ("s3_download", "s3_upload", "s3_list_objects", "s3_copy", "s3_move", "s3_delete",
+          # Prefect's names: aliases, or the same work in Prefect's argument order
+          "download_from_bucket", "upload_to_bucket", "list_objects", "copy_objects",
+          "move_objects", "adownload_from_bucket", "aupload_to_bucket", "alist_objects",
+          "acopy_objects", "amove_objects")
 
 
 class S3Bucket(ObjectStorageBlock):
@@ -178,9 +184,12 @@ class S3Bucket(ObjectStorageBlock):
                               self.transfer_config)
         return self._relative(key)
 
-    def download_object_to_path(self, from_path: str, to_path: str | Path) -> Path:
-        """Stream an object to a local file (parent folders created); return its path."""
-        destination = Path(to_path)
+    def download_object_to_path(self, from_path: str, to_path: str | Path | None = None
+                                ) -> Path:
+        """Stream an object to a local file (parent folders created; default: the object's
+        name in the working directory); return its path."""
+        destination = Path(posixpath.basename(self._object_key(from_path)) if to_path is None
+                           else to_path)
         transfers.download_file(self._client(), self.bucket_name, self._object_key(from_path),
                                 destination, self.transfer_config)
         return destination
@@ -207,17 +216,21 @@ class S3Bucket(ObjectStorageBlock):
         source = _existing(Path(from_folder), "folder")
         prefix = self._prefix(to_folder or "")
         pairs = [(file, prefix + relative) for file, relative in transfers.local_files(source)]
+        if not pairs:  # likely the wrong folder: say so rather than succeed in silence
+            transfers.logger.warning("No files were uploaded from %s: it holds none.", source)
         transfers.upload_many(self._client(), self.bucket_name, pairs, self.transfer_config)
         return self._relative(prefix.rstrip("/"))
 
-    def download_folder_to_path(self, from_folder: str, to_folder: str | Path) -> Path:
-        """Download every object under from_folder concurrently into a local folder.
+    def download_folder_to_path(self, from_folder: str, to_folder: str | Path | None = None
+                                ) -> Path:
+        """Download every object under from_folder concurrently into a local folder (default:
+        the working directory).
 
         Keys that would land outside to_folder (`../x`) or on it (`sub/..`), and keys that
         would land on one file (`x/../a.txt` and `a.txt`) or on another's folder, are refused
         before anything is written. Returns the local folder.
         """
-        destination = Path(to_folder).expanduser().resolve()
+        destination = Path("." if to_folder is None else to_folder).expanduser().resolve()
         prefix = self._prefix(from_folder)
         client = self._client()
         listed = objects.search_objects(client, self.bucket_name, prefix,
@@ -294,6 +307,49 @@ class S3Bucket(ObjectStorageBlock):
         finally:
             body.close()
         return self._relative(key)
+
+    # -- the storage interface of deployments (Prefect's names) ------------------------
+
+    def get_directory(self, from_path: str | None = None, local_path: str | Path | None = None
+                      ) -> Path:
+        """Download the folder from_path (default: all of bucket_folder) into local_path
+        (default: the working directory); return the local folder."""
+        return self.download_folder_to_path(from_path or "", local_path or ".")
+
+    def put_directory(self, local_path: str | Path | None = None, to_path: str | None = None,
+                      ignore_file: str | Path | None = None) -> int:
+        """Upload the files under local_path (default: the working directory) to the folder
+        to_path, concurrently; return how many were uploaded.
+
+        ignore_file names a `.prefectignore`/`.gitignore`-style file: paths it matches,
+        relative to local_path, are left out (see prefect_aws.ignore_files).
+        """
+        source = _existing(Path(local_path or "."), "folder")
+        patterns = ignore_files.read_patterns(ignore_file) if ignore_file else []
+        prefix = self._prefix(to_path or "")
+        pairs = [(file, prefix + relative) for file, relative in transfers.local_files(source)
+                 if not ignore_files.is_ignored(relative, patterns)]
+        transfers.upload_many(self._client(), self.bucket_name, pairs, self.transfer_config)
+        return len(pairs)
+
+    # -- the same, for async code: each call runs in a worker thread ---------------------
+
+    aread_path = in_thread(read_path)
+    awrite_path = in_thread(write_path)
+    alist_objects = in_thread(list_objects)
+    aupload_from_path = in_thread(upload_from_path)
+    adownload_object_to_path = in_thread(download_object_to_path)
+    aupload_from_file_object = in_thread(upload_from_file_object)
+    adownload_object_to_file_object = in_thread(download_object_to_file_object)
+    aupload_from_folder = in_thread(upload_from_folder)
+    adownload_folder_to_path = in_thread(download_folder_to_path)
+    acopy_object = in_thread(copy_object)
+    amove_object = in_thread(move_object)
+    adelete_object = in_thread(delete_object)
+    adelete_objects = in_thread(delete_objects)
+    astream_from = in_thread(stream_from)
+    aget_directory = in_thread(get_directory)
+    aput_directory = in_thread(put_directory)
 
     def _target(self, to_path: str, to_bucket: S3Bucket | str | None) -> tuple[str, str]:
         if to_bucket is None:

@@ -1,4 +1,9 @@
-"""AwsSecret: one secret in AWS Secrets Manager, read and written through a saved block."""
+"""AwsSecret: one secret in AWS Secrets Manager, read and written through a saved block.
+
+The tasks `read_secret`, `create_secret`, `update_secret` and `delete_secret` (async, as in
+Prefect's integration) live in prefect_aws.secret_tasks and load on first use from here, so
+registering AwsSecret does not start the task runtime.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from pydantic import Field, field_validator
 from core_blocks.abstract import SecretBlock
 from prefect_aws.credentials import AwsCredentials
 from prefect_aws.errors import aws_errors
+from prefect_aws.in_thread import in_thread
+
+_TASKS = ("read_secret", "create_secret", "update_secret", "delete_secret")
 
 
 class AwsSecret(SecretBlock):
@@ -44,11 +52,12 @@ class AwsSecret(SecretBlock):
     def _client(self) -> Any:
         return self.aws_credentials.get_client("secretsmanager")
 
-    def read_secret(self, version_id: str | None = None, version_stage: str | None = None
-                    ) -> str | bytes:
-        """The secret's value (the current version unless one is named)."""
+    def read_secret(self, version_id: str | None = None, version_stage: str | None = None,
+                    **read_kwargs: Any) -> str | bytes:
+        """The secret's value (the current version unless one is named); read_kwargs go to
+        GetSecretValue."""
         client = self._client()
-        kwargs: dict[str, Any] = {"SecretId": self.secret_name}
+        kwargs: dict[str, Any] = {"SecretId": self.secret_name, **read_kwargs}
         if version_id:
             kwargs["VersionId"] = version_id
         if version_stage:
@@ -71,7 +80,7 @@ class AwsSecret(SecretBlock):
         dict or list as its JSON text (a SecretString: read it back with json.loads).
         create_kwargs (Description, KmsKeyId, Tags, ...) apply when the secret is created.
         """
-        value = _secret_value(secret_data)
+        value = secret_value(secret_data)
         client = self._client()
         with aws_errors(secret_name=self.secret_name, client=client):
             try:
@@ -80,26 +89,45 @@ class AwsSecret(SecretBlock):
                 return client.create_secret(Name=self.secret_name, **value,
                                             **create_kwargs)["ARN"]
 
-    def delete_secret(self, recovery_window_in_days: int = 30,
-                      force_delete_without_recovery: bool = False) -> str:
+    def delete_secret(self, recovery_window_in_days: int | None = None,
+                      force_delete_without_recovery: bool = False, **delete_kwargs: Any) -> str:
         """Delete the secret; return its ARN.
 
-        It stays recoverable for recovery_window_in_days (7 to 30) unless
-        force_delete_without_recovery, which deletes it at once.
+        It stays recoverable for recovery_window_in_days (7 to 30, default 30) unless
+        force_delete_without_recovery, which deletes it at once (and takes no window).
+        delete_kwargs go to DeleteSecret.
         """
-        if not force_delete_without_recovery and not 7 <= recovery_window_in_days <= 30:
-            raise ValueError(
-                f"recovery_window_in_days must be from 7 to 30, not {recovery_window_in_days}; "
-                "or pass force_delete_without_recovery=True to delete at once.")
-        options: dict[str, Any] = (
-            {"ForceDeleteWithoutRecovery": True} if force_delete_without_recovery
-            else {"RecoveryWindowInDays": recovery_window_in_days})
+        options = deletion_options(recovery_window_in_days, force_delete_without_recovery,
+                                   window_with_force_is_an_error=True)
         client = self._client()
         with aws_errors(secret_name=self.secret_name, client=client):
-            return client.delete_secret(SecretId=self.secret_name, **options)["ARN"]
+            return client.delete_secret(SecretId=self.secret_name, **options,
+                                        **delete_kwargs)["ARN"]
+
+    aread_secret = in_thread(read_secret)
+    awrite_secret = in_thread(write_secret)
+    adelete_secret = in_thread(delete_secret)
 
 
-def _secret_value(data: Any) -> dict[str, str | bytes]:
+def deletion_options(recovery_window_in_days: int | None, force_delete_without_recovery: bool,
+                     window_with_force_is_an_error: bool) -> dict[str, Any]:
+    """DeleteSecret's options, checked before any AWS call (Prefect's rules and messages)."""
+    if force_delete_without_recovery:
+        if recovery_window_in_days is not None and window_with_force_is_an_error:
+            raise ValueError(
+                "Cannot specify recovery window and force delete without recovery: pass "
+                "recovery_window_in_days (7 to 30) or force_delete_without_recovery=True.")
+        return {"ForceDeleteWithoutRecovery": True}
+    window = 30 if recovery_window_in_days is None else recovery_window_in_days
+    if isinstance(window, bool) or not isinstance(window, int) or not 7 <= window <= 30:
+        raise ValueError(
+            f"Recovery window must be between 7 and 30 days, got {window!r}: pass "
+            "recovery_window_in_days from 7 to 30, or force_delete_without_recovery=True to "
+            "delete at once.")
+    return {"RecoveryWindowInDays": window}
+
+
+def secret_value(data: Any, caller: str = "write_secret") -> dict[str, str | bytes]:
     """SecretString or SecretBinary for a value; the error names its type, never the value."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         value: dict[str, str | bytes] = {"SecretBinary": bytes(data)}
@@ -109,12 +137,20 @@ def _secret_value(data: Any) -> dict[str, str | bytes]:
         try:
             value = {"SecretString": json.dumps(data)}
         except (TypeError, ValueError):
-            raise TypeError("write_secret got a dict or list that is not JSON-serialisable; "
+            raise TypeError(f"{caller} got a dict or list that is not JSON-serialisable; "
                             "use str, int, float, bool and None values only.") from None
     else:
-        raise TypeError(f"write_secret takes str, bytes, or a dict or list (stored as JSON), "
+        raise TypeError(f"{caller} takes str, bytes, or a dict or list (stored as JSON), "
                         f"not {type(data).__name__}.")
     if not next(iter(value.values())):
-        raise ValueError("write_secret got an empty value; AWS Secrets Manager needs at least "
+        raise ValueError(f"{caller} got an empty value; AWS Secrets Manager needs at least "
                          "one character or byte.")
     return value
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TASKS:
+        from prefect_aws import secret_tasks
+
+        return getattr(secret_tasks, name)
+    raise AttributeError(f"module 'prefect_aws.secrets_manager' has no attribute {name!r}")

@@ -2,7 +2,11 @@
 
 Each task retries three times (after about 1, 2 and 4 s) on throttling, 5xx answers and
 dropped or refused connections, and never on client errors such as 403 or 404, which a retry
-cannot cure. Import them from `prefect_aws.s3`:
+cannot cure. Prefect's names work too: `download_from_bucket`, `copy_objects` and
+`move_objects` are these tasks under another name; `upload_to_bucket` and `list_objects` take
+Prefect's argument order (aws_client_parameters fourth, resp. third); `adownload_from_bucket`,
+`aupload_to_bucket`, `alist_objects`, `acopy_objects` and `amove_objects` are their async
+twins, running the transfer in a worker thread. Import them from `prefect_aws.s3`:
 
     from prefect_aws import AwsCredentials
     from prefect_aws.s3 import s3_upload, s3_download
@@ -13,6 +17,7 @@ cannot cure. Import them from `prefect_aws.s3`:
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -46,8 +51,7 @@ def s3_download(bucket: str, key: str, aws_credentials: Credentials,
         >>> s3_download("raw", "2026/11/24.csv", AwsCredentials.load("prod"))  # doctest: +SKIP
         b'id,amount\\n...'
     """
-    client = aws_credentials.get_s3_client(aws_client_parameters)
-    return objects.read_object(client, bucket, key)
+    return _download(bucket, key, aws_credentials, aws_client_parameters)
 
 
 @task(**_RETRYING)
@@ -59,10 +63,7 @@ def s3_upload(data: bytes, bucket: str, aws_credentials: Credentials, key: str |
         >>> s3_upload(b"id,amount\\n", "raw", creds, key="a.csv")  # doctest: +SKIP
         'a.csv'
     """
-    key = key or str(uuid.uuid4())
-    client = aws_credentials.get_s3_client(aws_client_parameters)
-    objects.write_object(client, bucket, key, data, _transfer_config())
-    return key
+    return _upload(data, bucket, aws_credentials, key, aws_client_parameters)
 
 
 @task(**_RETRYING)
@@ -79,9 +80,8 @@ def s3_list_objects(bucket: str, aws_credentials: Credentials, prefix: str = "",
         ...                                    prefix="2026/")]  # doctest: +SKIP
         ['2026/11/24.csv']
     """
-    client = aws_credentials.get_s3_client(aws_client_parameters)
-    return objects.search_objects(client, bucket, prefix, delimiter, page_size, max_items,
-                                  jmespath_query)
+    return _list(bucket, aws_credentials, aws_client_parameters, prefix, delimiter, page_size,
+                 max_items, jmespath_query)
 
 
 @task(**_RETRYING)
@@ -94,11 +94,8 @@ def s3_copy(source_path: str, target_path: str, source_bucket_name: str,
         >>> s3_copy("a.csv", "archive/a.csv", "raw", AwsCredentials.load("prod"))  # doctest: +SKIP
         'archive/a.csv'
     """
-    client = aws_credentials.get_s3_client()
-    objects.copy_object(client, source_bucket_name, source_path,
-                        target_bucket_name or source_bucket_name, target_path,
-                        _transfer_config(), copy_kwargs)
-    return target_path
+    return _copy(source_path, target_path, source_bucket_name, aws_credentials,
+                 target_bucket_name, copy_kwargs)
 
 
 @task(**_RETRYING)
@@ -109,14 +106,8 @@ def s3_move(source_path: str, target_path: str, source_bucket_name: str,
         >>> s3_move("in/a.csv", "done/a.csv", "raw", AwsCredentials.load("prod"))  # doctest: +SKIP
         'done/a.csv'
     """
-    target_bucket = target_bucket_name or source_bucket_name
-    if (target_bucket, target_path) == (source_bucket_name, source_path):
-        return target_path
-    client = aws_credentials.get_s3_client()
-    objects.copy_object(client, source_bucket_name, source_path, target_bucket, target_path,
-                        _transfer_config())
-    objects.delete_object(client, source_bucket_name, source_path)
-    return target_path
+    return _move(source_path, target_path, source_bucket_name, aws_credentials,
+                 target_bucket_name)
 
 
 @task(**_RETRYING)
@@ -128,3 +119,121 @@ def s3_delete(bucket: str, key: str, aws_credentials: Credentials) -> str:
     """
     objects.delete_object(aws_credentials.get_s3_client(), bucket, key)
     return key
+
+
+# -- Prefect's names -------------------------------------------------------------------------
+
+download_from_bucket = s3_download
+copy_objects = s3_copy
+move_objects = s3_move
+
+
+@task(**_RETRYING)
+def upload_to_bucket(data: bytes, bucket: str, aws_credentials: Credentials,
+                     aws_client_parameters: AwsClientParameters | None = None,
+                     key: str | None = None) -> str:
+    """s3_upload in Prefect's argument order: store data at bucket/key (a new UUID key when
+    none is given); return the key."""
+    return _upload(data, bucket, aws_credentials, key, aws_client_parameters)
+
+
+@task(**_RETRYING)
+def list_objects(bucket: str, aws_credentials: Credentials,
+                 aws_client_parameters: AwsClientParameters | None = None, prefix: str = "",
+                 delimiter: str = "", page_size: int | None = None,
+                 max_items: int | None = None, jmespath_query: str | None = None
+                 ) -> list[dict]:
+    """s3_list_objects in Prefect's argument order: the objects under prefix, as S3
+    describes them."""
+    return _list(bucket, aws_credentials, aws_client_parameters, prefix, delimiter, page_size,
+                 max_items, jmespath_query)
+
+
+@task(**_RETRYING)
+async def adownload_from_bucket(bucket: str, key: str, aws_credentials: Credentials,
+                                aws_client_parameters: AwsClientParameters | None = None
+                                ) -> bytes:
+    """s3_download for async code: the content of bucket/key."""
+    return await asyncio.to_thread(_download, bucket, key, aws_credentials,
+                                   aws_client_parameters)
+
+
+@task(**_RETRYING)
+async def aupload_to_bucket(data: bytes, bucket: str, aws_credentials: Credentials,
+                            aws_client_parameters: AwsClientParameters | None = None,
+                            key: str | None = None) -> str:
+    """upload_to_bucket for async code: store data at bucket/key; return the key."""
+    return await asyncio.to_thread(_upload, data, bucket, aws_credentials, key,
+                                   aws_client_parameters)
+
+
+@task(**_RETRYING)
+async def alist_objects(bucket: str, aws_credentials: Credentials,
+                        aws_client_parameters: AwsClientParameters | None = None,
+                        prefix: str = "", delimiter: str = "", page_size: int | None = None,
+                        max_items: int | None = None, jmespath_query: str | None = None
+                        ) -> list[dict]:
+    """list_objects for async code: the objects under prefix, as S3 describes them."""
+    return await asyncio.to_thread(_list, bucket, aws_credentials, aws_client_parameters,
+                                   prefix, delimiter, page_size, max_items, jmespath_query)
+
+
+@task(**_RETRYING)
+async def acopy_objects(source_path: str, target_path: str, source_bucket_name: str,
+                        aws_credentials: Credentials, target_bucket_name: str | None = None,
+                        **copy_kwargs: Any) -> str:
+    """s3_copy for async code: copy an object inside S3; return target_path."""
+    return await asyncio.to_thread(_copy, source_path, target_path, source_bucket_name,
+                                   aws_credentials, target_bucket_name, copy_kwargs)
+
+
+@task(**_RETRYING)
+async def amove_objects(source_path: str, target_path: str, source_bucket_name: str,
+                        aws_credentials: Credentials, target_bucket_name: str | None = None
+                        ) -> str:
+    """s3_move for async code: copy an object, then delete the original; return
+    target_path."""
+    return await asyncio.to_thread(_move, source_path, target_path, source_bucket_name,
+                                   aws_credentials, target_bucket_name)
+
+
+# -- what the sync and async tasks do --------------------------------------------------------
+
+def _download(bucket: str, key: str, credentials: Credentials,
+              params: AwsClientParameters | None) -> bytes:
+    return objects.read_object(credentials.get_s3_client(params), bucket, key)
+
+
+def _upload(data: bytes, bucket: str, credentials: Credentials, key: str | None,
+            params: AwsClientParameters | None) -> str:
+    key = key or str(uuid.uuid4())
+    objects.write_object(credentials.get_s3_client(params), bucket, key, data,
+                         _transfer_config())
+    return key
+
+
+def _list(bucket: str, credentials: Credentials, params: AwsClientParameters | None,
+          prefix: str, delimiter: str, page_size: int | None, max_items: int | None,
+          jmespath_query: str | None) -> list[Any]:
+    return objects.search_objects(credentials.get_s3_client(params), bucket, prefix,
+                                  delimiter, page_size, max_items, jmespath_query)
+
+
+def _copy(source_path: str, target_path: str, source_bucket: str, credentials: Credentials,
+          target_bucket: str | None, copy_kwargs: dict[str, Any]) -> str:
+    objects.copy_object(credentials.get_s3_client(), source_bucket, source_path,
+                        target_bucket or source_bucket, target_path, _transfer_config(),
+                        copy_kwargs)
+    return target_path
+
+
+def _move(source_path: str, target_path: str, source_bucket: str, credentials: Credentials,
+          target_bucket: str | None) -> str:
+    target_bucket = target_bucket or source_bucket
+    if (target_bucket, target_path) == (source_bucket, source_path):
+        return target_path  # a move onto itself: nothing to do (S3 would refuse the copy)
+    client = credentials.get_s3_client()
+    objects.copy_object(client, source_bucket, source_path, target_bucket, target_path,
+                        _transfer_config())
+    objects.delete_object(client, source_bucket, source_path)
+    return target_path

@@ -12,7 +12,18 @@ from tests.helpers import BLOCKS
 
 
 def test_defaults_leave_boto3_alone():
-    assert AwsClientParameters().client_kwargs() == {"use_ssl": True, "verify": True}
+    # verify=True is boto3's default and left out: passing it would override AWS_CA_BUNDLE.
+    assert AwsClientParameters().client_kwargs() == {"use_ssl": True}
+
+
+def test_aws_ca_bundle_applies_when_verify_is_left_at_true(mocked_aws, monkeypatch, tmp_path):
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(bundle))
+
+    client = AwsCredentials(region_name="us-east-1").get_s3_client()
+
+    assert client._endpoint.http_session._verify == str(bundle)
 
 
 def test_every_option_reaches_the_client(mocked_aws):
@@ -103,3 +114,72 @@ def test_saved_and_loaded(mocked_aws):
 
     assert loaded.endpoint_url == "http://127.0.0.1:9"
     assert loaded.botocore_config().retries == {"mode": "adaptive"}
+
+
+# -- Prefect's spellings: a botocore Config, verify_cert_path, get_params_override ---------------
+
+def test_a_botocore_config_object_is_taken_and_saved_as_options(mocked_aws):
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    params = AwsClientParameters(config=Config(signature_version=UNSIGNED, connect_timeout=3))
+    params.save("public")
+    loaded = AwsClientParameters.load("public")
+
+    assert loaded.config == {"signature_version": "unsigned", "connect_timeout": 3}
+    config = loaded.get_params_override()["config"]
+    assert config.signature_version is UNSIGNED and config.connect_timeout == 3
+
+
+def test_an_unsigned_client_reads_a_public_bucket(mocked_aws, aws_credentials):
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    client = aws_credentials.get_s3_client()
+    client.create_bucket(Bucket="public", ACL="public-read")
+    client.put_object(Bucket="public", Key="k", Body=b"open", ACL="public-read")
+    anonymous = AwsCredentials(region_name="us-east-1", aws_client_parameters=AwsClientParameters(
+        config=Config(signature_version=UNSIGNED)))
+
+    assert anonymous.get_s3_client().get_object(Bucket="public", Key="k")["Body"].read() == b"open"
+
+
+def test_get_params_override_gives_verify_only_when_set(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.touch()
+
+    assert AwsClientParameters(api_version="1.0").get_params_override() == {
+        "use_ssl": True, "api_version": "1.0"}
+    assert AwsClientParameters(verify=True).get_params_override()["verify"] is True
+    assert AwsClientParameters(verify=False).get_params_override()["verify"] is False
+    assert AwsClientParameters(verify_cert_path=bundle).get_params_override()["verify"] == bundle
+
+
+def test_verify_cert_path_reaches_the_client(tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.touch()
+
+    assert AwsClientParameters(verify_cert_path=bundle).client_kwargs()["verify"] == str(bundle)
+    with pytest.raises(BlockValidationError, match=r"verify_cert_path.*nope\.pem"):
+        AwsClientParameters(verify_cert_path=tmp_path / "nope.pem").client_kwargs()
+
+
+def test_both_ca_bundle_spellings_warn_and_keep_the_one_that_applies(tmp_path):
+    old, new = tmp_path / "old.pem", tmp_path / "new.pem"
+    old.touch()
+    new.touch()
+
+    with pytest.warns(UserWarning, match="verify_cert_path is set but verify is False"):
+        off = AwsClientParameters(verify=False, verify_cert_path=new)
+    with pytest.warns(UserWarning, match="verify_cert_path is set but verify is also set"):
+        both = AwsClientParameters(verify=old, verify_cert_path=new)
+
+    assert (off.verify, off.verify_cert_path) == (False, None)
+    assert (both.verify, both.client_kwargs()["verify"]) == (True, str(new))
+
+
+def test_client_parameters_are_hashable_by_value():
+    one = AwsClientParameters(config={"connect_timeout": 5, "retries": {"max_attempts": 2}})
+    same = AwsClientParameters(config={"retries": {"max_attempts": 2}, "connect_timeout": 5})
+
+    assert hash(one) == hash(same) != hash(AwsClientParameters())

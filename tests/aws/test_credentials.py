@@ -140,3 +140,112 @@ def test_clients_of_several_services_are_kept_together(mocked_aws, aws_credentia
 
     assert aws_credentials.get_s3_client() is s3
     assert aws_credentials.get_client("secretsmanager") is secrets
+
+
+# -- Prefect's names: ClientType, hashing, assumed roles ----------------------------------------
+
+def test_get_client_takes_a_client_type(mocked_aws, aws_credentials):
+    from prefect_aws.credentials import ClientType
+
+    assert aws_credentials.get_client(ClientType.S3) is aws_credentials.get_client("s3")
+    assert (aws_credentials.get_client(ClientType.SECRETS_MANAGER)
+            is aws_credentials.get_secrets_manager_client())
+    assert aws_credentials.get_client(ClientType.ECS).meta.service_model.service_name == "ecs"
+
+
+def test_credentials_hash_by_value_and_change_with_a_field():
+    creds = AwsCredentials(region_name="us-east-1", assume_role_kwargs={
+        "Tags": [{"Key": "team", "Value": "data"}]})
+    before = hash(creds)
+
+    assert hash(AwsCredentials(region_name="us-east-1", assume_role_kwargs={
+        "Tags": [{"Key": "team", "Value": "data"}]})) == before
+    creds.region_name = "us-west-2"
+    assert hash(creds) != before
+    assert hash(MinIOCredentials(minio_root_user="u", minio_root_password="p")) != hash(
+        MinIOCredentials(minio_root_user="u", minio_root_password="q"))
+
+
+ROLE = "arn:aws:iam::123456789012:role/reader"
+
+
+def test_assumed_role_gives_temporary_credentials(mocked_aws, aws_credentials):
+    creds = aws_credentials.model_copy(update={"assume_role_arn": ROLE, "assume_role_kwargs": {
+        "RoleSessionName": "nightly", "DurationSeconds": 900}})
+
+    session = creds.get_boto3_session()
+    frozen = session.get_credentials().get_frozen_credentials()
+
+    assert frozen.access_key.startswith("ASIA") and frozen.token
+    assert session.region_name == "us-east-1"
+    identity = session.client("sts").get_caller_identity()
+    assert identity["Arn"].endswith(":assumed-role/reader/nightly")
+
+
+def test_assumed_role_gets_a_default_session_name(mocked_aws, aws_credentials):
+    creds = aws_credentials.model_copy(update={"assume_role_arn": ROLE})
+
+    arn = creds.get_client("sts").get_caller_identity()["Arn"]
+
+    assert ":assumed-role/reader/prefect-session-" in arn  # what Prefect's trust policies expect
+
+
+def test_a_client_on_an_assumed_role_is_renewed_before_it_expires(mocked_aws, aws_credentials,
+                                                                monkeypatch):
+    import time
+
+    creds = aws_credentials.model_copy(update={"assume_role_arn": ROLE, "assume_role_kwargs": {
+        "DurationSeconds": 900}})
+    first = creds.get_s3_client()
+    assert creds.get_s3_client() is first
+    later = time.time() + 900 - 60  # a minute before the role's credentials expire
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    assert creds.get_s3_client() is not first
+
+
+def test_assume_role_kwargs_are_checked():
+    with pytest.raises(BlockValidationError, match="'RoleArn' is not an AssumeRole parameter "
+                                                   "here; set the role in assume_role_arn"):
+        AwsCredentials(assume_role_kwargs={"RoleArn": ROLE})
+    with pytest.raises(BlockValidationError, match="'Duration' is not an AssumeRole parameter"):
+        AwsCredentials(assume_role_kwargs={"Duration": 900})
+    with pytest.raises(BlockValidationError, match="assume_role_arn"):
+        AwsCredentials(assume_role_arn="reader")
+
+
+def test_a_refused_role_is_named(mocked_aws, aws_credentials):
+    from unittest import mock
+
+    from botocore.exceptions import ClientError
+
+    creds = aws_credentials.model_copy(update={"assume_role_arn": ROLE})
+    refusal = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"},
+                           "ResponseMetadata": {"HTTPStatusCode": 403}}, "AssumeRole")
+    # moto trusts every role: the refusal comes from botocore's stubbing point instead.
+    refused = pytest.raises(AwsCredentialsError, match=f"Could not assume the role '{ROLE}'")
+    with mock.patch("botocore.client.BaseClient._make_api_call", side_effect=refusal), \
+            refused as caught:
+        creds.get_boto3_session()
+    assert isinstance(caught.value, ClientError)
+
+
+def test_the_boto3_module_is_reachable_for_patching_without_an_import_cost():
+    import subprocess
+    import sys
+
+    code = ("import sys, prefect_aws.credentials as c; assert 'boto3' not in sys.modules; "
+            "assert c.boto3.Session; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_building_a_client_leaves_the_config_options_unchanged(aws_credentials):
+    creds = aws_credentials.model_copy(update={"aws_client_parameters": AwsClientParameters(
+        config={"retries": {"max_attempts": 10, "mode": "standard"}})})
+
+    client = creds.get_s3_client()
+
+    assert creds.aws_client_parameters.config == {
+        "retries": {"max_attempts": 10, "mode": "standard"}}
+    assert creds.get_s3_client() is client

@@ -113,7 +113,9 @@ def test_upload_failed_wrapper_is_translated_from_its_context(inner, error, name
 
     translated = translate(wrapped, bucket="raw", key="k", endpoint="http://127.0.0.1:9")
 
-    assert type(translated) is error and named in str(translated)
+    # exactly `error` (not a subclass of it), with botocore's ClientError as second base
+    assert type(translated).__name__ == error.__name__ and isinstance(translated, error)
+    assert isinstance(translated, ClientError) and named in str(translated)
     assert "'raw'" in str(translated) and "http://127.0.0.1:9" in str(translated)
     assert is_transient(wrapped) is translated.retryable
 
@@ -183,3 +185,73 @@ def test_parameter_errors_name_parameters_never_values(canary):
         "(missing), Colour (unknown). Values are not shown; check the types and lengths of the "
         "arguments passed.")
     assert canary not in str(original) and canary not in repr(original.kwargs)
+
+
+# -- our errors are botocore's too (code written for Prefect's integration catches them) --------
+
+@pytest.mark.parametrize(("exc", "botocore_class", "ours"), [
+    (client_error("NoSuchKey", 404), ClientError, S3ObjectNotFound),
+    (client_error("AccessDenied", 403), ClientError, AwsCredentialsError),
+    (EndpointConnectionError(endpoint_url="http://x"), EndpointConnectionError, AwsEndpointError),
+    (ReadTimeoutError(endpoint_url="http://x"), ReadTimeoutError, AwsEndpointError),
+    (NoCredentialsError(), NoCredentialsError, AwsCredentialsError),
+    (SSLError(endpoint_url="https://x", error="bad"), SSLError, AwsEndpointError),
+    (S3UploadFailedError("An error occurred (NoSuchBucket) when calling the PutObject operation"),
+     ClientError, S3BucketNotFound),
+])
+def test_translated_errors_are_instances_of_the_botocore_class(exc, botocore_class, ours):
+    error = translate(exc, bucket="raw", key="a.csv")
+
+    assert isinstance(error, ours) and isinstance(error, botocore_class)
+    assert type(error).__name__ == ours.__name__
+    assert "raw" in str(error) or "endpoint" in str(error) or "credentials" in str(error)
+
+
+def test_a_client_error_keeps_botocores_response_and_operation():
+    error = translate(client_error("NoSuchKey", 404), bucket="raw", key="a.csv")
+
+    assert error.response["Error"]["Code"] == "NoSuchKey"
+    assert error.operation_name == "GetObject"
+    assert (error.code, error.status) == ("NoSuchKey", 404)
+    assert str(error).startswith("No object 'a.csv' in S3 bucket 'raw'")
+
+
+def test_errors_with_a_botocore_base_pickle_and_copy():
+    import copy
+    import pickle
+
+    error = translate(client_error("SlowDown", 503), bucket="raw")
+    for clone in (pickle.loads(pickle.dumps(error)), copy.deepcopy(error)):
+        assert type(clone) is type(error)
+        assert str(clone) == str(error) and clone.retryable and clone.response == error.response
+
+
+def test_errors_not_raised_by_botocore_get_no_botocore_base():
+    error = translate(ConnectionResetError(), bucket="raw")
+
+    assert isinstance(error, AwsEndpointError) and not isinstance(error, EndpointConnectionError)
+
+
+def test_except_client_error_catches_a_missing_object(s3_bucket):
+    from prefect_aws.s3 import s3_download
+
+    with pytest.raises(ClientError) as caught:
+        s3_bucket.read_path("missing.csv")
+    assert caught.value.response["Error"]["Code"] == "NoSuchKey"
+    assert isinstance(caught.value, S3ObjectNotFound)
+    with pytest.raises(ClientError, match="does not exist"):
+        s3_download("no-such-bucket", "k", s3_bucket.credentials)
+
+
+def test_except_endpoint_connection_error_catches_an_unreachable_endpoint():
+    from prefect_aws import AwsClientParameters, AwsCredentials, S3Bucket
+    from tests.aws.conftest import closed_port
+
+    creds = AwsCredentials(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1",
+        aws_client_parameters=AwsClientParameters(
+            endpoint_url=f"http://127.0.0.1:{closed_port()}",
+            config={"retries": {"total_max_attempts": 1}}))
+
+    with pytest.raises(EndpointConnectionError, match="Could not reach the AWS endpoint"):
+        S3Bucket(bucket_name="raw", credentials=creds).read_path("a.csv")

@@ -56,6 +56,15 @@ def test_imports_do_not_load_boto3(code):
     assert _modules_after(code) == set()
 
 
+def test_block_types_do_not_load_asyncio():
+    # The a* methods import it when first awaited: sync users never pay for it.
+    probe = ("import sys\nfrom prefect_aws import S3Bucket, AwsSecret, AwsCredentials\n"
+             "S3Bucket.aread_path, AwsSecret.aread_secret\nprint('asyncio' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_blocks_types_lists_aws_types_without_importing_boto3():
     code = ("from core_blocks.cli.app import main\nsys.argv = ['blocks', 'types']\n"
             "assert main() == 0")
