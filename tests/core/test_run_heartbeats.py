@@ -22,7 +22,8 @@ from core_blocks.testing import reset_state
 from tests.core.test_store import raw_execute
 from tests.helpers import BLOCKS
 
-BEAT = 0.2  # seconds between heartbeats in these tests: a run lapses after 3 × 0.2 s
+BEAT = 0.5  # seconds between heartbeats in these tests: a run lapses after 3 × 0.5 s (a
+# shorter beat read as lapsed on a loaded 2-core machine, where the writer thread ran late)
 
 KILLED_FLOW = """
 import sys, time
@@ -125,7 +126,7 @@ def test_a_long_healthy_run_is_not_crashed(any_store, short_beat):
 
     @task
     def long_task():
-        time.sleep(12 * BEAT)
+        time.sleep(8 * BEAT)
 
     @flow
     def long_flow():
