@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from urllib.parse import quote
 
-MASK = "**********"
+from core_blocks.log_masking import MASK, SecretLogFilter
+
+__all__ = ["MASK", "hide_aws_secrets", "mask"]
+
 _SDK_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
 # Loggers that print requests; made now, so the filter is on them before botocore logs.
 _KNOWN = ("botocore.endpoint", "botocore.auth", "botocore.parsers", "botocore.hooks",
@@ -27,40 +29,12 @@ _PATTERNS = (
     re.compile(r"""(x-amz-security-token['"]?\s*[:=]\s*b?['"]?)[^\s'"&,}]+""", re.IGNORECASE),
     re.compile(r'''("Secret(?:String|Binary)\\*"\s*:\s*\\*")(?:\\+.|[^"\\])*''')
 )
-_MIN_LENGTH = 4  # shorter values are not masked: they would garble every line
-
-
-class _MaskAwsSecrets(logging.Filter):
-    """Rewrites a record whose text holds a credential; the record is always kept."""
-
-    def __init__(self) -> None:
-        super().__init__("core_blocks.aws")
-        self.values: tuple[str, ...] = ()  # longest first, so a value holding another goes whole
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # a broken record is the handler's to report, as without us
-            return True
-        masked = mask(text, self.values)
-        if masked != text:
-            record.msg, record.args = masked, ()
-        return True
-
-
-_filter = _MaskAwsSecrets()
-_lock = threading.Lock()
-_filtered: set[str] = set()
+_filter = SecretLogFilter("core_blocks.aws", _PATTERNS, min_length=4)
 
 
 def mask(text: str, values: tuple[str, ...] = ()) -> str:
     """text with tokens, Secrets Manager values and the given secret values masked."""
-    for value in values:
-        if value in text:
-            text = text.replace(value, MASK)
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: m.group(1) + MASK, text)
-    return text
+    return _filter.mask(text, values)
 
 
 def hide_aws_secrets(*secrets: str | None) -> None:
@@ -74,14 +48,7 @@ def hide_aws_secrets(*secrets: str | None) -> None:
         >>> mask("secret=wJalrXUtnFEMI/K7MDENG", _filter.values)
         'secret=**********'
     """
-    new = {form for s in secrets if s and len(s) >= _MIN_LENGTH
-           for form in (s, quote(s, safe=""))}  # as is, and as a URL's query carries it
-    with _lock:
-        if new - set(_filter.values):
-            merged = set(_filter.values) | new
-            _filter.values = tuple(sorted(merged, key=len, reverse=True))
-        names = [n for n in (*_SDK_LOGGERS, *_KNOWN, *list(logging.root.manager.loggerDict))
-                 if n not in _filtered and n.split(".")[0] in _SDK_LOGGERS]
-        for name in names:
-            logging.getLogger(name).addFilter(_filter)
-            _filtered.add(name)
+    # As is, and as a URL's query carries it.
+    _filter.add_values(*(form for s in secrets if s for form in (s, quote(s, safe=""))))
+    _filter.install(n for n in (*_SDK_LOGGERS, *_KNOWN, *list(logging.root.manager.loggerDict))
+                    if n.split(".")[0] in _SDK_LOGGERS)
