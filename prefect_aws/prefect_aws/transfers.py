@@ -9,26 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from core_blocks.errors import StoragePathError
+from core_blocks.terminal import progress_enabled
 from prefect_aws.errors import aws_errors
 
 logger = logging.getLogger("prefect_aws")
-
-
-def progress_enabled() -> bool:
-    """A progress bar only on an interactive terminal, never in CI logs."""
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        return False
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):  # stderr replaced or closed
-        return False
 
 
 @contextmanager

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-
-def progress_enabled() -> bool:
-    """A bar only when stderr is a terminal and CI is not set (CI logs would fill with frames)."""
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        return False
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):  # stderr replaced or closed
-        return False
+from core_blocks.terminal import progress_enabled
 
 
 class LayerTotals:
