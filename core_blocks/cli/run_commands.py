@@ -114,6 +114,49 @@ def runs_show(run_id: str, as_json: bool) -> None:
         click.echo(run["traceback"].rstrip())
 
 
+@runs_group.command("prune")
+@click.option("--older-than", "older_than", metavar="AGE",
+              help="Delete finished runs older than this (30d, 12h, 90m).")
+@click.option("--keep", type=click.IntRange(min=1), metavar="N",
+              help="Keep at most the newest N runs.")
+@json_option
+def runs_prune(older_than: str | None, keep: int | None, as_json: bool) -> None:
+    """Delete finished runs (with their states and artifacts) that the retention does not keep.
+
+    Without options, applies CORE_BLOCKS_RUN_RETENTION (default 30d,100000), as the history
+    writer does every few minutes. Runs still going are never deleted.
+    """
+    from core_blocks.runtime.history import flush
+    from core_blocks.runtime.retention import (
+        Retention,
+        RetentionError,
+        parse_retention,
+        prune_runs,
+        retention_from_env,
+    )
+    from core_blocks.store import get_store
+
+    if older_than is None and keep is None:
+        retention = retention_from_env()
+    else:
+        age = None
+        if older_than is not None:
+            try:
+                age = parse_retention(older_than, "--older-than").max_age
+            except RetentionError:
+                pass
+            if age is None:
+                raise UserError(f"--older-than {older_than!r} is not an age; write it as e.g. "
+                                "30d, 12h or 90m.")
+        retention = Retention(age, keep)
+    flush()
+    removed = prune_runs(get_store(), retention)
+    if as_json:
+        print_json({"removed": removed, "kept": retention.describe()})
+    else:
+        say(f"Pruned {removed} run(s); kept {retention.describe()}.")
+
+
 @concurrency_group.command("set")
 @click.argument("name")
 @click.argument("slots", type=click.IntRange(min=0))

@@ -30,6 +30,7 @@ HEARTBEAT_ENV = "CORE_BLOCKS_RUN_HEARTBEAT_SECONDS"
 DEFAULT_HEARTBEAT_SECONDS = 10.0
 LAPSE_BEATS = 3  # a run silent for this many intervals has crashed (one late beat is not enough)
 _FINAL_VALUES = frozenset(s.value for s in FINAL_STATES)
+PRUNE_INTERVAL = 300.0  # seconds between the writer's retention passes over one store
 _BEAT_CHUNK = 500  # run ids per UPDATE: well under both databases' parameter limits
 _bad_interval_warned: set[str] = set()
 
@@ -142,6 +143,7 @@ class _Recorder:
         # Only the writer thread touches these: store id -> (store, ids of its live runs).
         self._live: dict[int, tuple[Any, set[str]]] = {}
         self._upserts: dict[str, str] = {}
+        self._next_prune: dict[int, float] = {}  # store id -> monotonic time of the next prune
 
     def record(self, run: Run, state: State) -> None:
         if run.store is None:
@@ -232,6 +234,21 @@ class _Recorder:
                     tx.executemany(ARTIFACT_INSERT, artifacts.get(key, []))
             except Exception as exc:  # history must never break the runs it records
                 self._warn_once(store, "Run history could not be written: %s", exc)
+                continue
+            self._prune_now_and_then(key, store)
+
+    def _prune_now_and_then(self, key: int, store) -> None:
+        """Apply the retention at a store's first write, then every PRUNE_INTERVAL seconds."""
+        now = time.monotonic()
+        if now < self._next_prune.get(key, 0.0):
+            return
+        self._next_prune[key] = now + PRUNE_INTERVAL
+        from core_blocks.runtime.retention import prune_runs, retention_from_env
+
+        try:
+            prune_runs(store, retention_from_env())
+        except Exception as exc:  # a bad setting or a busy store: runs are kept meanwhile
+            self._warn_once(store, "Run history was not pruned: %s", exc)
 
     def _upsert(self, store) -> str:
         sql = self._upserts.get(store.dialect.name)
@@ -311,6 +328,12 @@ def _lapsed(dialect) -> str:
     """SQL: the run is not final and its heartbeat is older than its timeout (store clock)."""
     return (f"(state IN ({_LIVE_STATES}) AND heartbeat + heartbeat_timeout "
             f"< {dialect.now_epoch()})")
+
+
+def prunable_condition(dialect) -> str:
+    """SQL: the run is over, finished or lapsed (see core_blocks.runtime.retention)."""
+    finals = ", ".join(f"'{value}'" for value in sorted(_FINAL_VALUES))
+    return f"(state IN ({finals}) OR {_lapsed(dialect)})"
 
 
 def _runs_select(dialect) -> str:
