@@ -360,9 +360,11 @@ class Store:
 
     def _emptied(self) -> StoreError:
         assert self.path is not None
-        secrets = self.path.with_name("secrets.enc")
-        beside = (f", while {secrets.name} beside it still holds the secrets of its blocks"
-                  if secrets.exists() else "")
+        # secrets.enc: the file backend's format before secrets.db, until its first use imports it
+        held = [p for p in (self.path.with_name("secrets.db"), self.path.with_name("secrets.enc"))
+                if p.exists()]
+        beside = (f", while {held[0].name} beside it still holds the secrets of its blocks"
+                  if held else "")
         return StoreError(
             f"The block store {self.path} is an empty (0-byte) file: its blocks were lost{beside}. "
             "Restore it from a backup, or delete it to start over with an empty store."

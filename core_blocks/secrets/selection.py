@@ -58,7 +58,7 @@ def _notice_once(settings: Settings, reason: str | None) -> None:
     marker = ensure_home(settings.home) / ".file-backend-notice"
     if marker.exists():
         return
-    print(f"core-blocks: {reason}; secrets go to the encrypted file {settings.home}/secrets.enc "
+    print(f"core-blocks: {reason}; secrets go to the encrypted file {settings.home}/secrets.db "
           "(set CORE_BLOCKS_SECRET_BACKEND to choose).", file=sys.stderr)
     try:
         marker.touch()
