@@ -45,7 +45,8 @@ def main() -> None:
         print(f"-- {size:,} blocks (filled {size - saved:,} saves in {fill:.1f} s, "
               f"{per_10k:.0f} s per 10,000: target {FILL_S_PER_10K:.0f} s)")
         saved = size
-        report(f"save at {size:,}", timed(lambda i: Secret(value="x").save(f"new-{size}-{i}"), 50),
+        report(f"save at {size:,}",
+               timed(lambda i, size=size: Secret(value="x").save(f"new-{size}-{i}"), 50),
                SAVE_MS, unit="ms")
         report(f"save overwrite at {size:,}",
                timed(lambda i: Secret(value=f"o{i}").save("block-00001", overwrite=True), 50),
