@@ -12,6 +12,7 @@ first use imports it (see `_import_legacy`) and then removes it.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sqlite3
@@ -29,6 +30,7 @@ _KEY_HELP = (
 )
 # A row of the meta table encrypted with the key: tells a wrong key before any write.
 _CHECK = b"core-blocks secrets"
+_OPENED_MAX = 1024  # decrypted rows kept per process
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token BLOB NOT NULL);"
            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);")
 
@@ -48,6 +50,9 @@ class FileSecretBackend(SecretBackend):
         self._conn_pid = 0  # a forked child opens its own connection
         self._checked = False
         self._lock = threading.Lock()
+        # (key, token) -> values of recent reads: the row is still read (so a delete is seen at once),
+        # only its decryption is skipped when the token is the one decrypted before.
+        self._opened: dict[tuple[str, bytes], dict[str, Any]] = {}
 
     @classmethod
     def unusable_reason(cls, settings: Settings) -> str | None:
@@ -213,7 +218,14 @@ class FileSecretBackend(SecretBackend):
             row = conn.execute("SELECT token FROM secrets WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        return _open_seal(fernet, key, row[0], self)
+        token = bytes(row[0])
+        values = self._opened.get((key, token))  # by key too: a row moved is checked again
+        if values is None:
+            values = _open_seal(fernet, key, token, self)
+            if len(self._opened) >= _OPENED_MAX:
+                self._opened.clear()
+            self._opened[(key, token)] = values
+        return copy.deepcopy(values)  # callers may change what they get
 
     def write(self, key: str, values: dict[str, Any], ref: str) -> None:
         with self._lock:

@@ -107,9 +107,11 @@ def test_each_save_adds_one_row_and_an_overwrite_replaces_it(block_home):
 
 
 def test_rows_swapped_in_the_file_are_refused(block_home, canary):
-    """A row moved under another key is not read as that key's secrets."""
+    """A row moved under another key is not read as that key's secrets, even by a process
+    that has read both before."""
     Secret(value=canary).save("a")
     Secret(value="other").save("b")
+    assert Secret.load("a").get() == canary and Secret.load("b").get() == "other"
     store = get_store()
     key_a = store.get_document("secret", "a").secret_key
     key_b = store.get_document("secret", "b").secret_key
