@@ -128,14 +128,16 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def seconds(value: float) -> str:
+    return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.2f} s"
+
+
 def show(label: str, values: dict[str, list[float]], rows: list[str]) -> None:
     ours, theirs = (statistics.median(values[s]) for s in SIDES)
-    unit, scale = ("ms", 1000) if max(ours, theirs) < 1 else ("s", 1)
-    ratio = theirs / ours if ours else float("inf")
-    print(f"{label:<34} {ours * scale:>11.3f} {unit:<2} {theirs * scale:>11.3f} {unit:<2} "
-          f"{ratio:>9.1f}×")
-    rows.append(f"| {label} | {ours * scale:.3f} {unit} | {theirs * scale:.3f} {unit} | "
-                f"{ratio:.1f}× |")
+    # Below a millisecond ours is noise-level (a backlog already written): no ratio then.
+    ratio = f"{theirs / ours:,.1f}×" if ours >= 0.001 or theirs < 1 else "> 1,000×"
+    print(f"{label:<34} {seconds(ours):>12} {seconds(theirs):>12} {ratio:>10}")
+    rows.append(f"| {label} | {seconds(ours)} | {seconds(theirs)} | {ratio} |")
 
 
 def main() -> None:
