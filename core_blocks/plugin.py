@@ -15,10 +15,14 @@ def register_block_types():
 
 
 def core_block_types() -> frozenset[type]:
-    """The block types this plugin registers (imported on the first call)."""
+    """The block types this plugin registers (imported on the first call, as the registry
+    imports them: a user class defined first with one of their slugs is judged at its save)."""
     global _core_types
     if _core_types is None:
-        _core_types = frozenset(register_block_types())
+        from core_blocks.plugin_loading import loading_plugins
+
+        with loading_plugins():
+            _core_types = frozenset(register_block_types())
     return _core_types
 
 

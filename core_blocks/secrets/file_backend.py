@@ -50,8 +50,8 @@ class FileSecretBackend(SecretBackend):
         self._conn_pid = 0  # a forked child opens its own connection
         self._checked = False
         self._lock = threading.Lock()
-        # (key, token) -> values of recent reads: the row is still read (so a delete is seen at once),
-        # only its decryption is skipped when the token is the one decrypted before.
+        # (key, token) -> values of recent reads: the row is still read (a delete shows at
+        # once); only its decryption is skipped when the token is one decrypted before.
         self._opened: dict[tuple[str, bytes], dict[str, Any]] = {}
 
     @classmethod
