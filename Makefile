@@ -19,7 +19,7 @@ LINT_PATHS := core_blocks $(PACKAGES) plugins tests bench scripts
 EDITABLE := --config-settings editable_mode=compat
 DEMO_HOME ?= $(CURDIR)/.demo
 
-.PHONY: install install-test demo test services-up services-down bench lint wheels clean
+.PHONY: install install-test demo test services-up services-down bench bench-compare lint wheels clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -62,11 +62,30 @@ wheels: $(PY)
 bench: install-test  # the S3 benchmark needs moto's server, a test extra
 	$(PY) bench/cli_startup.py
 	$(PY) bench/block_load.py
+	$(PY) bench/scale.py  # CORE_BLOCKS_BENCH_MAX_BLOCKS=1000 for a quick run (default 10000)
 	$(PY) bench/s3_throughput.py
 	$(PY) bench/task_overhead.py
 	$(PY) bench/run_history_scale.py
 	$(PY) bench/dbt_invoke.py
 	$(PY) bench/docker_run.py  # needs DOCKER_HOST (scripts/services.sh up); skips without
+
+# Prefect in its own venv under the ignored .bench/, never in ours: its distributions would
+# shadow the integrations (prefect-aws also installs `prefect_aws`).
+PREFECT_VENV := .bench/prefect-venv
+PREFECT_PY := $(PREFECT_VENV)/bin/python
+
+# fastapi<0.150: FastAPI 0.155 removed Body(min_items=...), which Prefect 3.8.8's server still
+# passes (prefect/server/api/concurrency_limits_v2.py), so `prefect server start` dies with a
+# TypeError at import; 0.150-0.154 import but were never run through this benchmark, 0.149 was.
+# prefect-aws: Prefect's own S3Bucket, for the S3 rows; moto[server] is not needed there (the
+# moto server runs from our venv).
+$(PREFECT_PY):
+	$(PYTHON) -m venv $(PREFECT_VENV)
+	$(PREFECT_PY) -m pip install -q --upgrade pip
+	$(PREFECT_PY) -m pip install -q 'prefect==3.8.8' 'fastapi<0.150' prefect-aws
+
+bench-compare: install-test $(PREFECT_PY)  # CORE_BLOCKS_BENCH_ROUNDS (default 5) pairs of runs
+	$(PY) bench/compare_prefect.py --prefect-python $(PREFECT_PY)
 
 clean:
 	rm -rf $(VENV) .demo .bench dist build */build *.egg-info */*.egg-info .pytest_cache

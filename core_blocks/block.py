@@ -387,6 +387,25 @@ def _refuse_taken_slug(cls: type[Block], owner: type[Block] | None) -> None:
         raise TypeError(slug_taken_message(cls, owner, "is already taken by"))
 
 
+def _per_class(compute: Callable[[type[BaseModel]], dict]) -> Callable[[type[BaseModel]], dict]:
+    """compute(cls) once per class, kept in the class itself beside the fields it was computed
+    from: a model rebuilt with other fields (forward references resolved) computes it again.
+    Callers must not change the dict returned."""
+    attr = f"_cached_{compute.__name__}"
+
+    def cached(cls: type[BaseModel]) -> dict:
+        fields = cls.model_fields
+        entry = cls.__dict__.get(attr)
+        if entry is None or entry[0] is not fields:
+            entry = (fields, compute(cls))
+            type.__setattr__(cls, attr, entry)
+        return entry[1]
+
+    cached.__name__, cached.__doc__ = compute.__name__, compute.__doc__
+    return cached
+
+
+@_per_class
 def secret_fields(cls: type[BaseModel]) -> dict[str, str]:
     """Field name -> 'str' | 'bytes' | 'dict' for the fields typed as secrets."""
     from pydantic import SecretBytes, SecretStr
@@ -401,6 +420,7 @@ def secret_fields(cls: type[BaseModel]) -> dict[str, str]:
     return found
 
 
+@_per_class
 def block_fields(cls: type[BaseModel]) -> dict[str, tuple[type[Block], ...]]:
     """Field name -> the Block types it accepts, for fields that hold nested blocks."""
     found = {}

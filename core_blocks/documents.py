@@ -257,10 +257,18 @@ def _exists(write: DocumentWrite, existing: DocumentRow | None) -> BlockExistsEr
 
 def _refuse_claimed_slugs(classes: set[type[Block]]) -> None:
     """Refuse a class whose slug a plugin registers for another class: the save would
-    record its schema over the plugin type's, and keep in clear what that type keeps secret."""
+    record its schema over the plugin type's, and keep in clear what that type keeps secret.
+
+    The core's own types need no look: the core plugin is consulted first, so the registry
+    holds them for their slugs. Any other class builds the registry (once per process).
+    """
     from core_blocks.block import same_definition, slug_taken_message
+    from core_blocks.plugin import core_block_types
     from core_blocks.registry import get_registry
 
+    classes = classes - core_block_types()
+    if not classes:
+        return
     registered = get_registry().block_types
     for cls in classes:
         owner = registered.get(cls._block_type_slug)

@@ -309,6 +309,14 @@ def get_registry(settings: Settings | None = None) -> Registry:
     return registry
 
 
+def collected_registry(settings: Settings | None = None) -> Registry | None:
+    """The registry for these settings if this process has collected it already, else None:
+    for callers that can do without building it."""
+    settings = settings or current()
+    registry = _registries.get((os.getpid(), settings.plugins_dirs))
+    return registry if registry is not None and registry._collected else None
+
+
 def get_plugins(settings: Settings | None = None) -> Registry:
     """The registry with its plugin modules loaded but no hook called yet: what `blocks --help`
     needs to list plugin commands without importing every block type."""

@@ -31,8 +31,24 @@ class Settings:
         return None
 
 
+_ENV = ("CORE_BLOCKS_HOME", "CORE_BLOCKS_STORE_URL", "CORE_BLOCKS_PLUGINS_DIRS",
+        "CORE_BLOCKS_SECRET_BACKEND", "HOME", "USERPROFILE")  # the last two: Path.home()
+_parsed: dict[tuple[str | None, ...], "Settings"] = {}
+
+
 def current() -> Settings:
-    """The settings in force now."""
+    """The settings in force now: the variables are read on every call, and parsed once per
+    combination of their values (building the paths was a sixth of a warm load)."""
+    key = tuple(map(os.environ.get, _ENV))
+    settings = _parsed.get(key)
+    if settings is None:
+        if len(_parsed) > 64:  # a process flipping through many homes (tests)
+            _parsed.clear()
+        settings = _parsed[key] = _parse()
+    return settings
+
+
+def _parse() -> Settings:
     env = os.environ
     home = Path(env.get("CORE_BLOCKS_HOME") or Path.home() / ".core_blocks").expanduser()
     store_url = env.get("CORE_BLOCKS_STORE_URL") or f"sqlite:///{home / 'blocks.db'}"

@@ -375,9 +375,11 @@ class Store:
 
     def _emptied(self) -> StoreError:
         assert self.path is not None
-        secrets = self.path.with_name("secrets.enc")
-        beside = (f", while {secrets.name} beside it still holds the secrets of its blocks"
-                  if secrets.exists() else "")
+        # secrets.enc: the file backend's format before secrets.db, until its first use imports it
+        held = [p for p in (self.path.with_name("secrets.db"), self.path.with_name("secrets.enc"))
+                if p.exists()]
+        beside = (f", while {held[0].name} beside it still holds the secrets of its blocks"
+                  if held else "")
         return StoreError(
             f"The block store {self.path} is an empty (0-byte) file: its blocks were lost{beside}. "
             "Restore it from a backup, or delete it to start over with an empty store."
@@ -580,20 +582,29 @@ class Store:
                           (document_id,))
         return DocumentRow.from_row(rows[0]) if rows else None
 
-    def list_documents(self, type_slug: str | None = None,
-                       include_anonymous: bool = False) -> list[DocumentRow]:
-        where, params = [], []
-        if type_slug is not None:
-            where.append("type_slug = ?")
-            params.append(type_slug)
-        if not include_anonymous:
-            where.append("anonymous = 0")
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
+    def list_documents(self, type_slug: str | None = None, include_anonymous: bool = False, *,
+                       name_pattern: str | None = None, limit: int | None = None,
+                       offset: int = 0) -> list[DocumentRow]:
+        """Documents ordered by type and name; name_pattern is a glob (`*`, `?`) on the name.
+
+        The filter, limit and offset run in the query: a page of a large store reads one page.
+        """
+        clause, params = _documents_where(type_slug, include_anonymous, name_pattern)
+        page = ""
+        if limit is not None or offset:
+            page = " LIMIT ? OFFSET ?"  # both databases take a LIMIT; 2**62 stands for none
+            params += [2**62 if limit is None else limit, offset]
         rows = self.query(
-            f"SELECT {_DOC_COLUMNS} FROM block_documents{clause} ORDER BY type_slug, name",
+            f"SELECT {_DOC_COLUMNS} FROM block_documents{clause} ORDER BY type_slug, name{page}",
             params,
         )
         return [DocumentRow.from_row(r) for r in rows]
+
+    def count_listed(self, type_slug: str | None = None, include_anonymous: bool = False, *,
+                     name_pattern: str | None = None) -> int:
+        """How many documents list_documents would return without a limit."""
+        clause, params = _documents_where(type_slug, include_anonymous, name_pattern)
+        return self.query(f"SELECT COUNT(*) FROM block_documents{clause}", params)[0][0]
 
     def referrers(self, document_id: str) -> list[tuple[str, str, str]]:
         """(type slug, name, field) of every document that references this one."""
@@ -824,3 +835,27 @@ def reset_stores() -> None:
             except Exception:
                 pass
         _stores.clear()
+
+
+def _documents_where(type_slug: str | None, include_anonymous: bool,
+                     name_pattern: str | None) -> tuple[str, list[Any]]:
+    where, params = [], []
+    if type_slug is not None:
+        where.append("type_slug = ?")
+        params.append(type_slug)
+    if not include_anonymous:
+        where.append("anonymous = 0")
+    if name_pattern is not None:
+        where.append("name LIKE ? ESCAPE '!'")
+        params.append(glob_to_like(name_pattern))
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def glob_to_like(pattern: str) -> str:
+    """A glob (`*` any text, `?` one character) as a LIKE pattern escaped with `!`.
+
+    Lower-cased: names are lower-case, and SQLite's LIKE ignores case where PostgreSQL's does
+    not, so both stores match the same names.
+    """
+    escaped = pattern.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return escaped.replace("*", "%").replace("?", "_")

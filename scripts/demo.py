@@ -322,7 +322,7 @@ def main() -> None:
                  (DEMO_SECRET.encode(), b"demo-token", b"demo-secret-key"))
     print("\n# Summary")
     print(f"  blocks saved          : {len(Block.list())} ({', '.join(Block.list())})")
-    print(f"  secret backend        : encrypted file {HOME / 'secrets.enc'}")
+    print(f"  secret backend        : encrypted file {HOME / 'secrets.db'}")
     print(f"  secrets in blocks.db  : {'LEAKED' if leaked else 'none (placeholders only)'}")
     print(f"  file round trip       : {'ok' if content.startswith(b'id,amount') else 'FAILED'}")
     print(f"  notification received : {'ok' if message['authorization'] else 'FAILED'}")

@@ -5,23 +5,47 @@ from __future__ import annotations
 import click
 
 from core_blocks.cli.completion_command import complete_block_ref
-from core_blocks.cli.output import UserError, is_interactive, json_option, print_json, table
+from core_blocks.cli.output import (
+    UserError,
+    is_interactive,
+    json_option,
+    listing,
+    more_line,
+    print_json,
+    table,
+)
 
 # click arguments carry no help text: each command's docstring explains TYPE/NAME.
 ref_argument = click.argument("ref", metavar="TYPE/NAME", shell_complete=complete_block_ref)
 
 
+DEFAULT_PAGE = 100  # rows `blocks ls` prints unless --limit says otherwise
+
+
 @click.command("ls")
 @click.option("--type", "-t", "type_slug", help="Only this block type.")
+@click.option("--name", "name_pattern", metavar="PATTERN",
+              help="Only names matching this glob (* any text, ? one character), e.g. 'prod-*'.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=None,
+              help=f"At most this many blocks [default: {DEFAULT_PAGE}; --json: all].")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Skip this many blocks first (the next page).")
 @click.option("--all", "include_anonymous", is_flag=True, help="Include anonymous nested blocks.")
 @json_option
-def ls_command(type_slug: str | None, include_anonymous: bool, as_json: bool) -> None:
-    """List saved blocks (reads the store only: no plugin or secret is loaded)."""
+def ls_command(type_slug: str | None, name_pattern: str | None, limit: int | None, offset: int,
+               include_anonymous: bool, as_json: bool) -> None:
+    """List saved blocks, a page at a time (reads the store only: no plugin or secret is loaded).
+
+    On a terminal the rows are aligned; piped, each is one tab-separated line without a header.
+    --json lists every match unless --limit or --offset is given.
+    """
     from core_blocks.store import get_store
 
     store = get_store()
-    rows = store.list_documents(type_slug, include_anonymous=include_anonymous)
-    if type_slug and not rows:
+    page = limit if limit is not None else (None if as_json else DEFAULT_PAGE)
+    filters = {"include_anonymous": include_anonymous, "name_pattern": name_pattern}
+    rows = store.list_documents(type_slug, limit=page, offset=offset, **filters)
+    if type_slug and not rows and not offset:
         _check_type(store, type_slug)
     if as_json:
         print_json([{"type": r.type_slug, "name": r.name, "id": r.id, "updated": r.updated,
@@ -29,10 +53,16 @@ def ls_command(type_slug: str | None, include_anonymous: bool, as_json: bool) ->
         return
     if not rows:
         what = f"{type_slug} blocks" if type_slug else "blocks"
-        click.echo(f"No {what} saved. Create one with: blocks create TYPE/NAME")
+        which = f" named {name_pattern!r}" if name_pattern else ""
+        where = f" after the first {offset}" if offset else ""
+        click.echo(f"No {what}{which} saved{where}. Create one with: blocks create TYPE/NAME")
         return
-    table(None, ["block", "id", "updated", "version"],
-          [[r.ref, r.id, r.updated[:19].replace("T", " "), r.version] for r in rows])
+    more = None
+    if len(rows) == page:  # a full page: count the rest (one indexed COUNT)
+        total = store.count_listed(type_slug, **filters)
+        more = more_line(len(rows), offset, total, "blocks")
+    listing(["block", "id", "updated", "version"],
+            [[r.ref, r.id, r.updated[:19].replace("T", " "), r.version] for r in rows], more)
 
 
 def _check_type(store, type_slug: str) -> None:

@@ -32,6 +32,40 @@ def table(title: str | None, columns: list[str], rows: list[list[Any]]) -> None:
     Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160).print(t)
 
 
+def listing(columns: list[str], rows: list[list[Any]], more: str | None = None) -> None:
+    """A page of a listing that may be long: aligned text on a terminal, tab-separated lines
+    (no header) otherwise, for cut, awk and grep. `more` says how to see the rest: below the
+    table on a terminal, on stderr otherwise so that the lines stay data.
+
+    Widths come from this page alone and no row is measured twice: a table of 10,000 rows
+    laid out by rich took seconds.
+    """
+    cells = [["" if v is None else " ".join(str(v).split()) for v in row] for row in rows]
+    out = sys.stdout
+    if not out.isatty():
+        out.write("".join("\t".join(row) + "\n" for row in cells))
+        if more:
+            sys.stderr.write(more + "\n")
+        return
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    header = "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()
+    lines = [click.style(header, bold=True)]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+              for row in cells]
+    if more:
+        lines.append(click.style(more, dim=True))
+    out.write("\n".join(lines) + "\n")
+
+
+def more_line(shown: int, offset: int, total: int, what: str) -> str | None:
+    """'N more blocks: use --limit/--offset' when the page does not reach the end."""
+    rest = total - offset - shown
+    if rest <= 0:
+        return None
+    return (f"{rest} more {what}: use --limit/--offset "
+            f"(next page: --offset {offset + shown}).")
+
+
 def say(message: str) -> None:
     from rich.console import Console
 

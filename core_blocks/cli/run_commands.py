@@ -6,7 +6,15 @@ from datetime import datetime
 
 import click
 
-from core_blocks.cli.output import UserError, json_option, print_json, say, table
+from core_blocks.cli.output import (
+    UserError,
+    json_option,
+    listing,
+    more_line,
+    print_json,
+    say,
+    table,
+)
 
 
 @click.group("runs", no_args_is_help=True)
@@ -37,13 +45,20 @@ def _seconds(value: float | None) -> str:
 @click.option("--flow", help="Only runs of this flow (and its tasks).")
 @click.option("--state", help="Only runs in this state.")
 @click.option("--kind", help="Only 'flow' or 'task' runs.")
+@click.option("--name", "name_pattern", metavar="PATTERN",
+              help="Only runs whose name matches this glob (* any text, ? one character).")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True,
               help="At most this many runs.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Skip this many runs first (the next page).")
 @json_option
-def runs_ls(flow: str | None, state: str | None, kind: str | None, limit: int,
-            as_json: bool) -> None:
-    """List recorded runs, newest first."""
-    from core_blocks.runtime.history import list_runs
+def runs_ls(flow: str | None, state: str | None, kind: str | None, name_pattern: str | None,
+            limit: int, offset: int, as_json: bool) -> None:
+    """List recorded runs, newest first, a page at a time.
+
+    On a terminal the rows are aligned; piped, each is one tab-separated line without a header.
+    """
+    from core_blocks.runtime.history import count_runs, list_runs
     from core_blocks.store import get_store
 
     if state is not None:
@@ -53,17 +68,25 @@ def runs_ls(flow: str | None, state: str | None, kind: str | None, limit: int,
         state = match
     if kind is not None and kind not in ("flow", "task"):
         raise UserError(f"Unknown run kind {kind!r}; use flow or task.")
-    runs = list_runs(get_store(), flow=flow, state=state, kind=kind, limit=limit)
+    store = get_store()
+    filters = {"flow": flow, "state": state, "kind": kind, "name": name_pattern}
+    runs = list_runs(store, limit=limit, offset=offset, **filters)
     if as_json:
         print_json([{k: v for k, v in r.items() if k != "traceback"} for r in runs])
         return
     if not runs:
-        click.echo("No runs recorded yet. Runs of @flow and @task functions appear here.")
+        if offset or any(filters.values()):
+            click.echo("No runs match.")
+        else:
+            click.echo("No runs recorded yet. Runs of @flow and @task functions appear here.")
         return
+    more = None
+    if len(runs) == limit:  # a full page: count the rest
+        more = more_line(len(runs), offset, count_runs(store, **filters), "runs")
     # A run's name ends with the first 8 characters of its id: `blocks runs show` takes them.
-    table(None, ["run", "kind", "flow", "state", "started", "duration"],
-          [[r["name"], r["kind"], r["flow_name"], r["state_name"], _when(r["started"]),
-            _seconds(r["duration"])] for r in runs])
+    listing(["run", "kind", "flow", "state", "started", "duration"],
+            [[r["name"], r["kind"], r["flow_name"], r["state_name"], _when(r["started"]),
+              _seconds(r["duration"])] for r in runs], more)
 
 
 @runs_group.command("show")

@@ -347,19 +347,36 @@ def _runs_select(dialect) -> str:
 
 
 def list_runs(store, *, flow: str | None = None, state: str | None = None,
-              kind: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-    """Recorded runs, newest first."""
+              kind: str | None = None, limit: int = 20, offset: int = 0,
+              name: str | None = None) -> list[dict[str, Any]]:
+    """Recorded runs, newest first; name is a glob (`*`, `?`) on the run's name."""
     flush()
+    clause, params = _runs_where(flow, state, kind, name)
+    sql = (f"SELECT {_COLUMNS} FROM ({_runs_select(store.dialect)}) AS r{clause}"
+           " ORDER BY created DESC LIMIT ? OFFSET ?")
+    return [_run_dict(row) for row in store.query(sql, (*params, limit, offset))]
+
+
+def count_runs(store, *, flow: str | None = None, state: str | None = None,
+               kind: str | None = None, name: str | None = None) -> int:
+    """How many runs list_runs would return without a limit."""
+    clause, params = _runs_where(flow, state, kind, name)
+    return store.query(f"SELECT COUNT(*) FROM ({_runs_select(store.dialect)}) AS r{clause}",
+                       params)[0][0]
+
+
+def _runs_where(flow, state, kind, name) -> tuple[str, list[Any]]:
+    from core_blocks.store import glob_to_like
+
     where, params = [], []
     for column, value in (("flow_name", flow), ("state", state), ("kind", kind)):
         if value:
             where.append(f"{column} = ?")
             params.append(value)
-    sql = f"SELECT {_COLUMNS} FROM ({_runs_select(store.dialect)}) AS r"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY created DESC LIMIT ?"
-    return [_run_dict(row) for row in store.query(sql, (*params, limit))]
+    if name:
+        where.append("LOWER(name) LIKE ? ESCAPE '!'")
+        params.append(glob_to_like(name))
+    return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
 def get_run(store, run_id: str) -> dict[str, Any] | None:

@@ -1,16 +1,22 @@
-"""The `file` backend: all secrets in one Fernet-encrypted file beside the store.
+"""The `file` backend: each secret its own Fernet-encrypted row in `secrets.db` beside the store.
 
 The key comes from CORE_BLOCKS_SECRET_KEY, else from `secret.key` in the home folder,
-created with mode 0600 on first write. Writers hold an exclusive lock on `secrets.lock` (a
-portable OS file lock) and replace the file atomically, so readers never see half a file
-and need no lock.
+created with mode 0600 on first write. A save writes one row in one SQLite transaction, so it
+costs the same with ten secrets saved or ten thousand, and a writer killed mid-save leaves
+every other row whole. Each token encrypts the key it is stored under with the values, so rows
+swapped in the file are refused rather than read as each other's secrets.
+
+Homes written before this format kept every secret in one encrypted file, `secrets.enc`; the
+first use imports it (see `_import_legacy`) and then removes it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-from contextlib import contextmanager
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +28,31 @@ _KEY_HELP = (
     "generate one with: python -c \"from cryptography.fernet import Fernet; "
     "print(Fernet.generate_key().decode())\""
 )
+# A row of the meta table encrypted with the key: tells a wrong key before any write.
+_CHECK = b"core-blocks secrets"
+_OPENED_MAX = 1024  # decrypted rows kept per process
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token BLOB NOT NULL);"
+           "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);")
 
 
 class FileSecretBackend(SecretBackend):
     name = "file"
-    description = "one encrypted file (Fernet), key from CORE_BLOCKS_SECRET_KEY or a 0600 key file"
+    description = ("encrypted records (Fernet) in secrets.db, key from CORE_BLOCKS_SECRET_KEY "
+                   "or a 0600 key file")
 
     def __init__(self, settings: Settings):
         super().__init__(settings)
-        self.path = settings.home / "secrets.enc"
+        self.path = settings.home / "secrets.db"
+        self.legacy_path = settings.home / "secrets.enc"
         self.key_path = settings.home / "secret.key"
         self._fernet = None
-        self._cache: tuple[tuple[int, int, int], dict[str, Any]] | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._conn_pid = 0  # a forked child opens its own connection
+        self._checked = False
+        self._lock = threading.Lock()
+        # (key, token) -> values of recent reads: the row is still read (a delete shows at
+        # once); only its decryption is skipped when the token is one decrypted before.
+        self._opened: dict[tuple[str, bytes], dict[str, Any]] = {}
 
     @classmethod
     def unusable_reason(cls, settings: Settings) -> str | None:
@@ -48,7 +67,7 @@ class FileSecretBackend(SecretBackend):
         return ("CORE_BLOCKS_SECRET_KEY" if "CORE_BLOCKS_SECRET_KEY" in os.environ
                 else str(self.key_path))
 
-    def _get_fernet(self, create: bool):
+    def _get_fernet(self, create: bool, data_file: Path):
         if self._fernet is not None:
             return self._fernet
         env_key = os.environ.get("CORE_BLOCKS_SECRET_KEY")
@@ -67,6 +86,12 @@ class FileSecretBackend(SecretBackend):
                     "backup, or set CORE_BLOCKS_SECRET_KEY to the key the secrets were "
                     "written with."
                 )
+        elif data_file.exists():
+            raise SecretBackendError(
+                f"The secret file {data_file} exists but its key file {self.key_path} is "
+                "missing. Restore the key file, or set CORE_BLOCKS_SECRET_KEY to the key it "
+                "was written with."
+            )
         elif create:
             from cryptography.fernet import Fernet
 
@@ -82,82 +107,165 @@ class FileSecretBackend(SecretBackend):
         self._fernet = fernet
         return fernet
 
-    # -- file ------------------------------------------------------------------------
+    def _wrong_key(self, data_file: Path) -> SecretBackendError:
+        return SecretBackendError(
+            f"Cannot decrypt the secret file {data_file} with the key from "
+            f"{self._key_source()}: it is not the key the file was written with. Set "
+            "CORE_BLOCKS_SECRET_KEY to the right key; nothing was changed."
+        )
 
-    def _signature(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self.path)
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+    # -- database ----------------------------------------------------------------------
 
-    def _read_all(self) -> dict[str, Any]:
-        signature = self._signature()
-        if signature is None:
-            return {}
-        if self._cache is not None and self._cache[0] == signature:
-            return self._cache[1]
-        fernet = self._get_fernet(create=False)
-        if fernet is None:
-            raise SecretBackendError(
-                f"The secret file {self.path} exists but its key file {self.key_path} is "
-                "missing. Restore the key file, or set CORE_BLOCKS_SECRET_KEY to the key it "
-                "was written with."
-            )
+    def _connection(self, create: bool) -> sqlite3.Connection | None:
+        """The open secrets.db (created when create), the legacy file imported first."""
+        if self._conn is not None and self._conn_pid == os.getpid():
+            return self._conn
+        if self.legacy_path.exists():
+            self._import_legacy()
+        elif not self.path.exists():
+            if not create:
+                return None
+            self._get_fernet(create=True, data_file=self.path)  # a wrong key fails before
+            self._create_file()
+        return self._open()
+
+    def _create_file(self) -> None:
+        ensure_home(self.path.parent)
+        # 0600 before SQLite writes a byte; its -wal and -shm files copy this mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        # FULL: a save's secret is on disk before the store commits the document naming it.
+        conn.execute("PRAGMA synchronous = FULL")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
+        conn.executescript(_SCHEMA)
+        self._conn, self._conn_pid = conn, os.getpid()
+        return conn
+
+    def _check_key(self, conn: sqlite3.Connection, create: bool):
+        """The Fernet for this file, proven right against its check row (written if absent)."""
+        fernet = self._get_fernet(create=create, data_file=self.path)
+        if fernet is None or self._checked:
+            return fernet
         from cryptography.fernet import InvalidToken
 
-        token = Path(self.path).read_bytes()
+        row = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
+        if row is None:
+            if not create:
+                return fernet
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('check', ?)",
+                         (fernet.encrypt(_CHECK),))
+            row = conn.execute("SELECT value FROM meta WHERE name = 'check'").fetchone()
         try:
-            values = json.loads(fernet.decrypt(token))
+            if fernet.decrypt(row[0]) != _CHECK:
+                raise InvalidToken
         except InvalidToken:
-            raise SecretBackendError(
-                f"Cannot decrypt the secret file {self.path} with the key from "
-                f"{self._key_source()}: it is not the key the file was written with. Set "
-                "CORE_BLOCKS_SECRET_KEY to the right key; nothing was changed."
-            ) from None
-        self._cache = (signature, values)
-        return values
+            raise self._wrong_key(self.path) from None
+        self._checked = True
+        return fernet
 
-    @contextmanager
-    def _locked(self):
-        # filelock: flock on Unix, msvcrt locking on Windows; imported here because only
-        # writers need it. A new lock object per write, so threads exclude each other too.
+    # -- the legacy single file ----------------------------------------------------------
+
+    def _import_legacy(self) -> None:
+        """Move every secret of secrets.enc into secrets.db, then remove secrets.enc.
+
+        Under the lock writers of the old format took, so two processes never import at once
+        and no old-format writer runs meanwhile. Rows already present win: keys are written
+        once, so a row there came from an import that stopped before removing the file.
+        """
         from filelock import FileLock
 
         ensure_home(self.path.parent)
         with FileLock(self.settings.home / "secrets.lock", mode=0o600):
-            yield
+            if not self.legacy_path.exists():
+                return  # another process imported it meanwhile
+            values = self._read_legacy()
+            if not self.path.exists():
+                self._create_file()
+            conn = self._open()
+            fernet = self._check_key(conn, create=True)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("INSERT OR IGNORE INTO secrets VALUES (?, ?)",
+                                 [(k, _seal(fernet, k, v)) for k, v in values.items()])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self.legacy_path.unlink()
 
-    def _write_all(self, values: dict[str, Any]) -> None:
-        fernet = self._get_fernet(create=True)
-        token = fernet.encrypt(json.dumps(values).encode())
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(token)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
-        self._cache = (self._signature(), values)
+    def _read_legacy(self) -> dict[str, Any]:
+        fernet = self._get_fernet(create=False, data_file=self.legacy_path)
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return json.loads(fernet.decrypt(self.legacy_path.read_bytes()))
+        except InvalidToken:
+            raise self._wrong_key(self.legacy_path) from None
 
     # -- backend ---------------------------------------------------------------------
 
     def read(self, key: str, ref: str) -> dict[str, Any] | None:
-        return self._read_all().get(key)
+        with self._lock:
+            conn = self._connection(create=False)
+            if conn is None:
+                return None
+            fernet = self._check_key(conn, create=False)
+            row = conn.execute("SELECT token FROM secrets WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        token = bytes(row[0])
+        values = self._opened.get((key, token))  # by key too: a row moved is checked again
+        if values is None:
+            values = _open_seal(fernet, key, token, self)
+            if len(self._opened) >= _OPENED_MAX:
+                self._opened.clear()
+            self._opened[(key, token)] = values
+        return copy.deepcopy(values)  # callers may change what they get
 
     def write(self, key: str, values: dict[str, Any], ref: str) -> None:
-        with self._locked():
-            current = dict(self._read_all())  # a wrong key fails here, before any write
-            current[key] = values
-            self._write_all(current)
+        with self._lock:
+            conn = self._connection(create=True)
+            fernet = self._check_key(conn, create=True)  # a wrong key fails here, before any write
+            conn.execute("INSERT OR REPLACE INTO secrets VALUES (?, ?)",
+                         (key, _seal(fernet, key, values)))
 
     def delete(self, key: str) -> None:
-        with self._locked():
-            current = self._read_all()
-            if key in current:
-                current = dict(current)
-                del current[key]
-                self._write_all(current)
+        with self._lock:
+            conn = self._connection(create=False)
+            if conn is None:
+                return
+            self._check_key(conn, create=False)
+            # No fsync for a delete: a power cut can at worst bring back an unreferenced,
+            # encrypted row, never lose one in use; it halves the cost of an overwrite.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            try:
+                conn.execute("DELETE FROM secrets WHERE key = ?", (key,))
+            finally:
+                conn.execute("PRAGMA synchronous = FULL")
+
+
+def _seal(fernet, key: str, values: dict[str, Any]) -> bytes:
+    return fernet.encrypt(json.dumps([key, values]).encode())
+
+
+def _open_seal(fernet, key: str, token: bytes, backend: FileSecretBackend) -> dict[str, Any]:
+    from cryptography.fernet import InvalidToken
+
+    try:
+        stored_key, values = json.loads(fernet.decrypt(token))
+    except InvalidToken:
+        raise backend._wrong_key(backend.path) from None
+    if stored_key != key:
+        raise SecretBackendError(
+            f"The secret file {backend.path} holds, under {key!r}, the secrets of another key: "
+            "it was edited outside core-blocks. Restore it from a backup."
+        )
+    return values
 
 
 def _fernet_or_none(key: str):

@@ -27,12 +27,44 @@ def backend_named(name: str, settings: Settings | None = None) -> SecretBackend:
     key = (os.getpid(), str(settings.home), name)
     backend = _instances.get(key)
     if backend is None:
-        from core_blocks.registry import get_registry
-
-        cls = get_registry().secret_backend_class(name)
+        cls = backend_class(name, settings)
         with _lock:
             backend = _instances.setdefault(key, cls(settings))
     return backend
+
+
+def backend_class(name: str, settings: Settings) -> type[SecretBackend]:
+    """The class of the backend registered under name.
+
+    A built-in backend is imported directly unless the registry is built already: loading a
+    block must not import every plugin's block types to find the file backend. A plugin
+    registering a backend under a built-in's name is still reported, by `blocks doctor`.
+    """
+    from core_blocks.registry import collected_registry, get_registry
+
+    if collected_registry(settings) is None:
+        cls = _builtin_backend(name)
+        if cls is not None:
+            return cls
+    return get_registry(settings).secret_backend_class(name)
+
+
+def _builtin_backend(name: str) -> type[SecretBackend] | None:
+    """The core's backend named name, or None (not built in, or its import fails: the
+    registry then says why)."""
+    import importlib
+
+    from core_blocks.plugin import SECRET_BACKENDS
+
+    for spec in SECRET_BACKENDS:
+        spec_name, _, target = (part.strip() for part in spec.partition("="))
+        if spec_name == name:
+            module, _, attr = target.partition(":")
+            try:
+                return getattr(importlib.import_module(module), attr)
+            except Exception:
+                return None
+    return None
 
 
 def auto_backend_name(settings: Settings) -> str:
@@ -40,11 +72,12 @@ def auto_backend_name(settings: Settings) -> str:
     key = (os.getpid(), str(settings.home))
     choice = _auto_choice.get(key)
     if choice is None:
-        from core_blocks.registry import get_registry
-
-        registry = get_registry()
-        if "keyring" in registry.secret_backends:
-            reason = registry.secret_backends["keyring"][0].unusable_reason(settings)
+        try:
+            keyring = backend_class("keyring", settings)
+        except Exception:
+            keyring = None
+        if keyring is not None:
+            reason = keyring.unusable_reason(settings)
         else:  # its import failed: `blocks doctor` shows why
             reason = "the keyring secret backend failed to load"
         choice = "keyring" if reason is None else "file"
@@ -58,7 +91,7 @@ def _notice_once(settings: Settings, reason: str | None) -> None:
     marker = ensure_home(settings.home) / ".file-backend-notice"
     if marker.exists():
         return
-    print(f"core-blocks: {reason}; secrets go to the encrypted file {settings.home}/secrets.enc "
+    print(f"core-blocks: {reason}; secrets go to the encrypted file {settings.home}/secrets.db "
           "(set CORE_BLOCKS_SECRET_BACKEND to choose).", file=sys.stderr)
     try:
         marker.touch()

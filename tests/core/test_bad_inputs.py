@@ -36,9 +36,9 @@ from core_blocks.errors import (
 )
 from core_blocks.registry import get_registry
 from core_blocks.testing import reset_state
-from tests.helpers import BLOCKS
+from tests.helpers import BLOCKS, file_backend_rows
 
-OTHER_KEY = Fernet.generate_key().decode()  # a valid key, but not the one secrets.enc uses
+OTHER_KEY = Fernet.generate_key().decode()  # a valid key, but not the one secrets.db uses
 NAME_RULE = ("use lowercase letters, digits and single dashes, starting and ending with a letter "
              "or digit, at most 100 characters (e.g. 'prod-db').")
 KEY_HELP = ('generate one with: python -c "from cryptography.fernet import Fernet; '
@@ -119,9 +119,9 @@ def snapshot(home: Path) -> dict:
             con.close()
         except sqlite3.DatabaseError:
             state["unreadable store"] = db.read_bytes()
-    for name in ("secrets.enc", "secret.key"):
-        path = home / name
-        state[name] = path.read_bytes() if path.exists() else None
+    state["secrets.db"] = file_backend_rows(home) if (home / "secrets.db").exists() else None
+    key = home / "secret.key"
+    state["secret.key"] = key.read_bytes() if key.exists() else None
     return state
 
 
@@ -212,7 +212,7 @@ class Bad:
     fields: tuple[str, ...] | None = None  # BlockValidationError.fields
 
 
-_WRONG_KEY = ("Cannot decrypt the secret file {home}/secrets.enc with the key from "
+_WRONG_KEY = ("Cannot decrypt the secret file {home}/secrets.db with the key from "
               "CORE_BLOCKS_SECRET_KEY: it is not the key the file was written with. Set "
               "CORE_BLOCKS_SECRET_KEY to the right key; nothing was changed.")
 _CORRUPT = ("The block store {home}/blocks.db is not a readable SQLite database (file is not a "
@@ -481,7 +481,7 @@ def test_bad_input_is_one_exact_error_and_saves_nothing(case: Bad, block_home, m
         monkeypatch.setenv(name, value.format(home=block_home))
     reset_state()
     before = snapshot(block_home)
-    assert before["secrets.enc"] is not None
+    assert before["secrets.db"] is not None
 
     if case.argv is not None:
         result = blocks_cli(*case.argv)

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 from pydantic import BaseModel, Field, SecretBytes, SecretStr
 
 from core_blocks import Block, Secret, SecretDict
@@ -29,6 +28,7 @@ from core_blocks.errors import (
 )
 from core_blocks.settings import current
 from core_blocks.store import get_store
+from tests.helpers import file_backend_rows
 
 
 class Color(enum.Enum):
@@ -104,11 +104,7 @@ def stored_data() -> str:
 
 def secret_keys() -> set[str]:
     """The keys held by the encrypted-file secret backend of the test's home."""
-    path = current().home / "secrets.enc"
-    if not path.exists():
-        return set()
-    fernet = Fernet(os.environ["CORE_BLOCKS_SECRET_KEY"].encode())
-    return set(json.loads(fernet.decrypt(path.read_bytes())))
+    return set(file_backend_rows(current().home))
 
 
 # -- round trips ----------------------------------------------------------------------------

@@ -8,9 +8,8 @@ import subprocess
 import sys
 import time
 
-from cryptography.fernet import Fernet
-
 from core_blocks.store import get_store
+from tests.helpers import file_backend_secrets
 
 WORKERS = 4
 ROUNDS = 100
@@ -118,8 +117,7 @@ def test_processes_saving_and_loading_at_once_lose_nothing(block_home, tmp_path)
     assert store.count_documents() == WORKERS * OWN_NAMES + 1
     assert store.journal() == []
     # Every replaced secret was deleted, and every document's secret is there.
-    fernet = Fernet(os.environ["CORE_BLOCKS_SECRET_KEY"].encode())
-    held = set(json.loads(fernet.decrypt((block_home / "secrets.enc").read_bytes())))
+    held = set(file_backend_secrets(block_home))
     assert held == {r.secret_key for r in store.list_documents()}
 
 

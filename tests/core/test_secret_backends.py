@@ -29,7 +29,7 @@ from core_blocks.settings import current
 from core_blocks.store import Store, get_store
 from core_blocks.testing import reset_state
 from core_blocks.testing.contracts import SecretBackendContract
-from tests.helpers import BLOCKS
+from tests.helpers import BLOCKS, file_backend_secrets
 
 
 class EnvCertificate(Block):
@@ -64,8 +64,12 @@ def run_python(code: str, *args: str, env: dict[str, str] | None = None):
 
 def decrypted(home: Path, key: str | bytes | None = None) -> dict:
     """The file backend's whole content, decrypted directly with cryptography."""
-    key = key or os.environ["CORE_BLOCKS_SECRET_KEY"]
-    return json.loads(Fernet(key).decrypt((home / "secrets.enc").read_bytes()))
+    return file_backend_secrets(home, key)
+
+
+def secret_files(home: Path) -> bytes:
+    """Every byte the file backend keeps on disk (database, WAL, shared memory)."""
+    return b"".join(p.read_bytes() for p in sorted(home.glob("secrets.db*")))
 
 
 def doc(name: str, slug: str = "secret"):
@@ -132,12 +136,12 @@ class TestKeyringBackendContract(SecretBackendContract):
 
 
 def test_file_backend_encrypts_with_the_env_key(block_home, canary):
-    """With CORE_BLOCKS_SECRET_KEY set, secrets.enc (0600) decrypts with it; no key file."""
+    """With CORE_BLOCKS_SECRET_KEY set, secrets.db (0600) decrypts with it; no key file."""
     Secret(value=canary).save("db")
 
-    path = block_home / "secrets.enc"
-    assert canary.encode() not in path.read_bytes()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert canary.encode() not in secret_files(block_home)
+    for part in block_home.glob("secrets.db*"):
+        assert stat.S_IMODE(part.stat().st_mode) == 0o600
     assert decrypted(block_home) == {doc("db").secret_key: {"value": canary}}
     assert doc("db").secret_backend == "file"
     assert not (block_home / "secret.key").exists()
@@ -167,14 +171,14 @@ def test_key_file_is_created_0600_on_first_write_only(block_home, monkeypatch, c
 
 
 def test_missing_key_file_is_one_clear_error(block_home, monkeypatch):
-    """secrets.enc without its key file: loads and saves fail, and the file is kept."""
+    """secrets.db without its key file: loads and saves fail, and the file is kept."""
     monkeypatch.delenv("CORE_BLOCKS_SECRET_KEY")
     reset_state()
     Secret(value="v").save("db")
-    (block_home / "secret.key").unlink()
+    (block_home / "secret.key").rename(block_home / "secret.key.bak")
     reset_state()
-    before = (block_home / "secrets.enc").read_bytes()
-    message = (f"The secret file {block_home}/secrets.enc exists but its key file "
+    before = decrypted(block_home, (block_home / "secret.key.bak").read_text().strip())
+    message = (f"The secret file {block_home}/secrets.db exists but its key file "
                f"{block_home}/secret.key is missing. Restore the key file, or set "
                "CORE_BLOCKS_SECRET_KEY to the key it was written with.")
 
@@ -182,17 +186,17 @@ def test_missing_key_file_is_one_clear_error(block_home, monkeypatch):
         with pytest.raises(SecretBackendError) as raised:
             attempt()
         assert str(raised.value) == message
-    assert (block_home / "secrets.enc").read_bytes() == before
+    assert decrypted(block_home, (block_home / "secret.key.bak").read_text().strip()) == before
     assert not (block_home / "secret.key").exists()
     assert Secret.list() == ["db"]
 
 
 def test_wrong_key_changes_nothing_and_the_right_key_still_works(block_home, monkeypatch,
                                                                   canary):
-    """A wrong key fails loads and saves without touching secrets.enc; the right key loads."""
+    """A wrong key fails loads and saves without touching secrets.db; the right key loads."""
     Secret(value=canary).save("db")
     right = os.environ["CORE_BLOCKS_SECRET_KEY"]
-    before = (block_home / "secrets.enc").read_bytes()
+    before = decrypted(block_home)
 
     monkeypatch.setenv("CORE_BLOCKS_SECRET_KEY", Fernet.generate_key().decode())
     reset_state()
@@ -200,29 +204,12 @@ def test_wrong_key_changes_nothing_and_the_right_key_still_works(block_home, mon
         Secret.load("db")
     with pytest.raises(SecretBackendError, match="nothing was changed"):
         Secret(value="x").save("db", overwrite=True)
-    assert (block_home / "secrets.enc").read_bytes() == before
+    assert decrypted(block_home, right) == before
     assert get_store().journal() == []
 
     monkeypatch.setenv("CORE_BLOCKS_SECRET_KEY", right)
     reset_state()
     assert Secret.load("db").get() == canary
-
-
-def test_file_rewrite_replaces_the_file_atomically(block_home):
-    """A save writes a new file and renames it over the old: an open reader keeps a whole file."""
-    Secret(value="one").save("a")
-    path = block_home / "secrets.enc"
-    with open(path, "rb") as reader:
-        inode = os.fstat(reader.fileno()).st_ino
-        Secret(value="two").save("b")
-        old_bytes = reader.read()
-
-    assert path.stat().st_ino != inode
-    assert json.loads(Fernet(os.environ["CORE_BLOCKS_SECRET_KEY"]).decrypt(old_bytes)) == {
-        doc("a").secret_key: {"value": "one"}}
-    assert decrypted(block_home) == {doc("a").secret_key: {"value": "one"},
-                                     doc("b").secret_key: {"value": "two"}}
-    assert list(block_home.glob(".secrets.enc.*")) == []
 
 
 def test_overwrite_replaces_the_secret_key_and_drops_the_old_one(block_home):
@@ -237,7 +224,7 @@ def test_overwrite_replaces_the_secret_key_and_drops_the_old_one(block_home):
 
 
 def test_concurrent_writers_lose_no_secret(block_home):
-    """Processes saving at once all land in secrets.enc (lock plus atomic rename)."""
+    """Processes saving at once all land in secrets.db (one transaction per secret)."""
     code = ("import sys\nfrom core_blocks import Secret\nw = sys.argv[1]\n"
             "for i in range(6):\n    Secret(value=f'{w}-v{i}').save(f'{w}-{i}')")
     writers = [subprocess.Popen([sys.executable, "-c", code, f"w{n}"], env=child_env(),
@@ -325,7 +312,7 @@ def test_env_backend_is_read_only(block_home, monkeypatch):
     with pytest.raises(SecretBackendError, match="read-only"):
         Secret(value="v").save("db")
     assert Secret.list() == [] and get_store().journal() == []
-    assert not (block_home / "secrets.enc").exists()
+    assert not (block_home / "secrets.db").exists()
 
 
 # -- keyring backend (real Secret Service) --------------------------------------------------
@@ -341,7 +328,7 @@ def test_keyring_save_load_overwrite_delete(on_keyring, block_home, canary):
     if shutil.which("secret-tool"):
         assert json.loads(keyring_lookup(first.secret_key)) == {"value": canary}
     assert Secret.load(name).get() == canary
-    assert not (block_home / "secrets.enc").exists()
+    assert not (block_home / "secrets.db").exists()
 
     Secret(value=canary + "-2").save(name, overwrite=True)
     second = doc(name)
@@ -385,7 +372,7 @@ def test_documents_load_from_the_backend_they_were_saved_with(block_home, monkey
 def _notice(home: Path) -> re.Pattern:
     return re.compile(
         r"core-blocks: no OS keyring found \(keyring chose [\w.]+\); secrets go to the "
-        rf"encrypted file {re.escape(str(home))}/secrets\.enc "
+        rf"encrypted file {re.escape(str(home))}/secrets\.db "
         r"\(set CORE_BLOCKS_SECRET_BACKEND to choose\)\.")
 
 
@@ -398,7 +385,7 @@ def test_auto_picks_the_real_keyring(block_home, on_keyring):
     row = doc("auto-kr")
     assert row.secret_backend == "keyring"
     assert json.loads(on_keyring.get_password(SERVICE, row.secret_key)) == {"value": "auto-value"}
-    assert not (block_home / "secrets.enc").exists()
+    assert not (block_home / "secrets.db").exists()
 
     deleted = blocks_cli("delete", "secret/auto-kr", "--yes", env=env)
     assert deleted.returncode == 0, deleted.stderr

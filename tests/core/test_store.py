@@ -3,7 +3,6 @@ types and documents, and clear errors for a broken store. Behaviour runs on SQLi
 PostgreSQL alike (`any_store`); only file-level checks are SQLite's own.
 """
 
-import json
 import os
 import re
 import sqlite3
@@ -12,7 +11,6 @@ import threading
 import time
 
 import pytest
-from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from core_blocks import Block, Secret, String
@@ -20,6 +18,7 @@ from core_blocks.errors import BlockConflictError, BlockExistsError, StoreError
 from core_blocks.settings import current
 from core_blocks.store import _MIGRATIONS, SCHEMA_VERSION, Store, get_store
 from core_blocks.testing import reset_state
+from tests.helpers import file_backend_rows
 
 TABLES = ("core_blocks_meta", "block_types", "block_documents", "block_references",
           "secret_journal")
@@ -51,11 +50,7 @@ def raw_execute(*statements: str) -> None:
 
 def secret_keys() -> set[str]:
     """The keys held by the encrypted-file secret backend."""
-    path = current().home / "secrets.enc"
-    if not path.exists():
-        return set()
-    fernet = Fernet(os.environ["CORE_BLOCKS_SECRET_KEY"].encode())
-    return set(json.loads(fernet.decrypt(path.read_bytes())))
+    return set(file_backend_rows(current().home))
 
 
 def referenced_keys() -> set[str]:

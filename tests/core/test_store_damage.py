@@ -20,7 +20,7 @@ from core_blocks.errors import StoreError
 from core_blocks.secrets.selection import backend_named
 from core_blocks.store import get_store
 from core_blocks.testing import reset_state
-from tests.helpers import BLOCKS
+from tests.helpers import BLOCKS, file_backend_rows
 
 
 def blocks(*args: str) -> subprocess.CompletedProcess:
@@ -44,12 +44,12 @@ def test_a_zero_byte_store_beside_secrets_is_refused_and_left_alone(block_home):
     for i in range(3):
         Secret(value=f"v{i}").save(f"s{i}")
     truncate_store(block_home)
-    secrets_before = (block_home / "secrets.enc").read_bytes()
+    secrets_before = file_backend_rows(block_home)
 
     with pytest.raises(StoreError) as caught:
         Secret.load("s0")
     message = str(caught.value)
-    assert "0-byte" in message and "secrets.enc" in message
+    assert "0-byte" in message and "secrets.db" in message
     assert "Restore it from a backup" in message
 
     listed = blocks("ls")
@@ -61,7 +61,7 @@ def test_a_zero_byte_store_beside_secrets_is_refused_and_left_alone(block_home):
         store = json.loads(doctor.stdout)["findings"][0]
         assert store["area"] == "store" and not store["ok"] and "0-byte" in store["detail"]
     assert (block_home / "blocks.db").stat().st_size == 0
-    assert (block_home / "secrets.enc").read_bytes() == secrets_before
+    assert file_backend_rows(block_home) == secrets_before
 
 
 def test_a_zero_byte_store_in_an_otherwise_empty_home_is_refused_too(block_home):
@@ -71,7 +71,7 @@ def test_a_zero_byte_store_in_an_otherwise_empty_home_is_refused_too(block_home)
     with pytest.raises(StoreError) as caught:
         String.list()
 
-    assert "0-byte" in str(caught.value) and "secrets.enc" not in str(caught.value)
+    assert "0-byte" in str(caught.value) and "secrets.db" not in str(caught.value)
     assert "delete it to start over" in str(caught.value)
 
 
@@ -123,14 +123,6 @@ def test_doctor_fix_counts_only_secrets_it_really_removed(block_home):
 
 # -- temporary files of interrupted writes -----------------------------------------------------
 
-CRASH_IN_SECRET_WRITE = """
-import os
-from core_blocks import Secret
-os.replace = lambda *a, **k: os._exit(9)  # die between writing the temp file and renaming it
-Secret(value="v").save("crashed")
-"""
-
-
 def dead_pid() -> int:
     proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
@@ -138,14 +130,12 @@ def dead_pid() -> int:
 
 
 def test_doctor_reports_and_fix_removes_leftover_temporary_files(block_home):
-    """A real crash mid-write leaves .secrets.enc.PID.tmp; doctor reports it, --fix removes
-    it and the other stale ones, and keeps a live writer's fresh one."""
-    crashed = subprocess.run([sys.executable, "-c", CRASH_IN_SECRET_WRITE],
-                             capture_output=True, text=True, timeout=60)
-    assert crashed.returncode == 9, crashed.stderr
-    left = [p for p in block_home.iterdir() if p.name.startswith(".secrets.enc.")]
-    assert len(left) == 1 and left[0].name.endswith(".tmp")
+    """A crashed write of the old single secret file left .secrets.enc.PID.tmp (the current
+    file backend writes rows in SQLite and leaves none); doctor reports it, --fix removes it
+    and the other stale ones, and keeps a live writer's fresh one."""
     dead = dead_pid()
+    left = [block_home / f".secrets.enc.{dead}.tmp"]
+    left[0].write_bytes(b"x")
     old_store_temp = block_home / f".blocks.db.{dead}.k2j4.tmp-wal"
     old_store_temp.write_bytes(b"x")
     old_live = block_home / f".secrets.enc.{os.getpid()}.tmp"  # alive, but two minutes old
