@@ -7,15 +7,26 @@ import logging
 import pytest
 
 from core_blocks import flow
+from core_blocks.runtime import history
+from core_blocks.testing.isolation import isolated_home
 from prefect_docker import DockerImageNotFound, DockerRegistryCredentials, DockerRegistryLoginFailed
 from prefect_docker.images import build_docker_image, pull_docker_image, push_docker_image
 from prefect_docker.testing.contexts import busybox_context
 
 
 @pytest.fixture(scope="module")
-def pushed(docker_host, busybox_image, local_registry_service):
-    """The busybox test image tagged into the registry and pushed there; removed locally."""
-    service = local_registry_service
+def pushed(docker_host, busybox_image, local_registry_service, tmp_path_factory):
+    """The busybox test image tagged into the registry and pushed there; removed locally.
+
+    Module-scoped, so it runs before any test's own home: the push task records its run in a
+    home of the fixture's, never in ~/.core_blocks."""
+    with isolated_home(tmp_path_factory.mktemp("pushed-home")):
+        result = _push(docker_host, busybox_image, local_registry_service)
+        history.flush()
+    return result
+
+
+def _push(docker_host, busybox_image, service) -> tuple[str, str, str]:
     repository, tag = f"{service.address}/team/busybox", "v1"
     creds = DockerRegistryCredentials(username=service.username, password=service.password,
                                       registry_url=service.address)
