@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {  # public name -> module defining it
     "DbtCliProfile": "prefect_dbt.cli.credentials",
-    "DbtCoreOperation": "prefect_dbt.cli.commands",
+    "DbtCoreOperation": "prefect_dbt.cli.operation",
     "TargetConfigs": "prefect_dbt.cli.configs.base",
     "GlobalConfigs": "prefect_dbt.cli.configs.base",
     "DuckDbTargetConfigs": "prefect_dbt.cli.configs.duckdb",
@@ -36,12 +36,12 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 
 if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/packaging)
-    from prefect_dbt.cli.commands import DbtCoreOperation
     from prefect_dbt.cli.configs.base import GlobalConfigs, TargetConfigs
     from prefect_dbt.cli.configs.bigquery import BigQueryTargetConfigs
     from prefect_dbt.cli.configs.duckdb import DuckDbTargetConfigs
     from prefect_dbt.cli.configs.postgres import PostgresTargetConfigs
     from prefect_dbt.cli.configs.snowflake import SnowflakeTargetConfigs
     from prefect_dbt.cli.credentials import DbtCliProfile
+    from prefect_dbt.cli.operation import DbtCoreOperation
     from prefect_dbt.errors import DbtConfigError, DbtError, DbtFailure, DbtInvocationError
     from prefect_dbt.results import DbtResult, NodeResult

@@ -9,13 +9,13 @@ from core_blocks import hookimpl
 
 @hookimpl
 def register_block_types():
-    from prefect_dbt.cli.commands import DbtCoreOperation
     from prefect_dbt.cli.configs.base import GlobalConfigs, TargetConfigs
     from prefect_dbt.cli.configs.bigquery import BigQueryTargetConfigs
     from prefect_dbt.cli.configs.duckdb import DuckDbTargetConfigs
     from prefect_dbt.cli.configs.postgres import PostgresTargetConfigs
     from prefect_dbt.cli.configs.snowflake import SnowflakeTargetConfigs
     from prefect_dbt.cli.credentials import DbtCliProfile
+    from prefect_dbt.cli.operation import DbtCoreOperation
 
     return [DbtCliProfile, TargetConfigs, GlobalConfigs, DuckDbTargetConfigs,
             PostgresTargetConfigs, SnowflakeTargetConfigs, BigQueryTargetConfigs,

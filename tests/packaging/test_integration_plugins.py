@@ -32,3 +32,15 @@ def test_importing_every_integration_loads_no_sdk():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
+
+
+def test_registering_every_block_type_imports_no_task_runtime_or_sdk():
+    """`blocks types` and `blocks create` build the registry: it must stay cheap."""
+    probe = ("import sys; from core_blocks.registry import get_registry; r = get_registry();"
+             "assert not r.errors, r.errors;"
+             "print(*sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('asyncio', 'boto3', 'botocore', 'dbt', 'docker', 'slack_sdk') "
+             "or m.startswith(('core_blocks.runtime', 'core_blocks.tasks'))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""

@@ -9,7 +9,7 @@ from core_blocks.lazy_exports import lazy_exports
 
 _EXPORTS = {  # public name -> module defining it
     "DbtCliProfile": "prefect_dbt.cli.credentials",
-    "DbtCoreOperation": "prefect_dbt.cli.commands",
+    "DbtCoreOperation": "prefect_dbt.cli.operation",
     "trigger_dbt_cli_command": "prefect_dbt.cli.commands",
     "run_dbt_build": "prefect_dbt.cli.commands",
     "run_dbt_run": "prefect_dbt.cli.commands",
@@ -31,7 +31,6 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers
     from prefect_dbt.cli.commands import (
-        DbtCoreOperation,
         run_dbt_build,
         run_dbt_run,
         run_dbt_seed,
@@ -45,3 +44,4 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers
     from prefect_dbt.cli.configs.postgres import PostgresTargetConfigs
     from prefect_dbt.cli.configs.snowflake import SnowflakeTargetConfigs
     from prefect_dbt.cli.credentials import DbtCliProfile
+    from prefect_dbt.cli.operation import DbtCoreOperation

@@ -20,11 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
-from core_blocks import Block
 from core_blocks.tasks import task
 from prefect_dbt.cli.credentials import DbtCliProfile
+from prefect_dbt.cli.operation import DbtCoreOperation  # noqa: F401  (Prefect's import path)
 from prefect_dbt.errors import DbtConfigError
 from prefect_dbt.results import DbtResult
 
@@ -118,38 +116,6 @@ def run_dbt_seed(**kwargs: Any) -> DbtResult:
 def run_dbt_snapshot(**kwargs: Any) -> DbtResult:
     """`dbt snapshot`: record the snapshots."""
     return trigger_dbt_cli_command("dbt snapshot", **kwargs)
-
-
-class DbtCoreOperation(Block):
-    """dbt commands to run in order against one project, saved by name.
-
-        >>> op = DbtCoreOperation(commands=["dbt seed", "dbt build"], project_dir="shop")
-        >>> op.commands
-        ['dbt seed', 'dbt build']
-    """
-
-    _block_type_name = "dbt Core Operation"
-    _block_type_slug = "dbt-core-operation"
-    _documentation_url = "https://docs.getdbt.com/reference/dbt-commands"
-
-    commands: list[str] = Field(min_length=1, description="dbt commands, run in this order")
-    project_dir: str | None = Field(default=None, description="The dbt project's folder")
-    profiles_dir: str | None = Field(
-        default=None, description="Folder of profiles.yml (written there only with "
-        "overwrite_profiles)")
-    dbt_cli_profile: DbtCliProfile | None = Field(
-        default=None, description="Profile to run with, written to a private temporary folder")
-    overwrite_profiles: bool = Field(
-        default=False, description="Write the profile to profiles_dir, replacing its file")
-
-    def run(self) -> list[DbtResult]:
-        """Run every command, each as a trigger_dbt_cli_command task; stops at the first
-        failure (raising it) and returns every result otherwise."""
-        return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
-                                        profiles_dir=self.profiles_dir,
-                                        dbt_cli_profile=self.dbt_cli_profile,
-                                        overwrite_profiles=self.overwrite_profiles)
-                for command in self.commands]
 
 
 @contextmanager

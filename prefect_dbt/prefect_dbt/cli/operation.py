@@ -1,0 +1,48 @@
+"""DbtCoreOperation: dbt commands saved by name as a block.
+
+Apart from the tasks (prefect_dbt.cli.commands, which re-exports it under Prefect's path), so
+registering the block types does not import the task runtime: `blocks types` and
+`blocks create` stay fast.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from core_blocks import Block
+from prefect_dbt.cli.credentials import DbtCliProfile
+from prefect_dbt.results import DbtResult
+
+
+class DbtCoreOperation(Block):
+    """dbt commands to run in order against one project, saved by name.
+
+        >>> op = DbtCoreOperation(commands=["dbt seed", "dbt build"], project_dir="shop")
+        >>> op.commands
+        ['dbt seed', 'dbt build']
+    """
+
+    _block_type_name = "dbt Core Operation"
+    _block_type_slug = "dbt-core-operation"
+    _documentation_url = "https://docs.getdbt.com/reference/dbt-commands"
+
+    commands: list[str] = Field(min_length=1, description="dbt commands, run in this order")
+    project_dir: str | None = Field(default=None, description="The dbt project's folder")
+    profiles_dir: str | None = Field(
+        default=None, description="Folder of profiles.yml (written there only with "
+        "overwrite_profiles)")
+    dbt_cli_profile: DbtCliProfile | None = Field(
+        default=None, description="Profile to run with, written to a private temporary folder")
+    overwrite_profiles: bool = Field(
+        default=False, description="Write the profile to profiles_dir, replacing its file")
+
+    def run(self) -> list[DbtResult]:
+        """Run every command, each as a trigger_dbt_cli_command task; stops at the first
+        failure (raising it) and returns every result otherwise."""
+        from prefect_dbt.cli.commands import trigger_dbt_cli_command
+
+        return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
+                                        profiles_dir=self.profiles_dir,
+                                        dbt_cli_profile=self.dbt_cli_profile,
+                                        overwrite_profiles=self.overwrite_profiles)
+                for command in self.commands]
