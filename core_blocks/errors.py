@@ -69,6 +69,14 @@ class RunTimeoutError(CoreBlocksError, TimeoutError):
     """A task or flow run that went past its timeout_seconds."""
 
 
+class RunNotFound(CoreBlocksError, LookupError):
+    """No recorded run has that name, id or id prefix."""
+
+
+class RunFilterError(CoreBlocksError, ValueError):
+    """A run state or kind that does not exist, or a run id prefix that matches several."""
+
+
 class ConcurrencyLimitNotFound(CoreBlocksError, LookupError):
     """A concurrency limit name that has not been set."""
 

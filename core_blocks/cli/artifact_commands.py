@@ -82,12 +82,6 @@ def show_artifact(artifact: dict[str, Any]) -> None:
 
 
 def _run(store: Any, ref: str) -> dict[str, Any]:
-    from core_blocks.runtime.history import get_run
+    from core_blocks.runtime.history import find_run
 
-    try:
-        run = get_run(store, ref)
-    except LookupError as exc:
-        raise UserError(str(exc)) from None
-    if run is None:
-        raise UserError(f"No run with id {ref!r}. List runs with: blocks runs ls")
-    return run
+    return find_run(store, ref)

@@ -26,8 +26,6 @@ def runs_group() -> None:
 def concurrency_group() -> None:
     """Global concurrency limits shared through the store."""
 
-_STATES = ("Pending", "Running", "Completed", "Failed", "Retrying", "TimedOut", "Cancelled",
-           "Crashed")
 
 
 def _when(epoch: float | None, precise: bool = False) -> str:
@@ -58,16 +56,10 @@ def runs_ls(flow: str | None, state: str | None, kind: str | None, name_pattern:
 
     On a terminal the rows are aligned; piped, each is one tab-separated line without a header.
     """
-    from core_blocks.runtime.history import count_runs, list_runs
+    from core_blocks.runtime.history import check_run_filters, count_runs, list_runs
     from core_blocks.store import get_store
 
-    if state is not None:
-        match = {s.lower(): s for s in _STATES}.get(state.lower())
-        if match is None:
-            raise UserError(f"Unknown state {state!r}; use one of: {', '.join(_STATES)}.")
-        state = match
-    if kind is not None and kind not in ("flow", "task"):
-        raise UserError(f"Unknown run kind {kind!r}; use flow or task.")
+    state, kind = check_run_filters(state, kind)
     store = get_store()
     filters = {"flow": flow, "state": state, "kind": kind, "name": name_pattern}
     runs = list_runs(store, limit=limit, offset=offset, **filters)
@@ -100,15 +92,10 @@ def runs_show(run_id: str, as_json: bool) -> None:
     """
     import json
 
-    from core_blocks.runtime.history import get_run
+    from core_blocks.runtime.history import find_run
     from core_blocks.store import get_store
 
-    try:
-        run = get_run(get_store(), run_id)
-    except LookupError as exc:
-        raise UserError(str(exc)) from None
-    if run is None:
-        raise UserError(f"No run with id {run_id!r}. List runs with: blocks runs ls")
+    run = find_run(get_store(), run_id)
     if as_json:
         print_json(run)
         return

@@ -410,6 +410,35 @@ def get_run(store, run_id: str) -> dict[str, Any] | None:
     return run
 
 
+def find_run(store, run_id: str) -> dict[str, Any]:
+    """get_run, raising RunNotFound for no run and RunFilterError for a prefix of several."""
+    from core_blocks.errors import RunFilterError, RunNotFound
+
+    try:
+        run = get_run(store, run_id)
+    except LookupError as exc:
+        raise RunFilterError(str(exc)) from None
+    if run is None:
+        raise RunNotFound(f"No run with id {run_id!r}. List runs with: blocks runs ls")
+    return run
+
+
+def check_run_filters(state: str | None, kind: str | None) -> tuple[str | None, str | None]:
+    """(state, kind) to filter runs on, the state's case corrected; RunFilterError naming
+    the choices for one that does not exist. Empty means no filter."""
+    from core_blocks.errors import RunFilterError
+
+    if state:
+        names = [s.value for s in StateType]
+        match = {name.lower(): name for name in names}.get(state.lower())
+        if match is None:
+            raise RunFilterError(f"Unknown state {state!r}; use one of: {', '.join(names)}.")
+        state = match
+    if kind and kind not in ("flow", "task"):
+        raise RunFilterError(f"Unknown run kind {kind!r}; use flow or task.")
+    return state or None, kind or None
+
+
 def _run_dict(row: tuple) -> dict[str, Any]:
     names = [c.strip() for c in _COLUMNS.split(",")]
     run = dict(zip(names, row, strict=True))

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core_blocks.errors import BlockConflictError, BlockNotFound, BlockValidationError
-
-_STATES = ("Pending", "Running", "Completed", "Failed", "Retrying", "TimedOut", "Cancelled",
-           "Crashed")
+from core_blocks.errors import BlockConflictError, BlockValidationError
 
 
 class FieldErrors(BlockValidationError):
@@ -214,33 +211,21 @@ def _validated(cls, values: dict[str, Any]):
 def list_runs(flow: str | None = None, state: str | None = None, kind: str | None = None,
               limit: int = 50) -> list[dict[str, Any]]:
     """`blocks runs ls --json`: newest first, without tracebacks."""
+    from core_blocks.runtime.history import check_run_filters
     from core_blocks.runtime.history import list_runs as runs
     from core_blocks.store import get_store
 
-    if state:
-        match = {s.lower(): s for s in _STATES}.get(state.lower())
-        if match is None:
-            raise BlockValidationError(f"Unknown state {state!r}; use one of: "
-                                       f"{', '.join(_STATES)}.")
-        state = match
-    if kind and kind not in ("flow", "task"):
-        raise BlockValidationError(f"Unknown run kind {kind!r}; use flow or task.")
-    found = runs(get_store(), flow=flow or None, state=state, kind=kind or None, limit=limit)
+    state, kind = check_run_filters(state, kind)
+    found = runs(get_store(), flow=flow or None, state=state, kind=kind, limit=limit)
     return [{k: v for k, v in r.items() if k != "traceback"} for r in found]
 
 
 def get_run(run_id: str) -> dict[str, Any]:
     """`blocks runs show --json`: states, parameters as stored, error, children, artifacts."""
-    from core_blocks.runtime.history import get_run as run
+    from core_blocks.runtime.history import find_run
     from core_blocks.store import get_store
 
-    try:
-        found = run(get_store(), run_id)
-    except LookupError as exc:
-        raise BlockValidationError(str(exc)) from None
-    if found is None:
-        raise BlockNotFound(f"No run with id {run_id!r}. List runs with: blocks runs ls")
-    return found
+    return find_run(get_store(), run_id)
 
 
 def list_limits() -> list[dict[str, Any]]:

@@ -81,8 +81,8 @@ def _status_for(exc: Exception) -> HTTPStatus:
 
     table = [
         (api.FieldErrors, HTTPStatus.UNPROCESSABLE_ENTITY),
-        ((errors.BlockNotFound, errors.BlockTypeNotFound, errors.ConcurrencyLimitNotFound),
-         HTTPStatus.NOT_FOUND),
+        ((errors.BlockNotFound, errors.BlockTypeNotFound, errors.ConcurrencyLimitNotFound,
+          errors.RunNotFound), HTTPStatus.NOT_FOUND),
         ((errors.BlockExistsError, errors.BlockConflictError, errors.BlockInUseError,
           errors.UnsavedChildError), HTTPStatus.CONFLICT),
         ((errors.StoreError, errors.SecretBackendError), HTTPStatus.SERVICE_UNAVAILABLE),

@@ -643,3 +643,23 @@ def test_history_on_any_store(any_store):
     assert "no such row" in get_run(failed[0]["id"])["traceback"]
     listed = blocks_json("runs", "ls", "--flow", "etl", "--kind", "flow")
     assert [r["id"] for r in listed] == [flow_id]
+
+
+def test_run_lookups_and_filters_name_the_problem_for_the_cli_and_the_page(any_store):
+    from core_blocks.errors import RunFilterError, RunNotFound
+
+    @flow
+    def lookup_flow():
+        return 1
+
+    lookup_flow()
+    run = history.list_runs(get_store(), limit=1)[0]
+
+    assert history.find_run(get_store(), run["name"])["id"] == run["id"]
+    with pytest.raises(RunNotFound, match="No run with id 'deadbeef'. List runs with"):
+        history.find_run(get_store(), "deadbeef")
+    assert history.check_run_filters("crashed", "") == ("Crashed", None)
+    with pytest.raises(RunFilterError, match="Unknown state 'bogus'; use one of: Pending, "):
+        history.check_run_filters("bogus", None)
+    with pytest.raises(RunFilterError, match="Unknown run kind 'job'; use flow or task."):
+        history.check_run_filters(None, "job")
