@@ -26,9 +26,8 @@ from core_blocks.errors import (
     BlockNotFound,
     BlockValidationError,
 )
-from core_blocks.settings import current
 from core_blocks.store import get_store
-from tests.helpers import file_backend_rows
+from tests.helpers import secret_keys
 
 
 class Color(enum.Enum):
@@ -101,10 +100,6 @@ def stored_data() -> str:
     """Every document as the store holds it, concatenated."""
     return "".join(r.data for r in get_store().list_documents(include_anonymous=True))
 
-
-def secret_keys() -> set[str]:
-    """The keys held by the encrypted-file secret backend of the test's home."""
-    return set(file_backend_rows(current().home))
 
 
 # -- round trips ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from core_blocks import Block, Secret, hookspecs
 from core_blocks.registry import get_registry
 from core_blocks.secrets import backend_named
 from core_blocks.testing import reset_state
-from tests.helpers import BLOCKS
+from tests.helpers import BLOCKS, memory_vault_plugin
 
 TESTS = Path(__file__).resolve().parents[1]
 _SPEC_ATTR = f"{hookspecs.hookspec.project_name}_spec"  # set on each function by @hookspec
@@ -146,39 +146,15 @@ def test_hook_register_block_types(tmp_path, monkeypatch):
 
 def test_hook_register_secret_backends(tmp_path, monkeypatch, canary):
     monkeypatch.setenv("CORE_BLOCKS_SECRET_BACKEND", "hook-probe-vault")
-    registry = _use_plugin(monkeypatch, tmp_path / "plugins", "hook_secret_backends", '''\
-        from core_blocks import hookimpl
-        from core_blocks.secrets.base import SecretBackend
-
-        VAULT = {}
-
-
-        class HookProbeVault(SecretBackend):
-            """Secrets in a dict."""
-
-            name = "hook-probe-vault"
-
-            def read(self, key, ref):
-                return VAULT.get(key)
-
-            def write(self, key, values, ref):
-                VAULT[key] = dict(values)
-
-            def delete(self, key):
-                VAULT.pop(key, None)
-
-
-        @hookimpl
-        def register_secret_backends():
-            return [HookProbeVault]
-        ''')
+    registry = _use_plugin(monkeypatch, tmp_path / "plugins", "hook_secret_backends",
+                           memory_vault_plugin("hook-probe-vault"))
     module = sys.modules["core_blocks_plugins.hook_secret_backends"]
 
     assert "file:hook_secret_backends" not in registry.errors
     assert registry.plugins["file:hook_secret_backends"].secret_backends == ["hook-probe-vault"]
-    assert registry.secret_backend_class("hook-probe-vault") is module.HookProbeVault
+    assert registry.secret_backend_class("hook-probe-vault") is module.MemoryVault
     assert registry.secret_backends["keyring"][1] == "core"  # the core's are still there
-    assert isinstance(backend_named("hook-probe-vault"), module.HookProbeVault)
+    assert isinstance(backend_named("hook-probe-vault"), module.MemoryVault)
 
     Secret(value=canary).save("api-key")
     assert [values["value"] for values in module.VAULT.values()] == [canary]

@@ -22,6 +22,7 @@ from core_blocks.errors import BlockTypeNotFound, PluginError, SecretBackendErro
 from core_blocks.registry import get_registry
 from core_blocks.store import get_store
 from core_blocks.testing import reset_state
+from tests.helpers import memory_vault_plugin
 
 REPO = Path(__file__).resolve().parents[2]
 CORE_TYPES = ["secret", "string", "json", "local-file-system", "webhook"]
@@ -346,41 +347,13 @@ def test_an_unknown_slug_without_close_matches():
 # -- secret backends from plugins ---------------------------------------------------------
 
 
-MEMORY_VAULT = textwrap.dedent('''\
-    from core_blocks import hookimpl
-    from core_blocks.secrets.base import SecretBackend
-
-    VAULT = {}
-
-
-    class MemoryVault(SecretBackend):
-        """Secrets in a dict: gone when the process ends."""
-
-        name = "memory-vault"
-        description = "In-process dict, for tests"
-
-        def read(self, key, ref):
-            values = VAULT.get(key)
-            return dict(values) if values is not None else None
-
-        def write(self, key, values, ref):
-            VAULT[key] = dict(values)
-
-        def delete(self, key):
-            VAULT.pop(key, None)
-
-
-    @hookimpl
-    def register_secret_backends():
-        return [MemoryVault]
-    ''')
 
 
 @pytest.fixture
 def memory_vault(tmp_path, use_plugin_dirs, monkeypatch) -> dict:
     """The 'memory-vault' backend from a plugin file, selected with CORE_BLOCKS_SECRET_BACKEND;
     returns its dict of stored secrets."""
-    write_plugin(tmp_path / "plugins", "memory_vault", MEMORY_VAULT)
+    write_plugin(tmp_path / "plugins", "memory_vault", memory_vault_plugin("memory-vault"))
     monkeypatch.setenv("CORE_BLOCKS_SECRET_BACKEND", "memory-vault")
     registry = use_plugin_dirs(tmp_path / "plugins")  # imports the file afresh
     assert file_errors(registry) == {}

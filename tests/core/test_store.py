@@ -18,7 +18,7 @@ from core_blocks.errors import BlockConflictError, BlockExistsError, StoreError
 from core_blocks.settings import current
 from core_blocks.store import _MIGRATIONS, SCHEMA_VERSION, Store, get_store
 from core_blocks.testing import reset_state
-from tests.helpers import file_backend_rows
+from tests.helpers import secret_keys
 
 TABLES = ("core_blocks_meta", "block_types", "block_documents", "block_references",
           "secret_journal")
@@ -47,10 +47,6 @@ def raw_execute(*statements: str) -> None:
     finally:
         conn.close()
 
-
-def secret_keys() -> set[str]:
-    """The keys held by the encrypted-file secret backend."""
-    return set(file_backend_rows(current().home))
 
 
 def referenced_keys() -> set[str]:
