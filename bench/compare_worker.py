@@ -81,20 +81,11 @@ def prefect_block_measures() -> dict[str, float]:
 
 
 def core_task_measures() -> dict[str, float]:
-    from core_blocks import flow, task
+    from timing import trivial_flows
+
     from core_blocks.runtime.history import flush
 
-    @task
-    def trivial(x: int) -> int:
-        return x
-
-    @flow
-    def sequential(n: int) -> int:
-        return sum(trivial(i) for i in range(n))
-
-    @flow
-    def submitted(n: int) -> int:
-        return sum(f.result() for f in [trivial.submit(i) for i in range(n)])
+    sequential, submitted = trivial_flows()
 
     sequential(10)
     flush()

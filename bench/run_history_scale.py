@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import scratch_home  # noqa: E402
+from timing import scratch_home, trivial_flows  # noqa: E402
 
 TASKS = 10_000
 LARGE = int(os.environ.get("CORE_BLOCKS_BENCH_RUNS", "100000"))
@@ -42,16 +42,9 @@ def seed(store, count: int) -> None:
 
 
 def flush_after_tasks(rounds: int = 5) -> float:
-    from core_blocks import flow, task
     from core_blocks.runtime.history import flush
 
-    @task
-    def trivial(x: int) -> int:
-        return x
-
-    @flow
-    def sequential(n: int) -> int:
-        return sum(trivial(i) for i in range(n))
+    sequential, _ = trivial_flows()
 
     times = []
     for _ in range(rounds):  # the writer records while the tasks run: time both, to the end

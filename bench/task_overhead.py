@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import scratch_home  # noqa: E402
+from timing import scratch_home, trivial_flows  # noqa: E402
 
 SEQUENTIAL = 5000
 SUBMITTED = 500
@@ -16,21 +16,10 @@ SUBMITTED = 500
 
 def main() -> None:
     scratch_home()
-    from core_blocks import flow, task
     from core_blocks.runtime.history import flush, list_runs
     from core_blocks.store import get_store
 
-    @task
-    def trivial(x: int) -> int:
-        return x
-
-    @flow
-    def sequential(n: int) -> int:
-        return sum(trivial(i) for i in range(n))
-
-    @flow
-    def submitted(n: int) -> int:
-        return sum(f.result() for f in [trivial.submit(i) for i in range(n)])
+    sequential, submitted = trivial_flows()
 
     sequential(50)  # warm-up: opens the store, starts the history writer
     flush()

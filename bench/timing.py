@@ -41,3 +41,23 @@ def report(label: str, seconds: list[float], target: float, unit: str = "s") -> 
     verdict = "meets" if median <= target else "MISSES"
     print(f"{label:<42} median {median:8.3f} {unit}  p90 {p90:8.3f} {unit}  "
           f"target {target} {unit}: {verdict}")
+
+
+def trivial_flows() -> tuple:
+    """Two flows over a trivial task: (sequential(n) calls it n times, submitted(n) submits
+    n runs at once); both return the sum of 0..n-1."""
+    from core_blocks import flow, task
+
+    @task
+    def trivial(x: int) -> int:
+        return x
+
+    @flow
+    def sequential(n: int) -> int:
+        return sum(trivial(i) for i in range(n))
+
+    @flow
+    def submitted(n: int) -> int:
+        return sum(f.result() for f in [trivial.submit(i) for i in range(n)])
+
+    return sequential, submitted
