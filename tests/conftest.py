@@ -6,15 +6,25 @@ import os
 import pytest
 
 
+def _snapshot(folder) -> dict[str, tuple[int, int]]:
+    """Every file below folder: relative path -> (size, modification time in ns)."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _real_home_untouched():
-    """No test may create the user's own ~/.core_blocks (every test has its own home)."""
+    """No test may create or change the user's own ~/.core_blocks (every test has its own
+    home): its files are compared before and after, so an existing folder hides nothing."""
     from pathlib import Path
 
     real = Path.home() / ".core_blocks"
-    existed = real.exists()
+    existed, before = real.exists(), _snapshot(real)
     yield
     assert existed or not real.exists(), f"a test created {real}; it must use block_home"
+    assert _snapshot(real) == before, f"a test changed files in {real}; it must use block_home"
 
 
 def service_missing(what: str, how: str):
