@@ -90,9 +90,11 @@ def client(ui_server, block_home):
     return Client(ui_server)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """Headless Debian chromium through Playwright; missing: skip, or fail under CI=true."""
+    """Headless Debian chromium through Playwright; missing: skip, or fail under CI=true.
+    Package-scoped: Playwright's sync API marks its event loop as running on this thread, which
+    would make later tests' async flows think they already run inside a loop."""
     if not shutil.which(CHROMIUM):
         service_missing("Chromium", f"no browser at {CHROMIUM}: apt-get install chromium "
                         "(scripts/services.sh up installs it)")
