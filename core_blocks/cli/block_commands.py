@@ -48,8 +48,9 @@ def ls_command(type_slug: str | None, name_pattern: str | None, limit: int | Non
     if type_slug and not rows and not offset:
         _check_type(store, type_slug)
     if as_json:
-        print_json([{"type": r.type_slug, "name": r.name, "id": r.id, "updated": r.updated,
-                     "version": r.version, "anonymous": r.anonymous} for r in rows])
+        from core_blocks.listings import block_row
+
+        print_json([block_row(r) for r in rows])
         return
     if not rows:
         what = f"{type_slug} blocks" if type_slug else "blocks"

@@ -14,29 +14,16 @@ from core_blocks.cli.output import UserError, json_option, print_json, table, wa
 @json_option
 def types_command(as_json: bool) -> None:
     """List the block types the installed plugins provide."""
-    from core_blocks.registry import get_registry
-    from core_blocks.store import get_store
+    from core_blocks.listings import type_rows
 
-    registry = get_registry()
-    rows = []
-    for slug, (cls, plugin) in sorted(registry.block_types.items()):
-        info = registry.plugins[plugin]
-        rows.append({"slug": slug, "name": cls._block_type_name, "plugin": plugin,
-                     "source": info.source, "capabilities": list(cls._capabilities),
-                     "description": cls._description})
-    for recorded in get_store().list_types():
-        if recorded.slug not in registry.block_types:
-            rows.append({"slug": recorded.slug, "name": recorded.name, "plugin": None,
-                         "source": f"recorded by blocks register ({recorded.package})",
-                         "capabilities": recorded.capabilities,
-                         "description": recorded.description})
+    rows, errors = type_rows()
     if as_json:
-        print_json({"types": rows, "plugin_errors": registry.errors})
+        print_json({"types": rows, "plugin_errors": errors})
         return
     table(None, ["type", "name", "from", "capabilities", "description"],
           [[r["slug"], r["name"], r["source"], ", ".join(r["capabilities"]), r["description"]]
            for r in rows])
-    for message in registry.errors.values():
+    for message in errors.values():
         warn(message)
 
 

@@ -24,25 +24,12 @@ class FieldErrors(BlockValidationError):
 
 
 def list_types() -> dict[str, Any]:
-    """`blocks types --json`: every type of every plugin, and the plugins' load errors."""
-    from core_blocks.registry import get_registry
-    from core_blocks.store import get_store
+    """`blocks types --json` with each type's field names: every type of every plugin, and the
+    plugins' load errors."""
+    from core_blocks.listings import type_rows
 
-    registry = get_registry()
-    rows = []
-    for slug, (cls, plugin) in sorted(registry.block_types.items()):
-        rows.append({"slug": slug, "name": cls._block_type_name, "plugin": plugin,
-                     "source": registry.plugins[plugin].source,
-                     "capabilities": list(cls._capabilities), "description": cls._description,
-                     "fields": list(cls.model_fields)})
-    for recorded in get_store().list_types():
-        if recorded.slug not in registry.block_types:
-            rows.append({"slug": recorded.slug, "name": recorded.name, "plugin": None,
-                         "source": f"recorded by blocks register ({recorded.package})",
-                         "capabilities": recorded.capabilities,
-                         "description": recorded.description,
-                         "fields": list(recorded.schema.get("properties", {}))})
-    return {"types": rows, "plugin_errors": registry.errors}
+    rows, errors = type_rows(with_fields=True)
+    return {"types": rows, "plugin_errors": errors}
 
 
 def type_schema(slug: str) -> dict[str, Any]:
@@ -57,12 +44,11 @@ def type_schema(slug: str) -> dict[str, Any]:
 
 def list_blocks(type_slug: str | None = None, search: str = "") -> list[dict[str, Any]]:
     """`blocks ls --json`, optionally only names containing search."""
+    from core_blocks.listings import block_row
     from core_blocks.store import get_store
 
     rows = get_store().list_documents(type_slug or None)
-    return [{"type": r.type_slug, "name": r.name, "id": r.id, "updated": r.updated,
-             "version": r.version, "anonymous": r.anonymous}
-            for r in rows if search.lower() in r.name]
+    return [block_row(r) for r in rows if search.lower() in r.name]
 
 
 def describe_block(slug: str, name: str) -> dict[str, Any]:
