@@ -1,10 +1,11 @@
 """A store file written by schema version 4 (before the store became a package) opens with
 today's code: its blocks, runs, artifacts and limits read back, and new writes land.
 
-`data/store_v4.sql` is the `iterdump()` of a store made by that code: a String, an Endpoint,
-a Service whose endpoint is a nested (anonymous) Endpoint, a pending secret-journal entry, a
-flow run `nightly(2)` with two task runs, their states and one markdown artifact each, and a
-concurrency limit `warehouse` of 2 slots. Never regenerate it with newer code.
+`data/store_v4.sql` is the `iterdump()` of a store made by that code: a String, a
+LegacyEndpoint, a LegacyService whose endpoint is a nested (anonymous) LegacyEndpoint, a
+pending secret-journal entry, a flow run `nightly(2)` with two task runs, their states and
+one markdown artifact each, and a concurrency limit `warehouse` of 2 slots. Never regenerate
+it with newer code.
 """
 
 import sqlite3
@@ -20,20 +21,20 @@ from core_blocks.store import SCHEMA_VERSION, get_store
 from core_blocks.testing import reset_state
 
 DUMP = Path(__file__).parent / "data" / "store_v4.sql"
-FLOW_RUN = "a6cf71b15c4845d0b3e2c8ae38775ae1"
+FLOW_RUN = "6882c790b1f64df59aec7d145ac619f6"
 
 
-class Endpoint(Block):
+class LegacyEndpoint(Block):
     """Where a service listens."""
 
     url: str
     port: int
 
 
-class Service(Block):
+class LegacyService(Block):
     """A service with its endpoint nested."""
 
-    endpoint: Endpoint
+    endpoint: LegacyEndpoint
     owner: str
 
 
@@ -65,12 +66,12 @@ def _schema(conn) -> dict[str, str]:
 
 def test_its_blocks_load(v4_store):
     assert String.load("greeting").value == "hello"
-    api = Service.load("api")
+    api = LegacyService.load("api")
     assert (api.owner, api.endpoint.url, api.endpoint.port) == (
         "ops", "https://api.example.com", 8443)
-    assert Endpoint.load("db").port == 5432
-    assert [r.ref for r in v4_store.list_documents()] == ["endpoint/db", "service/api",
-                                                          "string/greeting"]
+    assert LegacyEndpoint.load("db").port == 5432
+    assert [r.ref for r in v4_store.list_documents()] == [
+        "legacy-endpoint/db", "legacy-service/api", "string/greeting"]
     assert [row[0] for row in v4_store.journal()] == ["secret-left-by-a-crash"]
 
 
@@ -93,15 +94,15 @@ def test_its_runs_artifacts_and_limits_read_back(v4_store):
 def test_it_keeps_its_schema_version_and_takes_new_writes(v4_store):
     assert v4_store.schema_version() == 4 == SCHEMA_VERSION
 
-    Endpoint(url="https://cache.example.com", port=6379).save("cache")
-    Service(endpoint=Endpoint.load("cache"), owner="web").save("api", overwrite=True)
+    LegacyEndpoint(url="https://cache.example.com", port=6379).save("cache")
+    LegacyService(endpoint=LegacyEndpoint.load("cache"), owner="web").save("api", overwrite=True)
     assert nightly(3) == 6
     set_limit(v4_store, "warehouse", 3)
     with concurrency("warehouse", occupy=3):
         assert list_limits(v4_store)[0]["active"] == 3
     history.flush()
 
-    assert Service.load("api").endpoint.url == "https://cache.example.com"
+    assert LegacyService.load("api").endpoint.url == "https://cache.example.com"
     assert history.count_runs(v4_store) == 3 + 4
     assert list_limits(v4_store)[0] == {"name": "warehouse", "slots": 3, "active": 0,
                                         "holders": 0}

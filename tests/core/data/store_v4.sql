@@ -12,16 +12,16 @@ CREATE TABLE block_documents (
             updated TEXT NOT NULL,
             version INTEGER NOT NULL,
             UNIQUE (type_slug, name));
-INSERT INTO "block_documents" VALUES('32f3a88b-b718-4f06-84bb-6985a8b3c2b2','greeting','string','{"value": "hello"}','sha256:5757dad501be0c27286d2b94f4b2cd1fabd50b1e24577559d5253a9a7688e8a7',NULL,NULL,0,'2026-11-29T17:46:16.462502+00:00','2026-11-29T17:46:16.462502+00:00',1);
-INSERT INTO "block_documents" VALUES('d7eb1bd5-cae6-4062-9a66-ddbdbbe2e1f7','anonymous-f5ad358d36c74798bc551cb06b0879a6','endpoint','{"port": 8443, "url": "https://api.example.com"}','sha256:41219de80fa79978921a4c6f1969c46b13914f4f8f91b03d388ea90bbbc7f0eb',NULL,NULL,1,'2026-11-29T17:46:16.787031+00:00','2026-11-29T17:46:16.787031+00:00',1);
-INSERT INTO "block_documents" VALUES('6d33724b-480c-4369-8121-f30cd276297a','api','service','{"$refs": {"endpoint": "d7eb1bd5-cae6-4062-9a66-ddbdbbe2e1f7"}, "owner": "ops"}','sha256:f78062d6bc2924c8df52ddab681d2c1a2b1ab7fcfc96c111142206a761564723',NULL,NULL,0,'2026-11-29T17:46:16.787102+00:00','2026-11-29T17:46:16.787102+00:00',1);
-INSERT INTO "block_documents" VALUES('aae68d62-0a23-41ad-a1d6-bdc048eb4be4','db','endpoint','{"port": 5432, "url": "https://db.example.com"}','sha256:41219de80fa79978921a4c6f1969c46b13914f4f8f91b03d388ea90bbbc7f0eb',NULL,NULL,0,'2026-11-29T17:46:16.787582+00:00','2026-11-29T17:46:16.787582+00:00',1);
+INSERT INTO "block_documents" VALUES('6b72a1de-30cb-40e2-9572-94cdb99328d0','greeting','string','{"value": "hello"}','sha256:5757dad501be0c27286d2b94f4b2cd1fabd50b1e24577559d5253a9a7688e8a7',NULL,NULL,0,'2026-11-29T17:57:04.394494+00:00','2026-11-29T17:57:04.394494+00:00',1);
+INSERT INTO "block_documents" VALUES('fbe5618a-130b-4480-906b-9247277e00eb','anonymous-168302ed075e455ba59e7e16d5b68fe9','legacy-endpoint','{"port": 8443, "url": "https://api.example.com"}','sha256:16dab3ebb7d538311b3b8d7847761fa38c9f74fe85cd6c1371f1458fb95b1335',NULL,NULL,1,'2026-11-29T17:57:04.545154+00:00','2026-11-29T17:57:04.545154+00:00',1);
+INSERT INTO "block_documents" VALUES('bbf1aea9-7320-4879-82ab-7f1cc581d687','api','legacy-service','{"$refs": {"endpoint": "fbe5618a-130b-4480-906b-9247277e00eb"}, "owner": "ops"}','sha256:3c973a07252c6833622d13931969d33a5144cacab092f3b6d19bc7b16eab110a',NULL,NULL,0,'2026-11-29T17:57:04.545223+00:00','2026-11-29T17:57:04.545223+00:00',1);
+INSERT INTO "block_documents" VALUES('92a541e1-0395-4e31-82ce-c79280a4a333','db','legacy-endpoint','{"port": 5432, "url": "https://db.example.com"}','sha256:16dab3ebb7d538311b3b8d7847761fa38c9f74fe85cd6c1371f1458fb95b1335',NULL,NULL,0,'2026-11-29T17:57:04.545680+00:00','2026-11-29T17:57:04.545680+00:00',1);
 CREATE TABLE block_references (
             parent_id TEXT NOT NULL REFERENCES block_documents (id),
             field TEXT NOT NULL,
             child_id TEXT NOT NULL REFERENCES block_documents (id),
             PRIMARY KEY (parent_id, field));
-INSERT INTO "block_references" VALUES('6d33724b-480c-4369-8121-f30cd276297a','endpoint','d7eb1bd5-cae6-4062-9a66-ddbdbbe2e1f7');
+INSERT INTO "block_references" VALUES('bbf1aea9-7320-4879-82ab-7f1cc581d687','endpoint','fbe5618a-130b-4480-906b-9247277e00eb');
 CREATE TABLE block_types (
             slug TEXT PRIMARY KEY,
             name TEXT NOT NULL,
@@ -34,9 +34,9 @@ CREATE TABLE block_types (
             package_version TEXT,
             created TEXT NOT NULL,
             updated TEXT NOT NULL);
-INSERT INTO "block_types" VALUES('string','String','A plain string value, such as an environment name or a table prefix.',NULL,'[]','{"additionalProperties": false, "block_capabilities": [], "block_type_slug": "string", "description": "A plain string value, such as an environment name or a table prefix.", "properties": {"value": {"description": "The string value", "title": "Value", "type": "string"}}, "required": ["value"], "secret_fields": [], "title": "String", "type": "object"}','sha256:5757dad501be0c27286d2b94f4b2cd1fabd50b1e24577559d5253a9a7688e8a7','core-blocks','0.1.0','2026-11-29T17:46:16.456803+00:00','2026-11-29T17:46:16.456803+00:00');
-INSERT INTO "block_types" VALUES('endpoint','Endpoint','Where a service listens.',NULL,'[]','{"additionalProperties": false, "block_capabilities": [], "block_type_slug": "endpoint", "description": "Where a service listens.", "properties": {"port": {"title": "Port", "type": "integer"}, "url": {"title": "Url", "type": "string"}}, "required": ["url", "port"], "secret_fields": [], "title": "Endpoint", "type": "object"}','sha256:41219de80fa79978921a4c6f1969c46b13914f4f8f91b03d388ea90bbbc7f0eb','tests',NULL,'2026-11-29T17:46:16.669455+00:00','2026-11-29T17:46:16.669455+00:00');
-INSERT INTO "block_types" VALUES('service','Service','A service with its endpoint nested.',NULL,'[]','{"$defs": {"Endpoint": {"additionalProperties": false, "block_capabilities": [], "block_type_slug": "endpoint", "description": "Where a service listens.", "properties": {"port": {"title": "Port", "type": "integer"}, "url": {"title": "Url", "type": "string"}}, "required": ["url", "port"], "secret_fields": [], "title": "Endpoint", "type": "object"}}, "additionalProperties": false, "block_capabilities": [], "block_type_slug": "service", "description": "A service with its endpoint nested.", "properties": {"endpoint": {"$ref": "#/$defs/Endpoint"}, "owner": {"title": "Owner", "type": "string"}}, "required": ["endpoint", "owner"], "secret_fields": [], "title": "Service", "type": "object"}','sha256:f78062d6bc2924c8df52ddab681d2c1a2b1ab7fcfc96c111142206a761564723','tests',NULL,'2026-11-29T17:46:16.786808+00:00','2026-11-29T17:46:16.786808+00:00');
+INSERT INTO "block_types" VALUES('string','String','A plain string value, such as an environment name or a table prefix.',NULL,'[]','{"additionalProperties": false, "block_capabilities": [], "block_type_slug": "string", "description": "A plain string value, such as an environment name or a table prefix.", "properties": {"value": {"description": "The string value", "title": "Value", "type": "string"}}, "required": ["value"], "secret_fields": [], "title": "String", "type": "object"}','sha256:5757dad501be0c27286d2b94f4b2cd1fabd50b1e24577559d5253a9a7688e8a7','core-blocks','0.1.0','2026-11-29T17:57:04.393783+00:00','2026-11-29T17:57:04.393783+00:00');
+INSERT INTO "block_types" VALUES('legacy-service','LegacyService','A service with its endpoint nested.',NULL,'[]','{"$defs": {"LegacyEndpoint": {"additionalProperties": false, "block_capabilities": [], "block_type_slug": "legacy-endpoint", "description": "Where a service listens.", "properties": {"port": {"title": "Port", "type": "integer"}, "url": {"title": "Url", "type": "string"}}, "required": ["url", "port"], "secret_fields": [], "title": "LegacyEndpoint", "type": "object"}}, "additionalProperties": false, "block_capabilities": [], "block_type_slug": "legacy-service", "description": "A service with its endpoint nested.", "properties": {"endpoint": {"$ref": "#/$defs/LegacyEndpoint"}, "owner": {"title": "Owner", "type": "string"}}, "required": ["endpoint", "owner"], "secret_fields": [], "title": "LegacyService", "type": "object"}','sha256:3c973a07252c6833622d13931969d33a5144cacab092f3b6d19bc7b16eab110a','tests',NULL,'2026-11-29T17:57:04.497120+00:00','2026-11-29T17:57:04.497120+00:00');
+INSERT INTO "block_types" VALUES('legacy-endpoint','LegacyEndpoint','Where a service listens.',NULL,'[]','{"additionalProperties": false, "block_capabilities": [], "block_type_slug": "legacy-endpoint", "description": "Where a service listens.", "properties": {"port": {"title": "Port", "type": "integer"}, "url": {"title": "Url", "type": "string"}}, "required": ["url", "port"], "secret_fields": [], "title": "LegacyEndpoint", "type": "object"}','sha256:16dab3ebb7d538311b3b8d7847761fa38c9f74fe85cd6c1371f1458fb95b1335','tests',NULL,'2026-11-29T17:57:04.544950+00:00','2026-11-29T17:57:04.544950+00:00');
 CREATE TABLE concurrency_leases (
             id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
@@ -47,7 +47,7 @@ CREATE TABLE concurrency_limits (
             name TEXT PRIMARY KEY,
             slots INTEGER NOT NULL,
             updated DOUBLE PRECISION NOT NULL);
-INSERT INTO "concurrency_limits" VALUES('warehouse',2,1.79597437679817819589e+09);
+INSERT INTO "concurrency_limits" VALUES('warehouse',2,1.79597502454893398287e+09);
 CREATE TABLE core_blocks_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO "core_blocks_meta" VALUES('schema_version','4');
 CREATE TABLE run_artifacts (
@@ -59,8 +59,8 @@ CREATE TABLE run_artifacts (
             description TEXT,
             data TEXT NOT NULL,
             created DOUBLE PRECISION NOT NULL);
-INSERT INTO "run_artifacts" VALUES('64589edf771a419da07c02dafb0173ae','56a23c0b76ef49d49fa5f697f31d8c69','a6cf71b15c4845d0b3e2c8ae38775ae1','doubled','markdown',NULL,'"**0** doubled is 0"',1.79597437679117155075e+09);
-INSERT INTO "run_artifacts" VALUES('90867e24fe8d4cf1bcbed7af8295b193','bffac00608bf424d8218f16dc130f44a','a6cf71b15c4845d0b3e2c8ae38775ae1','doubled','markdown',NULL,'"**1** doubled is 2"',1.79597437679124522207e+09);
+INSERT INTO "run_artifacts" VALUES('b83bdd5c6035470fa6d75758eae713f8','50ab55f844ce486a91d04cb08524559a','6882c790b1f64df59aec7d145ac619f6','doubled','markdown',NULL,'"**0** doubled is 0"',1.79597502454635500907e+09);
+INSERT INTO "run_artifacts" VALUES('7d7514bff552413dbef6b07f6fb0b799','3156e2d49ab549b98f6120a0d4e9a588','6882c790b1f64df59aec7d145ac619f6','doubled','markdown',NULL,'"**1** doubled is 2"',1.79597502454641795152e+09);
 CREATE TABLE run_states (
             run_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
@@ -69,15 +69,15 @@ CREATE TABLE run_states (
             at DOUBLE PRECISION NOT NULL,
             message TEXT,
             PRIMARY KEY (run_id, seq));
-INSERT INTO "run_states" VALUES('a6cf71b15c4845d0b3e2c8ae38775ae1',0,'Pending','Pending',1.7959743767878706455e+09,NULL);
-INSERT INTO "run_states" VALUES('a6cf71b15c4845d0b3e2c8ae38775ae1',1,'Running','Running',1.79597437679098486905e+09,NULL);
-INSERT INTO "run_states" VALUES('56a23c0b76ef49d49fa5f697f31d8c69',0,'Pending','Pending',1.7959743767911062241e+09,NULL);
-INSERT INTO "run_states" VALUES('56a23c0b76ef49d49fa5f697f31d8c69',1,'Running','Running',1.79597437679113960265e+09,NULL);
-INSERT INTO "run_states" VALUES('56a23c0b76ef49d49fa5f697f31d8c69',2,'Completed','Completed',1.79597437679117774966e+09,NULL);
-INSERT INTO "run_states" VALUES('bffac00608bf424d8218f16dc130f44a',0,'Pending','Pending',1.7959743767912166118e+09,NULL);
-INSERT INTO "run_states" VALUES('bffac00608bf424d8218f16dc130f44a',1,'Running','Running',1.79597437679123353958e+09,NULL);
-INSERT INTO "run_states" VALUES('bffac00608bf424d8218f16dc130f44a',2,'Completed','Completed',1.79597437679124784463e+09,NULL);
-INSERT INTO "run_states" VALUES('a6cf71b15c4845d0b3e2c8ae38775ae1',2,'Completed','Completed',1.79597437679126453397e+09,NULL);
+INSERT INTO "run_states" VALUES('6882c790b1f64df59aec7d145ac619f6',0,'Pending','Pending',1.79597502454592418668e+09,NULL);
+INSERT INTO "run_states" VALUES('6882c790b1f64df59aec7d145ac619f6',1,'Running','Running',1.79597502454625630383e+09,NULL);
+INSERT INTO "run_states" VALUES('50ab55f844ce486a91d04cb08524559a',0,'Pending','Pending',1.79597502454630327224e+09,NULL);
+INSERT INTO "run_states" VALUES('50ab55f844ce486a91d04cb08524559a',1,'Running','Running',1795975024.54633,NULL);
+INSERT INTO "run_states" VALUES('50ab55f844ce486a91d04cb08524559a',2,'Completed','Completed',1.79597502454636096958e+09,NULL);
+INSERT INTO "run_states" VALUES('3156e2d49ab549b98f6120a0d4e9a588',0,'Pending','Pending',1.79597502454639291764e+09,NULL);
+INSERT INTO "run_states" VALUES('3156e2d49ab549b98f6120a0d4e9a588',1,'Running','Running',1.79597502454640769956e+09,NULL);
+INSERT INTO "run_states" VALUES('3156e2d49ab549b98f6120a0d4e9a588',2,'Completed','Completed',1.79597502454642033581e+09,NULL);
+INSERT INTO "run_states" VALUES('6882c790b1f64df59aec7d145ac619f6',2,'Completed','Completed',1.79597502454643440246e+09,NULL);
 CREATE TABLE runs (
             id TEXT PRIMARY KEY,
             kind TEXT NOT NULL,
@@ -96,15 +96,15 @@ CREATE TABLE runs (
             error_type TEXT,
             error_message TEXT,
             traceback TEXT, heartbeat DOUBLE PRECISION, heartbeat_timeout DOUBLE PRECISION);
-INSERT INTO "runs" VALUES('a6cf71b15c4845d0b3e2c8ae38775ae1','flow','nightly-a6cf71b1','nightly','nightly',NULL,NULL,'{"n": 2}','Completed','Completed',1,1.79597437678785872461e+09,1.79597437679098486905e+09,1.79597437679126453397e+09,NULL,NULL,NULL,1.79597437679299855228e+09,30.0);
-INSERT INTO "runs" VALUES('56a23c0b76ef49d49fa5f697f31d8c69','task','double-56a23c0b','double','nightly','a6cf71b15c4845d0b3e2c8ae38775ae1','a6cf71b15c4845d0b3e2c8ae38775ae1','{"x": 0}','Completed','Completed',1,1.79597437679110193253e+09,1.79597437679113960265e+09,1.79597437679117774966e+09,NULL,NULL,NULL,1.79597437679299855228e+09,30.0);
-INSERT INTO "runs" VALUES('bffac00608bf424d8218f16dc130f44a','task','double-bffac006','double','nightly','a6cf71b15c4845d0b3e2c8ae38775ae1','a6cf71b15c4845d0b3e2c8ae38775ae1','{"x": 1}','Completed','Completed',1,1.79597437679121494291e+09,1.79597437679123353958e+09,1.79597437679124784463e+09,NULL,NULL,NULL,1.79597437679299855228e+09,30.0);
+INSERT INTO "runs" VALUES('6882c790b1f64df59aec7d145ac619f6','flow','nightly-6882c790','nightly','nightly',NULL,NULL,'{"n": 2}','Completed','Completed',1,1.79597502454591345785e+09,1.79597502454625630383e+09,1.79597502454643440246e+09,NULL,NULL,NULL,1.79597502454800462719e+09,30.0);
+INSERT INTO "runs" VALUES('50ab55f844ce486a91d04cb08524559a','task','double-50ab55f8','double','nightly','6882c790b1f64df59aec7d145ac619f6','6882c790b1f64df59aec7d145ac619f6','{"x": 0}','Completed','Completed',1,1.79597502454630088804e+09,1795975024.54633,1.79597502454636096958e+09,NULL,NULL,NULL,1.79597502454800462719e+09,30.0);
+INSERT INTO "runs" VALUES('3156e2d49ab549b98f6120a0d4e9a588','task','double-3156e2d4','double','nightly','6882c790b1f64df59aec7d145ac619f6','6882c790b1f64df59aec7d145ac619f6','{"x": 1}','Completed','Completed',1,1.79597502454639101031e+09,1.79597502454640769956e+09,1.79597502454642033581e+09,NULL,NULL,NULL,1.79597502454800462719e+09,30.0);
 CREATE TABLE secret_journal (
             secret_key TEXT PRIMARY KEY,
             backend TEXT NOT NULL,
             state TEXT NOT NULL,
             created TEXT NOT NULL);
-INSERT INTO "secret_journal" VALUES('secret-left-by-a-crash','file','pending','2026-11-29T17:46:16.787692+00:00');
+INSERT INTO "secret_journal" VALUES('secret-left-by-a-crash','file','pending','2026-11-29T17:57:04.545762+00:00');
 CREATE INDEX block_references_child ON block_references (child_id);
 CREATE INDEX runs_created ON runs (created);
 CREATE INDEX runs_parent ON runs (parent_id);
