@@ -28,17 +28,12 @@ def seed(store, count: int) -> None:
         run_id = uuid.uuid4().hex
         runs.append((run_id, "task", f"old-{run_id[:8]}", "old", "seeded", None, None, "{}",
                      "Completed", "Completed", 1, now + i * 1e-3, now, now, None, None, None,
-                     now, 30.0))
+                     30.0))
         states += [(run_id, 0, "Running", "Running", now, None),
                    (run_id, 1, "Completed", "Completed", now, None)]
-    with store.transaction() as tx:
-        tx.executemany(
-            "INSERT INTO runs (id, kind, name, fn_name, flow_name, parent_id, flow_run_id, "
-            "parameters, state, state_name, attempts, created, started, ended, error_type, "
-            "error_message, traceback, heartbeat, heartbeat_timeout) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", runs)
-        tx.executemany("INSERT INTO run_states (run_id, seq, state, name, at, message) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", states)
+    from core_blocks.store import runs as stored_runs
+
+    stored_runs.record(store, runs, states)
 
 
 def flush_after_tasks(rounds: int = 5) -> float:

@@ -26,9 +26,6 @@ _KEY = re.compile(r"[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?")
 MARKDOWN = "markdown"
 TABLE = "table"
 
-INSERT = ("INSERT INTO run_artifacts (id, run_id, flow_run_id, key, type, description, data, "
-          "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-_COLUMNS = "id, run_id, flow_run_id, key, type, description, data, created"
 
 
 def create_markdown_artifact(key: str, markdown: str, description: str | None = None) -> str:
@@ -122,43 +119,24 @@ def list_artifacts(store, *, run_ids: Sequence[str] = (), key: str | None = None
                    limit: int = 50) -> list[dict[str, Any]]:
     """Stored artifacts, newest first; only those of these runs, or with this key, if given."""
     from core_blocks.runtime.history import flush
+    from core_blocks.store import artifacts
 
     flush()
-    where, params = [], []
-    if run_ids:
-        where.append(f"run_id IN ({', '.join('?' * len(run_ids))})")
-        params.extend(run_ids)
-    if key:
-        where.append("key = ?")
-        params.append(key)
-    sql = f"SELECT {_COLUMNS} FROM run_artifacts"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY created DESC LIMIT ?"
-    return [_artifact(row) for row in store.query(sql, (*params, limit))]
+    return artifacts.list_artifacts(store, run_ids=run_ids, key=key, limit=limit)
 
 
 def get_artifact(store, ref: str) -> dict[str, Any] | None:
     """One artifact by id (or a unique id prefix of 6+ characters), else the newest with key
     `ref`; None when neither matches."""
     from core_blocks.runtime.history import flush
+    from core_blocks.store import artifacts
 
     flush()
     if len(ref) >= 6 and re.fullmatch(r"[0-9a-f]+", ref):
-        rows = store.query(f"SELECT {_COLUMNS} FROM run_artifacts WHERE id LIKE ? LIMIT 2",
-                           (ref + "%",))
-        if len(rows) > 1:
+        found = artifacts.with_id_prefix(store, ref, limit=2)
+        if len(found) > 1:
             raise LookupError(f"Artifact id prefix {ref!r} matches several artifacts; "
                               "give more of it.")
-        if rows:
-            return _artifact(rows[0])
-    rows = store.query(f"SELECT {_COLUMNS} FROM run_artifacts WHERE key = ? "
-                       "ORDER BY created DESC LIMIT 1", (ref,))
-    return _artifact(rows[0]) if rows else None
-
-
-def _artifact(row: tuple) -> dict[str, Any]:
-    names = [c.strip() for c in _COLUMNS.split(",")]
-    artifact = dict(zip(names, row, strict=True))
-    artifact["data"] = json.loads(artifact["data"])
-    return artifact
+        if found:
+            return found[0]
+    return artifacts.newest_with_key(store, ref)

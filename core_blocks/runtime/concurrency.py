@@ -15,7 +15,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,31 +29,25 @@ _HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 # -- limits (the CLI) ------------------------------------------------------------------------
 
 def set_limit(store, name: str, slots: int) -> None:
+    from core_blocks.store import concurrency as stored
+
     check_name(name, "concurrency limit name")
     if slots < 0:
         raise ValueError(f"A concurrency limit takes 0 or more slots, not {slots}.")
-    with store.transaction() as tx:
-        tx.execute("INSERT INTO concurrency_limits (name, slots, updated) VALUES (?, ?, ?) "
-                   "ON CONFLICT (name) DO UPDATE SET slots = excluded.slots, "
-                   "updated = excluded.updated", (name, slots, time.time()))
+    stored.set_limit(store, name, slots)
 
 
 def list_limits(store) -> list[dict[str, Any]]:
     """Each limit with the slots held by unexpired leases."""
-    rows = store.query(
-        "SELECT l.name, l.slots, COALESCE(SUM(c.occupy), 0), COUNT(c.id) "
-        "FROM concurrency_limits l LEFT JOIN concurrency_leases c "
-        f"ON c.name = l.name AND c.expires > {store.dialect.now_epoch()} "
-        "GROUP BY l.name, l.slots ORDER BY l.name")
-    return [{"name": n, "slots": s, "active": int(a), "holders": int(h)} for n, s, a, h in rows]
+    from core_blocks.store import concurrency as stored
+
+    return stored.list_limits(store)
 
 
 def delete_limit(store, name: str) -> None:
-    with store.transaction() as tx:
-        found = tx.execute("DELETE FROM concurrency_limits WHERE name = ? RETURNING name",
-                           (name,)).fetchall()
-        tx.execute("DELETE FROM concurrency_leases WHERE name = ?", (name,))
-    if not found:
+    from core_blocks.store import concurrency as stored
+
+    if not stored.delete_limit(store, name):
         raise ConcurrencyLimitNotFound(_missing(store, name))
 
 
@@ -65,10 +58,6 @@ def _missing(store, name: str) -> str:
 
 
 # -- leases ----------------------------------------------------------------------------------
-
-class _NoRoom(Exception):
-    pass
-
 
 # SQLSTATEs of a PostgreSQL transaction that lost a race: serialization failure, deadlock.
 _CONFLICT_STATES = frozenset({"40001", "40P01"})
@@ -94,8 +83,6 @@ def _try_acquire(store, names: Sequence[str], occupy: int, lease_seconds: float
     (a transaction that lost a race with another holder counts as no room: try again)."""
     try:
         return _acquire_all(store, names, occupy, lease_seconds)
-    except _NoRoom:
-        return None
     except StoreError as exc:
         if _is_conflict(exc):
             return None
@@ -103,39 +90,22 @@ def _try_acquire(store, names: Sequence[str], occupy: int, lease_seconds: float
 
 
 def _acquire_all(store, names: Sequence[str], occupy: int, lease_seconds: float
-                 ) -> dict[str, str]:
-    now = store.dialect.now_epoch()
-    with store.transaction() as tx:
-        leases: dict[str, str] = {}
-        # Every holder locks the limits it needs in one order (sorted), so two holders of
-        # ["a", "b"] and ["b", "a"] wait for each other instead of deadlocking.
-        for name in sorted(set(names)):
-            row = tx.execute("SELECT slots FROM concurrency_limits WHERE name = ?"
-                             + tx.lock_rows(), (name,)).fetchone()
-            if row is None:
-                raise ConcurrencyLimitNotFound(_missing(store, name))
-            if occupy > row[0]:
-                raise ValueError(
-                    f"occupy={occupy} is more than concurrency limit {name!r} has ({row[0]} "
-                    f"slots); raise it with: blocks concurrency set {name} {occupy}")
-            tx.execute(f"DELETE FROM concurrency_leases WHERE name = ? AND expires <= {now}",
-                       (name,))
-            used = tx.execute("SELECT COALESCE(SUM(occupy), 0) FROM concurrency_leases "
-                              "WHERE name = ?", (name,)).fetchone()[0]
-            if used + occupy > row[0]:
-                raise _NoRoom  # rolls back the leases taken on the names before this one
-            lease = uuid.uuid4().hex
-            tx.execute("INSERT INTO concurrency_leases (id, name, occupy, holder, expires) "
-                       f"VALUES (?, ?, ?, ?, {now} + ?)", (lease, name, occupy, _HOLDER,
-                                                          lease_seconds))
-            leases[lease] = name
-        return leases
+                 ) -> dict[str, str] | None:
+    from core_blocks.store import concurrency as stored
+
+    def too_many(name: str, slots: int) -> ValueError:
+        return ValueError(f"occupy={occupy} is more than concurrency limit {name!r} has "
+                          f"({slots} slots); raise it with: blocks concurrency set {name} {occupy}")
+
+    return stored.take_leases(
+        store, names, occupy, lease_seconds, _HOLDER, on_too_many=too_many,
+        on_missing=lambda name: ConcurrencyLimitNotFound(_missing(store, name)))
 
 
 def _release(store, leases: Sequence[str]) -> None:
-    with store.transaction() as tx:
-        for lease in leases:
-            tx.execute("DELETE FROM concurrency_leases WHERE id = ?", (lease,))
+    from core_blocks.store import concurrency as stored
+
+    stored.release_leases(store, leases)
 
 
 def _give_back(store, leases: Sequence[str]) -> None:
@@ -191,12 +161,11 @@ class _Renewer:
                 self._wake.clear()
 
     def _renew(self, lease: str, held: _Held) -> None:
+        from core_blocks.store import concurrency as stored
+
         held.due = time.monotonic() + held.seconds / 3
         try:
-            with held.store.transaction() as tx:
-                renewed = tx.execute(
-                    f"UPDATE concurrency_leases SET expires = {held.store.dialect.now_epoch()} + ?"
-                    " WHERE id = ?", (held.seconds, lease)).rowcount
+            renewed = stored.renew_lease(held.store, lease, held.seconds)
         except Exception as exc:
             held.due = time.monotonic() + min(held.seconds / 3, 1.0)  # try again soon
             logger.warning("Could not renew concurrency lease %s: %s", lease[:8], exc)

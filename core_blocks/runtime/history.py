@@ -20,7 +20,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from core_blocks.runtime.artifacts import INSERT as ARTIFACT_INSERT
 from core_blocks.runtime.redaction import SecretValues
 from core_blocks.runtime.states import FINAL_STATES, State, StateType
 
@@ -31,7 +30,6 @@ DEFAULT_HEARTBEAT_SECONDS = 10.0
 LAPSE_BEATS = 3  # a run silent for this many intervals has crashed (one late beat is not enough)
 _FINAL_VALUES = frozenset(s.value for s in FINAL_STATES)
 PRUNE_INTERVAL = 300.0  # seconds between the writer's retention passes over one store
-_BEAT_CHUNK = 500  # run ids per UPDATE: well under both databases' parameter limits
 _bad_interval_warned: set[str] = set()
 
 
@@ -109,28 +107,6 @@ def error_fields(error: BaseException | None) -> tuple[str | None, str | None, s
     return kind, str(error), text
 
 
-def _run_upsert(dialect) -> str:
-    """The run row upsert; every write of a run is also a heartbeat, on the store's clock."""
-    return (
-        "INSERT INTO runs (id, kind, name, fn_name, flow_name, parent_id, flow_run_id, "
-        "parameters, state, state_name, attempts, created, started, ended, error_type, "
-        "error_message, traceback, heartbeat, heartbeat_timeout) VALUES "
-        f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {dialect.now_epoch()}, ?) "
-        "ON CONFLICT (id) DO UPDATE SET parameters = excluded.parameters, state = excluded.state, "
-        "state_name = excluded.state_name, "
-        "attempts = excluded.attempts, started = excluded.started, ended = excluded.ended, "
-        "error_type = excluded.error_type, error_message = excluded.error_message, "
-        "traceback = excluded.traceback, heartbeat = excluded.heartbeat, "
-        "heartbeat_timeout = excluded.heartbeat_timeout"
-    )
-
-
-_STATE_INSERT = (
-    "INSERT INTO run_states (run_id, seq, state, name, at, message) VALUES (?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (run_id, seq) DO NOTHING"
-)
-
-
 class _Recorder:
     """One writer thread per process; records reach the store in batches, and the runs not
     yet final get a heartbeat every heartbeat_seconds()."""
@@ -142,7 +118,6 @@ class _Recorder:
         self._failed_stores: set[tuple[str, str]] = set()
         # Only the writer thread touches these: store id -> (store, ids of its live runs).
         self._live: dict[int, tuple[Any, set[str]]] = {}
-        self._upserts: dict[str, str] = {}
         self._next_prune: dict[int, float] = {}  # store id -> monotonic time of the next prune
 
     def record(self, run: Run, state: State) -> None:
@@ -200,6 +175,8 @@ class _Recorder:
                 event.set()
 
     def _write(self, items: list[tuple[Run, int | None, Any]]) -> None:
+        from core_blocks.store import runs as stored_runs
+
         by_store: dict[int, tuple[Any, dict[str, Run], list[tuple], set[str]]] = {}
         artifacts: dict[int, list[tuple]] = {}
         for run, seq, state in items:
@@ -227,11 +204,8 @@ class _Recorder:
             if not self._live[key][1]:
                 del self._live[key]
             try:
-                with store.transaction() as tx:
-                    tx.executemany(self._upsert(store),
-                                   [(*_run_row(r), timeout) for r in runs.values()])
-                    tx.executemany(_STATE_INSERT, states)
-                    tx.executemany(ARTIFACT_INSERT, artifacts.get(key, []))
+                stored_runs.record(store, [(*_run_row(r), timeout) for r in runs.values()],
+                                   states, artifacts.get(key, []))
             except Exception as exc:  # history must never break the runs it records
                 self._warn_once(store, "Run history could not be written: %s", exc)
                 continue
@@ -250,25 +224,14 @@ class _Recorder:
         except Exception as exc:  # a bad setting or a busy store: runs are kept meanwhile
             self._warn_once(store, "Run history was not pruned: %s", exc)
 
-    def _upsert(self, store) -> str:
-        sql = self._upserts.get(store.dialect.name)
-        if sql is None:
-            sql = self._upserts[store.dialect.name] = _run_upsert(store.dialect)
-        return sql
-
     def _beat(self) -> None:
         """Refresh the heartbeat of every live run of this process, on the store's clock."""
+        from core_blocks.store import runs as stored_runs
+
         timeout = LAPSE_BEATS * heartbeat_seconds()
         for store, ids in list(self._live.values()):
-            ordered = sorted(ids)
             try:
-                with store.transaction() as tx:
-                    for start in range(0, len(ordered), _BEAT_CHUNK):
-                        chunk = ordered[start:start + _BEAT_CHUNK]
-                        tx.execute(
-                            f"UPDATE runs SET heartbeat = {store.dialect.now_epoch()}, "
-                            f"heartbeat_timeout = ? WHERE id IN ({', '.join('?' * len(chunk))})",
-                            (timeout, *chunk))
+                stored_runs.beat(store, ids, timeout)
             except Exception as exc:  # a missed beat is retried at the next interval
                 self._warn_once(store, "Run heartbeats could not be written: %s", exc)
 
@@ -317,93 +280,51 @@ os.register_at_fork(after_in_child=_forget_parent_writer)
 
 # -- reading history (the CLI) -----------------------------------------------------------
 
-_COLUMNS = ("id, kind, name, fn_name, flow_name, parent_id, flow_run_id, parameters, state, "
-            "state_name, attempts, created, started, ended, error_type, error_message, "
-            "traceback, heartbeat")
-_LIVE_STATES = ", ".join(f"'{s.value}'" for s in StateType if s not in FINAL_STATES)
 CRASHED = StateType.CRASHED.value
-
-
-def _lapsed(dialect) -> str:
-    """SQL: the run is not final and its heartbeat is older than its timeout (store clock)."""
-    return (f"(state IN ({_LIVE_STATES}) AND heartbeat + heartbeat_timeout "
-            f"< {dialect.now_epoch()})")
 
 
 def prunable_condition(dialect) -> str:
     """SQL: the run is over, finished or lapsed (see core_blocks.runtime.retention)."""
-    finals = ", ".join(f"'{value}'" for value in sorted(_FINAL_VALUES))
-    return f"(state IN ({finals}) OR {_lapsed(dialect)})"
+    from core_blocks.store import runs as stored_runs
 
-
-def _runs_select(dialect) -> str:
-    """The runs as readers see them: a run whose heartbeat lapsed reads as Crashed."""
-    lapsed = _lapsed(dialect)
-    columns = _COLUMNS.replace(
-        "state, state_name,",
-        f"CASE WHEN {lapsed} THEN '{CRASHED}' ELSE state END AS state, "
-        f"CASE WHEN {lapsed} THEN '{CRASHED}' ELSE state_name END AS state_name,")
-    return f"SELECT {columns} FROM runs"
+    return stored_runs.prunable_condition(dialect)
 
 
 def list_runs(store, *, flow: str | None = None, state: str | None = None,
               kind: str | None = None, limit: int = 20, offset: int = 0,
               name: str | None = None) -> list[dict[str, Any]]:
     """Recorded runs, newest first; name is a glob (`*`, `?`) on the run's name."""
+    from core_blocks.store import runs as stored_runs
+
     flush()
-    clause, params = _runs_where(flow, state, kind, name)
-    sql = (f"SELECT {_COLUMNS} FROM ({_runs_select(store.dialect)}) AS r{clause}"
-           " ORDER BY created DESC LIMIT ? OFFSET ?")
-    return [_run_dict(row) for row in store.query(sql, (*params, limit, offset))]
+    return stored_runs.list_runs(store, flow=flow, state=state, kind=kind, limit=limit,
+                                 offset=offset, name=name)
 
 
 def count_runs(store, *, flow: str | None = None, state: str | None = None,
                kind: str | None = None, name: str | None = None) -> int:
     """How many runs list_runs would return without a limit."""
-    clause, params = _runs_where(flow, state, kind, name)
-    return store.query(f"SELECT COUNT(*) FROM ({_runs_select(store.dialect)}) AS r{clause}",
-                       params)[0][0]
+    from core_blocks.store import runs as stored_runs
 
-
-def _runs_where(flow, state, kind, name) -> tuple[str, list[Any]]:
-    from core_blocks.store import glob_to_like
-
-    where, params = [], []
-    for column, value in (("flow_name", flow), ("state", state), ("kind", kind)):
-        if value:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if name:
-        where.append("LOWER(name) LIKE ? ESCAPE '!'")
-        params.append(glob_to_like(name))
-    return (" WHERE " + " AND ".join(where) if where else ""), params
+    return stored_runs.count_runs(store, flow=flow, state=state, kind=kind, name=name)
 
 
 def get_run(store, run_id: str) -> dict[str, Any] | None:
     """One run with its states and child runs, by id, unique id prefix, or run name."""
+    from core_blocks.runtime.artifacts import list_artifacts
+    from core_blocks.store import runs as stored_runs
+
     flush()
     if "-" in run_id:  # a run name: "<function>-<first 8 characters of the id>"
         run_id = run_id.rsplit("-", 1)[1]
-    select = _runs_select(store.dialect)
-    rows = store.query(f"{select} WHERE id LIKE ? ORDER BY created LIMIT 2",
-                       (run_id.lower() + "%",))
-    if len(rows) != 1:
-        if len(rows) > 1:
+    found = stored_runs.runs_with_id_prefix(store, run_id, limit=2)
+    if len(found) != 1:
+        if len(found) > 1:
             raise LookupError(f"Run id prefix {run_id!r} matches several runs; give more of it.")
         return None
-    run = _run_dict(rows[0])
-    run["states"] = [
-        {"state": s, "name": n, "at": at, "message": m}
-        for s, n, at, m in store.query(
-            "SELECT state, name, at, message FROM run_states WHERE run_id = ? ORDER BY seq",
-            (run["id"],))
-    ]
-    run["children"] = [
-        _run_dict(row) for row in store.query(
-            f"{select} WHERE parent_id = ? ORDER BY created", (run["id"],))
-    ]
-    from core_blocks.runtime.artifacts import list_artifacts
-
+    run = found[0]
+    run["states"] = stored_runs.run_states(store, run["id"])
+    run["children"] = stored_runs.child_runs(store, run["id"])
     # Its own and its child runs' artifacts, oldest first: a flow shows what its tasks made.
     run["artifacts"] = list_artifacts(
         store, run_ids=[run["id"], *(c["id"] for c in run["children"])], limit=1000)[::-1]
@@ -439,39 +360,21 @@ def check_run_filters(state: str | None, kind: str | None) -> tuple[str | None, 
     return state or None, kind or None
 
 
-def _run_dict(row: tuple) -> dict[str, Any]:
-    names = [c.strip() for c in _COLUMNS.split(",")]
-    run = dict(zip(names, row, strict=True))
-    run["parameters"] = json.loads(run["parameters"])
-    started, ended = run["started"], run["ended"]
-    run["duration"] = (ended - started) if started is not None and ended is not None else None
-    return run
-
-
 # -- crashed runs (doctor) -----------------------------------------------------------------
 
 def crashed_runs(store) -> list[dict[str, Any]]:
     """Runs not final whose heartbeat lapsed: their process died without recording an end."""
+    from core_blocks.store import runs as stored_runs
+
     flush()
-    return [{"id": i, "name": n, "state": s, "heartbeat": h} for i, n, s, h in store.query(
-        f"SELECT id, name, state, heartbeat FROM runs WHERE {_lapsed(store.dialect)} "
-        "ORDER BY created")]
+    return stored_runs.lapsed_runs(store)
 
 
 def mark_crashed(store) -> list[str]:
     """Record Crashed as the final state of every run whose heartbeat lapsed; their ids."""
+    from core_blocks.store import runs as stored_runs
+
     flush()
-    with store.transaction() as tx:
-        # Ended at the last sign of life; a run that beats again in between is left alone.
-        rows = tx.execute(
-            f"UPDATE runs SET state = '{CRASHED}', state_name = '{CRASHED}', "
-            f"ended = COALESCE(ended, heartbeat) WHERE {_lapsed(store.dialect)} "
-            "RETURNING id, heartbeat, heartbeat_timeout").fetchall()
-        for run_id, heartbeat, timeout in rows:
-            seq = tx.execute("SELECT COALESCE(MAX(seq), -1) + 1 FROM run_states "
-                             "WHERE run_id = ?", (run_id,)).fetchone()[0]
-            tx.execute(_STATE_INSERT, (
-                run_id, seq, CRASHED, CRASHED, heartbeat,
-                f"No heartbeat for {timeout:g} s: the process running it stopped; "
-                "marked by blocks doctor --fix"))
-    return [r[0] for r in rows]
+    return stored_runs.mark_crashed(
+        store, "No heartbeat for {timeout:g} s: the process running it stopped; "
+               "marked by blocks doctor --fix")

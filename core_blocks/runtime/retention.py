@@ -21,7 +21,6 @@ RETENTION_ENV = "CORE_BLOCKS_RUN_RETENTION"
 DEFAULT_RETENTION = "30d,100000"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
-_BATCH = 500  # run ids per DELETE: well under both databases' parameter limits
 
 
 class RetentionError(CoreBlocksError):
@@ -81,32 +80,18 @@ def prune_runs(store, retention: Retention, now: float | None = None) -> int:
     and artifacts; returns how many runs went."""
     if not retention.enabled:
         return 0
-    from core_blocks.runtime.history import prunable_condition
+    from core_blocks.store import runs
 
     cutoff = None
     if retention.max_age is not None:
         cutoff = (time.time() if now is None else now) - retention.max_age
     if retention.max_runs is not None:
-        rows = store.query("SELECT created FROM runs ORDER BY created DESC LIMIT 1 OFFSET ?",
-                           (retention.max_runs - 1,))
-        if rows:  # runs older than the Nth newest go
-            cutoff = rows[0][0] if cutoff is None else max(cutoff, rows[0][0])
+        nth = runs.created_of_newest(store, retention.max_runs)
+        if nth is not None:  # runs older than the Nth newest go
+            cutoff = nth if cutoff is None else max(cutoff, nth)
     if cutoff is None:
         return 0
-    condition = prunable_condition(store.dialect)
-    removed = 0
-    while True:
-        ids = [r[0] for r in store.query(
-            f"SELECT id FROM runs WHERE created < ? AND {condition} ORDER BY created LIMIT ?",
-            (cutoff, _BATCH))]
-        if not ids:
-            return removed
-        marks = ", ".join("?" * len(ids))
-        with store.transaction() as tx:
-            tx.execute(f"DELETE FROM run_states WHERE run_id IN ({marks})", ids)
-            tx.execute(f"DELETE FROM run_artifacts WHERE run_id IN ({marks})", ids)
-            tx.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
-        removed += len(ids)
+    return runs.prune(store, cutoff)
 
 
 def _age_text(seconds: float) -> str:

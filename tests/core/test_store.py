@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from core_blocks import Block, Secret, String
 from core_blocks.errors import BlockConflictError, BlockExistsError, StoreError
 from core_blocks.settings import current
-from core_blocks.store import _MIGRATIONS, SCHEMA_VERSION, Store, get_store
+from core_blocks.store import SCHEMA_VERSION, Store, get_store
+from core_blocks.store.migrations import statements_after
 from core_blocks.testing import reset_state
 from tests.helpers import secret_keys
 
@@ -86,7 +87,7 @@ def test_a_store_with_documents_migrates_forward_keeping_them(any_store, old_ver
     """Roll a store back to an older version (drop the later tables and columns): opening
     migrates it."""
     Account(owner="ann", balance=1, pin="1234").save("ann")
-    statements = [s for migration in _MIGRATIONS[old_version:] for s in migration]
+    statements = statements_after(old_version)
     later = [re.match(r"\s*CREATE TABLE (\w+)", s).group(1)
              for s in statements if re.match(r"\s*CREATE TABLE", s)]
     added = [re.match(r"\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", s).groups()
