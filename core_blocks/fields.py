@@ -9,8 +9,7 @@ import base64
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import GetJsonSchemaHandler, Secret, SecretBytes, SecretStr
 from pydantic.json_schema import JsonSchemaValue
@@ -39,8 +38,7 @@ class SecretDict(Secret[dict[str, Any]]):
         return json_schema
 
 
-@dataclass(frozen=True)
-class SecretKind:
+class SecretKind(NamedTuple):
     """One kind of secret field: its pydantic type, its name, and its stored form.
 
     `encode` turns the plain value (`get_secret_value()`) into what a backend stores, a JSON
