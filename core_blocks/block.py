@@ -2,94 +2,39 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import inspect
 import json
-import re
-import types
 import typing
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    GetCoreSchemaHandler,
-    PrivateAttr,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-)
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr
+from pydantic.types import Secret
+from pydantic_core import core_schema
 
 from core_blocks.block_attributes import check_block_attributes
-from core_blocks.errors import BlockValidationError
-from core_blocks.fields import SecretDict, secret_kind
+from core_blocks.fields import SECRET_TYPES, annotation_args, kind_of, kind_of_type
 from core_blocks.naming import slugify
-from core_blocks.plugin_loading import plugins_loading
 
-# True while a Block is being validated: nested blocks then raise pydantic's own error.
-_validating: ContextVar[bool] = ContextVar("core_blocks_validating", default=False)
-_HIDDEN_INPUT = "**********"  # what errors leaving a Block show as the input
+# class_path, same_definition, slug_taken_message, defined_type, raw_validation and
+# validation_error are imported from here too: they lived here before their own modules.
+from core_blocks.registry import (  # noqa: F401
+    class_path,
+    define_block_type,
+    defined_type,
+    same_definition,
+    slug_taken_message,
+)
+from core_blocks.validation_errors import (  # noqa: F401
+    boundary_validator,
+    raw_validation,
+    validate_as,
+    validating,
+    validation_error,
+)
 
-
-@contextmanager
-def raw_validation() -> Iterator[None]:
-    """Validate blocks inside this block raising pydantic's ValidationError, field paths intact."""
-    token = _validating.set(True)
-    try:
-        yield
-    finally:
-        _validating.reset(token)
-
-
-def validate_as(cls: type[BaseModel], call: Callable[[], Any]) -> Any:
-    """call() in raw mode, pydantic's error re-raised as ours: its text would quote the input,
-    which may hold secrets. Raised outside the `except`, so it has no __context__ either."""
-    try:
-        with raw_validation():
-            return call()
-    except ValidationError as exc:
-        error = validation_error(cls, exc)
-    raise error from None
-
-
-def _boundary(cls: type) -> Any:
-    """The wrap validator at a block class's boundary (see Block.__get_pydantic_core_schema__)."""
-
-    def boundary(data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        try:
-            with raw_validation():
-                return handler(data)
-        except ValidationError as exc:
-            hidden = _without_inputs(exc)
-        raise hidden from None  # outside the except: no __context__ holding the input
-
-    boundary.__name__ = cls.__name__  # pydantic labels a union member "function-wrap[Name()]"
-    boundary.block_boundary = True  # type: ignore[attr-defined]
-    return boundary
-
-
-_BOUNDARY_LABEL = re.compile(r"^function-wrap\[(\w+)\(\)\]$")
-
-
-def _without_inputs(exc: ValidationError) -> ValidationError:
-    """The same errors (type, message, field path with each union member named by its class)
-    with every input replaced by _HIDDEN_INPUT."""
-    return ValidationError.from_exception_data(exc.title, [
-        {"type": PydanticCustomError(err["type"], err["msg"]), "input": _HIDDEN_INPUT,
-         "loc": tuple(_BOUNDARY_LABEL.sub(r"\1", p) if isinstance(p, str) else p
-                      for p in err["loc"])}
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
-    ])
-
-
-# Every concrete Block subclass defined in this process, by slug: lets nested documents
-# resolve their class without loading plugins.
-_defined_types: dict[str, type[Block]] = {}
 
 def _schema_extra(schema: dict[str, Any], cls: type[Block]) -> None:
     schema["block_type_slug"] = cls._block_type_slug
@@ -147,7 +92,7 @@ class Block(BaseModel):
     _saved_fingerprint: tuple[bytes, bytes] | None = PrivateAttr(default=None)
 
     def __init__(self, /, **data: Any) -> None:
-        if _validating.get():
+        if validating():
             # Inside another block's validation (or a load): let pydantic's error travel up
             # with its full field path; the outermost call turns it into our message.
             super().__init__(**data)
@@ -174,7 +119,8 @@ class Block(BaseModel):
                 schema["function"]["function"], "block_boundary", False):
             return schema  # the class's own schema, already wrapped
         ref = schema.pop("ref", None)  # the wrapper becomes the definition: $defs stay
-        return core_schema.no_info_wrap_validator_function(_boundary(cls), schema, ref=ref)
+        return core_schema.no_info_wrap_validator_function(boundary_validator(cls), schema,
+                                                            ref=ref)
 
     # pydantic's entry points quote the input in their errors: turn them into ours.
 
@@ -209,9 +155,7 @@ class Block(BaseModel):
             cls._description = inspect.cleandoc(cls.__doc__).split("\n\n")[0].replace("\n", " ")
         _refuse_buried_secrets(cls)
         if not inspect.isabstract(cls):
-            if not plugins_loading():
-                _refuse_taken_slug(cls, _defined_types.get(cls._block_type_slug))
-            _defined_types[cls._block_type_slug] = cls
+            define_block_type(cls)  # the registry's lookup by slug finds it from now on
 
     # -- schema ----------------------------------------------------------------------
 
@@ -315,24 +259,10 @@ class Block(BaseModel):
 # -- introspection ---------------------------------------------------------------------
 
 
-def annotation_args(annotation: Any) -> tuple[Any, ...]:
-    """The types a field annotation accepts: Optional/Union members (None dropped), Annotated
-    unwrapped. `annotation_args(int | None)` is `(int,)`."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Union or origin is types.UnionType:
-        return tuple(a for a in typing.get_args(annotation) if a is not type(None))
-    if origin is typing.Annotated:
-        return annotation_args(typing.get_args(annotation)[0])
-    return (annotation,)
-
-
 def _buried_secret(annotation: Any, top: bool, seen: set) -> bool:
     """Whether a secret type sits somewhere other than a field's own type (or a nested Block)."""
-    from pydantic import SecretBytes, SecretStr
-    from pydantic.types import Secret
-
     for arg in annotation_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, (SecretStr, SecretBytes, Secret)):
+        if isinstance(arg, type) and issubclass(arg, (*SECRET_TYPES, Secret)):
             if not top:
                 return True
             continue
@@ -361,32 +291,6 @@ def _refuse_buried_secrets(cls: type[Block]) -> None:
             )
 
 
-def class_path(cls: type) -> str:
-    """'module.QualName': how messages name a class."""
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def same_definition(a: type, b: type) -> bool:
-    """Whether a and b are one class statement, b perhaps run again (a module reloaded)."""
-    return a is b or class_path(a) == class_path(b)
-
-
-def slug_taken_message(cls: type[Block], owner: type, how: str) -> str:
-    """The error for cls claiming the slug of owner, another class."""
-    slug = cls._block_type_slug
-    return (f"{class_path(cls)} uses block type slug {slug!r}, which {how} "
-            f"{class_path(owner)}: saving it would overwrite that type's schema and mix their "
-            f"blocks. Give {cls.__qualname__} its own slug: set _block_type_slug = '...' in its "
-            "class body.")
-
-
-def _refuse_taken_slug(cls: type[Block], owner: type[Block] | None) -> None:
-    # A user class named like a core one ("Webhook") would otherwise save the core type's
-    # secret fields in clear and overwrite its recorded schema.
-    if owner is not None and not same_definition(owner, cls):
-        raise TypeError(slug_taken_message(cls, owner, "is already taken by"))
-
-
 def _per_class(compute: Callable[[type[BaseModel]], dict]) -> Callable[[type[BaseModel]], dict]:
     """compute(cls) once per class, kept in the class itself beside the fields it was computed
     from: a model rebuilt with other fields (forward references resolved) computes it again.
@@ -408,15 +312,12 @@ def _per_class(compute: Callable[[type[BaseModel]], dict]) -> Callable[[type[Bas
 @_per_class
 def secret_fields(cls: type[BaseModel]) -> dict[str, str]:
     """Field name -> 'str' | 'bytes' | 'dict' for the fields typed as secrets."""
-    from pydantic import SecretBytes, SecretStr
-
-    kinds = {SecretStr: "str", SecretBytes: "bytes", SecretDict: "dict"}
     found = {}
     for name, field in cls.model_fields.items():
         for arg in annotation_args(field.annotation):
-            for secret_type, kind in kinds.items():
-                if isinstance(arg, type) and issubclass(arg, secret_type):
-                    found[name] = kind
+            kind = kind_of_type(arg)
+            if kind is not None:
+                found[name] = kind.name
     return found
 
 
@@ -432,75 +333,12 @@ def block_fields(cls: type[BaseModel]) -> dict[str, tuple[type[Block], ...]]:
     return found
 
 
-def defined_type(slug: str) -> type[Block] | None:
-    """The Block class with this slug defined in this process, if any."""
-    return _defined_types.get(slug)
-
-
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    """The model classes an annotation accepts, inside unions and containers."""
-    found = []
-    for arg in annotation_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            found.append(arg)
-        else:
-            for inner in typing.get_args(arg):
-                found.extend(_models_in(inner))
-    return found
-
-
-def _model_at(cls: type[BaseModel], path: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model an error location's path leads to, or None when it cannot be told.
-
-    A path holds field names, list indexes or dict keys, and union members' class names
-    (pydantic's tag for which member failed): `('credentials', 'MinIOCredentials')`.
-    """
-    models = [cls]
-    for part in path:
-        tagged = [m for m in models if m.__name__ == part]
-        if tagged:
-            models = tagged
-            continue
-        owners = [m for m in models if isinstance(part, str) and part in m.model_fields]
-        if owners:
-            models = _models_in(owners[0].model_fields[part].annotation)
-        # otherwise a list index or a dict key: still the same models
-    return models[0] if len(models) == 1 else None
-
-
-def validation_error(cls: type[BaseModel], exc: ValidationError,
-                     prefix: str | None = None) -> BlockValidationError:
-    """One sentence naming each field that failed and why, never the values given."""
-    slug = getattr(cls, "_block_type_slug", cls.__name__)
-    problems, fields = [], []
-    for err in exc.errors(include_input=False, include_url=False, include_context=False):
-        loc = ".".join(str(p) for p in err["loc"])
-        if not loc:  # a model-level validator: its message names what is wrong
-            problems.append(err["msg"].removeprefix("Value error, ").rstrip("."))
-            continue
-        fields.append(loc)
-        if err["type"] == "missing":
-            problems.append(f"field {loc!r} is required")
-        elif err["type"] == "extra_forbidden":
-            owner = _model_at(cls, err["loc"][:-1])  # a nested field's own model, not cls
-            known = f" (fields: {', '.join(owner.model_fields) or 'none'})" if owner else ""
-            problems.append(f"{loc!r} is not a field{known}")
-        else:
-            # A nested block's own error arrives as "Value error, Invalid ... block: ...".
-            msg = err["msg"].removeprefix("Value error, ").rstrip(".")
-            problems.append(f"field {loc!r}: {msg}")
-    head = prefix or f"Invalid {slug} block"
-    return BlockValidationError(f"{head}: {'; '.join(problems)}.", fields)
-
-
 def _reveal(block: Block, data: dict[str, Any], json_mode: bool) -> None:
     for name in list(data):
         value = getattr(block, name, None)
-        kind = secret_kind(value)
+        kind = kind_of(value)
         if kind is not None:
             secret = value.get_secret_value()
-            if kind == "bytes" and json_mode:
-                secret = base64.b64encode(secret).decode()
-            data[name] = secret
+            data[name] = kind.encode(secret) if json_mode else secret  # JSON: bytes as base64
         elif isinstance(value, Block) and isinstance(data[name], dict):
             _reveal(value, data[name], json_mode)

@@ -337,7 +337,7 @@ def _check_runs(report: Report, store, fix: bool) -> None:
 
 
 def _check_document_types(report: Report, store, registry) -> None:
-    from core_blocks.block import defined_type
+    from core_blocks.registry import defined_type
 
     missing: dict[str, int] = {}
     for row in store.list_documents(include_anonymous=True):

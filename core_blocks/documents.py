@@ -14,7 +14,6 @@ values being in the backend) and `$refs` (field -> id of a nested block's docume
 
 from __future__ import annotations
 
-import base64
 import hmac
 import json
 import logging
@@ -24,22 +23,23 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from core_blocks.block import Block, block_fields, validation_error
+from core_blocks.block import Block, block_fields, secret_fields
 from core_blocks.errors import (
     BlockConflictError,
     BlockExistsError,
     BlockInUseError,
     BlockNotFound,
     BlockValidationError,
-    PluginError,
     SecretBackendError,
     StoreError,
     UnsavedChildError,
 )
-from core_blocks.fields import secret_kind
+from core_blocks.fields import kind_named, kind_of
 from core_blocks.naming import check_name, split_ref
+from core_blocks.registry import get_registry, refuse_claimed_slugs
 from core_blocks.secrets.selection import backend_for_read, backend_for_write, backend_named
 from core_blocks.store import REFS_KEY, DocumentRow, DocumentWrite, Store, get_store
+from core_blocks.validation_errors import validation_error
 
 log = logging.getLogger("core_blocks")
 
@@ -68,12 +68,12 @@ class _SavePlan:
         plain = []
         for field in cls.model_fields:
             value = getattr(block, field)
-            kind = secret_kind(value)
+            kind = kind_of(value)
             if isinstance(value, Block):
                 refs[field] = self._child(value, f"{slug}/{name}", field)
             elif kind is not None:
-                kinds[field] = kind
-                secrets[field] = _encode_secret(kind, value.get_secret_value())
+                kinds[field] = kind.name
+                secrets[field] = kind.encode(value.get_secret_value())
             else:
                 plain.append(field)
         data.update(_plain_dump(block, plain))
@@ -143,18 +143,6 @@ def _plain_dump(block: Block, fields: list[str]) -> dict[str, Any]:
     return BaseModel.model_dump(block, mode="json", include=set(fields))
 
 
-def _encode_secret(kind: str, value: Any) -> Any:
-    return base64.b64encode(value).decode() if kind == "bytes" else value
-
-
-def _decode_secret(kind: str, value: Any) -> Any:
-    if kind == "bytes" and isinstance(value, str):
-        return base64.b64decode(value)
-    if kind == "dict" and isinstance(value, str):
-        return json.loads(value)  # the env backend hands dicts over as JSON text
-    return value
-
-
 def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
     """Save a block tree under name; see the module docstring for the order of writes."""
     check_name(name)
@@ -168,15 +156,14 @@ def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
     root = plan.add(block, name, anonymous=False, overwrite=overwrite,
                     expected_version=block._block_document_version if own else None,
                     expected_id=block._block_document_id if own else None)
-    _refuse_claimed_slugs({type(b) for b, _ in plan.blocks})
+    refuse_claimed_slugs({type(b) for b, _ in plan.blocks})
     if not overwrite and store.get_document(cls._block_type_slug, name) is not None:
         raise _exists(root, None)  # the common mistake, caught before any secret is written
 
     backend = None
     if plan.secrets:
         backend = backend_for_write()
-        if not backend.writable:
-            raise backend.read_only_error(f"{cls._block_type_slug}/{name}")
+        backend.check_writable(f"{cls._block_type_slug}/{name}")
         keys = [key for key, _, _ in plan.secrets]
         store.journal_add(backend.name, keys, "pending")
         written = []
@@ -253,28 +240,6 @@ def _exists(write: DocumentWrite, existing: DocumentRow | None) -> BlockExistsEr
         f"A {write.type_slug} block named {write.name!r} already exists. Save with "
         f"overwrite=True (CLI: blocks create {ref} --overwrite), or pick another name."
     )
-
-
-def _refuse_claimed_slugs(classes: set[type[Block]]) -> None:
-    """Refuse a class whose slug a plugin registers for another class: the save would
-    record its schema over the plugin type's, and keep in clear what that type keeps secret.
-
-    The core's own types need no look: the core plugin is consulted first, so the registry
-    holds them for their slugs. Any other class builds the registry (once per process).
-    """
-    from core_blocks.block import same_definition, slug_taken_message
-    from core_blocks.plugin import core_block_types
-    from core_blocks.registry import get_registry
-
-    classes = classes - core_block_types()
-    if not classes:
-        return
-    registered = get_registry().block_types
-    for cls in classes:
-        owner = registered.get(cls._block_type_slug)
-        if owner is not None and not same_definition(owner[0], cls):
-            raise PluginError(slug_taken_message(
-                cls, owner[0], f"plugin {owner[1]!r} registers for"))
 
 
 def _register_types(store: Store, classes: set[type[Block]]) -> None:
@@ -373,8 +338,6 @@ def class_for_slug(slug: str) -> type[Block]:
     The registry goes first so that two plugins claiming one slug is an error even when
     one of the classes happens to be imported already.
     """
-    from core_blocks.registry import get_registry
-
     return get_registry().block_type(slug)
 
 
@@ -418,19 +381,13 @@ def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
     refs = data.pop(REFS_KEY, {})
     if kinds:
         backend = backend_for_read(row.secret_backend)
-        values = backend.read(row.secret_key or "", row.ref)
-        if values is not None and not backend.writable:  # env: some variables unset?
-            missing = [f for f in kinds if f not in values]
-            if missing:
-                raise SecretBackendError(backend.missing_message(row.ref, missing))
+        values = backend.read_values(row.secret_key or "", row.ref, kinds)
         if values is None:
             fresh = store.get_document_by_id(row.id)
             if fresh is None or fresh.secret_key != row.secret_key:
                 raise _TreeChanged  # its secret was replaced (and deleted) meanwhile
             raise SecretBackendError(backend.missing_message(row.ref, list(kinds)))
-        for field, kind in kinds.items():
-            if field in values:
-                data[field] = _decode_secret(kind, values[field])
+        data.update(values)
     nested = block_fields(cls)
     for field, child_id in refs.items():
         child_row = tree.get(child_id)
@@ -472,15 +429,9 @@ def _validate(cls: type[Block], row: DocumentRow, data: dict[str, Any]) -> Block
 
 
 def _construct(cls: type[Block], data: dict[str, Any]) -> Block:
-    from pydantic import SecretBytes, SecretStr
-
-    from core_blocks.block import secret_fields
-    from core_blocks.fields import SecretDict
-
-    wrap = {"str": SecretStr, "bytes": SecretBytes, "dict": SecretDict}
     for field, kind in secret_fields(cls).items():
-        if field in data and data[field] is not None and secret_kind(data[field]) is None:
-            data[field] = wrap[kind](data[field])
+        if field in data and data[field] is not None and kind_of(data[field]) is None:
+            data[field] = kind_named(kind).type(data[field])
     return cls.model_construct(**{k: v for k, v in data.items() if k in cls.model_fields})
 
 

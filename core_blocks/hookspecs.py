@@ -43,10 +43,12 @@ def register_block_types() -> list[type[Block]]:
 def register_secret_backends() -> list[type[SecretBackend] | str]:
     """Return the secret backend classes this plugin adds (subclasses of SecretBackend).
 
-    Each class has a unique `name`, chosen with CORE_BLOCKS_SECRET_BACKEND=name. An item
-    may also be `"name = module:Class"`: the registry then imports it on its own, so a
-    backend whose import fails (a missing dependency, another platform) is reported by name
-    and the plugin's other backends keep working.
+    A backend implements `read`, `write` and `delete` on stored values (JSON; bytes as base64);
+    the base class hands loads their values decoded (`read_values`), and a read-only backend
+    sets `writable = False`. Each class has a unique `name`, chosen with
+    CORE_BLOCKS_SECRET_BACKEND=name. An item may also be `"name = module:Class"`: the registry
+    then imports it on its own, so a backend whose import fails (a missing dependency, another
+    platform) is reported by name and the plugin's other backends keep working.
 
         @hookimpl
         def register_secret_backends():

@@ -1,12 +1,14 @@
-"""Finds plugins (entry points, then plugin folders) and keeps what each one failed with.
+"""Finds plugins (entry points, then plugin folders) and keeps what each one failed with; the
+one lookup of a block type by slug.
 
 Each entry point and plugin file loads inside its own `try`: a broken plugin is reported by
-name with its error (`blocks doctor`, `blocks types`), and the others keep working.
+name with its error (`blocks doctor`, `blocks types`), and the others keep working. A slug is
+looked up among the plugins' types first, then among the Block classes defined in this process
+(which every Block subclass records here as it is defined).
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import os
@@ -17,10 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from core_blocks import hookspecs
 from core_blocks.errors import BlockTypeNotFound, PluginError, SecretBackendError
+from core_blocks.plugin_loading import loading_plugins, plugins_loading
 from core_blocks.plugin_permissions import unsafe_plugin_file, unsafe_plugin_folder
 from core_blocks.settings import Settings, current
 
@@ -29,6 +29,72 @@ if TYPE_CHECKING:
     from core_blocks.secrets.base import SecretBackend
 
 ENTRY_POINT_GROUP = "core_blocks"
+
+# Every concrete Block subclass defined in this process, by slug: lets nested documents
+# resolve their class without loading plugins.
+_defined_types: dict[str, type[Block]] = {}
+
+
+def define_block_type(cls: type[Block]) -> None:
+    """Record a concrete Block class as it is defined (Block.__pydantic_init_subclass__ calls it).
+
+    Raises TypeError when another class holds its slug, except while plugins load: the registry
+    judges plugins claiming one slug, and a user class defined first is refused when saved.
+    """
+    if not plugins_loading():
+        _refuse_taken_slug(cls, _defined_types.get(cls._block_type_slug))
+    _defined_types[cls._block_type_slug] = cls
+
+
+def defined_type(slug: str) -> type[Block] | None:
+    """The Block class with this slug defined in this process, if any."""
+    return _defined_types.get(slug)
+
+
+def class_path(cls: type) -> str:
+    """'module.QualName': how messages name a class."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def same_definition(a: type, b: type) -> bool:
+    """Whether a and b are one class statement, b perhaps run again (a module reloaded)."""
+    return a is b or class_path(a) == class_path(b)
+
+
+def slug_taken_message(cls: type[Block], owner: type, how: str) -> str:
+    """The error for cls claiming the slug of owner, another class."""
+    slug = cls._block_type_slug
+    return (f"{class_path(cls)} uses block type slug {slug!r}, which {how} "
+            f"{class_path(owner)}: saving it would overwrite that type's schema and mix their "
+            f"blocks. Give {cls.__qualname__} its own slug: set _block_type_slug = '...' in its "
+            "class body.")
+
+
+def _refuse_taken_slug(cls: type[Block], owner: type[Block] | None) -> None:
+    # A user class named like a core one ("Webhook") would otherwise save the core type's
+    # secret fields in clear and overwrite its recorded schema.
+    if owner is not None and not same_definition(owner, cls):
+        raise TypeError(slug_taken_message(cls, owner, "is already taken by"))
+
+
+def refuse_claimed_slugs(classes: set[type[Block]]) -> None:
+    """Refuse a class whose slug a plugin registers for another class: saving it would
+    record its schema over the plugin type's, and keep in clear what that type keeps secret.
+
+    The core's own types need no look: the core plugin is consulted first, so the registry
+    holds them for their slugs. Any other class builds the registry (once per process).
+    """
+    from core_blocks.plugin import core_block_types  # imports the core types: only on a save
+
+    classes = classes - core_block_types()
+    if not classes:
+        return
+    registered = get_registry().block_types
+    for cls in classes:
+        owner = registered.get(cls._block_type_slug)
+        if owner is not None and not same_definition(owner[0], cls):
+            raise PluginError(slug_taken_message(
+                cls, owner[0], f"plugin {owner[1]!r} registers for"))
 
 
 @dataclass
@@ -53,6 +119,11 @@ class Registry:
     """
 
     def __init__(self, settings: Settings):
+        # pluggy and the hook specs load with the first registry, not with every Block class.
+        import pluggy
+
+        from core_blocks import hookspecs
+
         self.settings = settings
         self.pm = pluggy.PluginManager("core_blocks")
         self.pm.add_hookspecs(hookspecs)
@@ -63,8 +134,6 @@ class Registry:
         self.failed_backends: dict[str, str] = {}  # backend name -> its entry in plugins
         self._collected = False
         self._commands_added = False
-        from core_blocks.plugin_loading import loading_plugins
-
         with loading_plugins():  # two plugins claiming one slug is judged in collect
             self._load_entry_points()
             self._load_plugin_files()
@@ -124,6 +193,8 @@ class Registry:
 
     def _check_hooks(self) -> None:
         """A misspelt hook is that plugin's error; the plugin is dropped, not the registry."""
+        import pluggy
+
         while True:
             try:
                 self.pm.check_pending()
@@ -148,8 +219,6 @@ class Registry:
         """Call register_block_types and register_secret_backends (once)."""
         if self._collected:
             return
-        from core_blocks.plugin_loading import loading_plugins
-
         with loading_plugins():  # block modules are imported by the hooks
             self._collect()
         self._collected = True  # last: get_registry reads it without the lock
@@ -238,11 +307,10 @@ class Registry:
             raise PluginError(_conflict_message(f"Block type {slug!r}", self.conflicts[slug]))
         if slug in self.block_types:
             return self.block_types[slug][0]
-        from core_blocks.block import defined_type
+        if slug in _defined_types:
+            return _defined_types[slug]
+        import difflib  # only a miss pays for it
 
-        cls = defined_type(slug)
-        if cls is not None:
-            return cls
         known = sorted(self.block_types)
         close = difflib.get_close_matches(slug, known, n=3, cutoff=0.6)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""

@@ -9,9 +9,13 @@ SecretBytes field base64.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
+from core_blocks.errors import SecretBackendError
+from core_blocks.fields import kind_named
 from core_blocks.naming import split_ref
 from core_blocks.secrets.base import SecretBackend
 
@@ -35,6 +39,17 @@ class EnvSecretBackend(SecretBackend):
                   if k.startswith(prefix)}
         return values or None
 
+    def read_values(self, key: str, ref: str, kinds: Mapping[str, str]) -> dict[str, Any] | None:
+        """Every secret field must have its variable: an unset one is an error naming it."""
+        values = self.read(key, ref)
+        if values is None:
+            return None
+        missing = [field for field in kinds if field not in values]
+        if missing:
+            raise SecretBackendError(self.missing_message(ref, missing))
+        return {field: kind_named(kind).decode(_stored(kind, values[field]))
+                for field, kind in kinds.items()}
+
     def missing_message(self, ref: str, fields: list[str]) -> str:
         names = ", ".join(variable_prefix(ref) + f.upper() for f in fields)
         return (f"The secrets of {ref} are not in the environment (CORE_BLOCKS_SECRET_BACKEND="
@@ -45,3 +60,8 @@ class EnvSecretBackend(SecretBackend):
 
     def delete(self, key: str) -> None:
         raise self.read_only_error("this block")
+
+
+def _stored(kind: str, text: str) -> Any:
+    """A variable's text as the value a storing backend would hold: a dict is JSON text."""
+    return json.loads(text) if kind == "dict" else text

@@ -13,6 +13,7 @@ import sys
 import threading
 
 from core_blocks.errors import SecretBackendError
+from core_blocks.registry import collected_registry, get_registry
 from core_blocks.secrets.base import SecretBackend
 from core_blocks.settings import Settings, current, ensure_home
 
@@ -40,8 +41,6 @@ def backend_class(name: str, settings: Settings) -> type[SecretBackend]:
     block must not import every plugin's block types to find the file backend. A plugin
     registering a backend under a built-in's name is still reported, by `blocks doctor`.
     """
-    from core_blocks.registry import collected_registry, get_registry
-
     if collected_registry(settings) is None:
         cls = _builtin_backend(name)
         if cls is not None:
@@ -54,7 +53,7 @@ def _builtin_backend(name: str) -> type[SecretBackend] | None:
     registry then says why)."""
     import importlib
 
-    from core_blocks.plugin import SECRET_BACKENDS
+    from core_blocks.plugin import SECRET_BACKENDS  # with the hook markers: not at start-up
 
     for spec in SECRET_BACKENDS:
         spec_name, _, target = (part.strip() for part in spec.partition("="))

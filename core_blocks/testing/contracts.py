@@ -87,6 +87,14 @@ class SecretBackendContract:
         backend.delete("t/a")
         assert backend.read("t/b", "secret/b") == {"value": "2"}
 
+    def test_read_values_gives_each_kind_back(self, backend):
+        backend.write("t/kinds", {"s": "x", "b": "AP8=", "d": {"a": "b"}}, "secret/kinds")
+        kinds = {"s": "str", "b": "bytes", "d": "dict", "unsaved": "str"}
+        assert backend.read_values("t/kinds", "secret/kinds", kinds) == {
+            "s": "x", "b": b"\x00\xff", "d": {"a": "b"}}
+        backend.delete("t/kinds")
+        assert backend.read_values("t/kinds", "secret/kinds", kinds) is None
+
 
 class NotifierContract:
     """Tests for a NotificationBlock; needs `notifier` and `received` fixtures.

@@ -172,7 +172,7 @@ def _validated(cls, values: dict[str, Any]):
     from pydantic import ValidationError
     from pydantic_core import PydanticCustomError
 
-    from core_blocks.block import validation_error
+    from core_blocks.validation_errors import validation_error
 
     try:
         return cls._validate_raw(values)
