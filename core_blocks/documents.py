@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from core_blocks.block import Block, block_fields, secret_fields
+from core_blocks.block_model import BlockModel, block_fields, is_base_block, secret_fields
 from core_blocks.errors import (
     BlockConflictError,
     BlockExistsError,
@@ -54,10 +54,10 @@ class _SavePlan:
     def __init__(self) -> None:
         self.writes: list[DocumentWrite] = []
         self.secrets: list[tuple[str, dict[str, Any], str]] = []  # (key, values, ref)
-        self.blocks: list[tuple[Block, DocumentWrite]] = []
+        self.blocks: list[tuple[BlockModel, DocumentWrite]] = []
         self.named: dict[str, str] = {}  # id -> 'slug/name' of the named blocks referenced
 
-    def add(self, block: Block, name: str, *, anonymous: bool, overwrite: bool,
+    def add(self, block: BlockModel, name: str, *, anonymous: bool, overwrite: bool,
             expected_version: int | None, expected_id: str | None = None) -> DocumentWrite:
         cls = type(block)
         slug = cls._block_type_slug
@@ -69,7 +69,7 @@ class _SavePlan:
         for field in cls.model_fields:
             value = getattr(block, field)
             kind = kind_of(value)
-            if isinstance(value, Block):
+            if isinstance(value, BlockModel):
                 refs[field] = self._child(value, f"{slug}/{name}", field)
             elif kind is not None:
                 kinds[field] = kind.name
@@ -92,7 +92,7 @@ class _SavePlan:
         self.blocks.append((block, write))
         return write
 
-    def _child(self, child: Block, parent_ref: str, field: str) -> Any:
+    def _child(self, child: BlockModel, parent_ref: str, field: str) -> Any:
         if child._block_document_id and not child._is_anonymous:
             # A named block is referenced, not rewritten: a change made to it here would be
             # lost without a word, so it must be saved by its own name first.
@@ -118,7 +118,7 @@ _FINGERPRINT_KEY = os.urandom(32)
 _FINGERPRINT_TAG = os.urandom(8)
 
 
-def _fingerprint(block: Block) -> tuple[bytes, bytes] | None:
+def _fingerprint(block: BlockModel) -> tuple[bytes, bytes] | None:
     try:  # warnings off: a block loaded with validate=False may hold ill-typed values
         dumped = block.model_dump(include_secrets=True, mode="json", warnings=False)
         values = json.dumps(dumped, sort_keys=True, default=str)
@@ -127,7 +127,7 @@ def _fingerprint(block: Block) -> tuple[bytes, bytes] | None:
     return _FINGERPRINT_TAG, hmac.digest(_FINGERPRINT_KEY, values.encode(), "sha256")
 
 
-def changed_since_saved(block: Block) -> bool:
+def changed_since_saved(block: BlockModel) -> bool:
     """Whether a named block's values differ from what it was last loaded or saved with."""
     known = block._saved_fingerprint
     if known is None or known[0] != _FINGERPRINT_TAG:
@@ -136,14 +136,14 @@ def changed_since_saved(block: Block) -> bool:
     return now is not None and not hmac.compare_digest(known[1], now[1])
 
 
-def _plain_dump(block: Block, fields: list[str]) -> dict[str, Any]:
+def _plain_dump(block: BlockModel, fields: list[str]) -> dict[str, Any]:
     """The plain fields of a block as JSON-compatible values."""
     from pydantic import BaseModel
 
     return BaseModel.model_dump(block, mode="json", include=set(fields))
 
 
-def save_block(block: Block, name: str, overwrite: bool = False) -> UUID:
+def save_block(block: BlockModel, name: str, overwrite: bool = False) -> UUID:
     """Save a block tree under name; see the module docstring for the order of writes."""
     check_name(name)
     cls = type(block)
@@ -242,7 +242,7 @@ def _exists(write: DocumentWrite, existing: DocumentRow | None) -> BlockExistsEr
     )
 
 
-def _register_types(store: Store, classes: set[type[Block]]) -> None:
+def _register_types(store: Store, classes: set[type[BlockModel]]) -> None:
     known = store.__dict__.setdefault("_registered_checksums", {})
     todo = [c for c in classes if known.get(c._block_type_slug) != c.schema_checksum()]
     if not todo:
@@ -254,7 +254,7 @@ def _register_types(store: Store, classes: set[type[Block]]) -> None:
         known[cls._block_type_slug] = cls.schema_checksum()
 
 
-def record_type(store: Store, tx: Any, cls: type[Block], package: str | None = None,
+def record_type(store: Store, tx: Any, cls: type[BlockModel], package: str | None = None,
                 package_version: str | None = None) -> None:
     """Upsert one block type (slug, schema, checksum, owning package) in the store."""
     if package is None:
@@ -267,7 +267,7 @@ def record_type(store: Store, tx: Any, cls: type[Block], package: str | None = N
     )
 
 
-def _owning_package(cls: type[Block]) -> tuple[str | None, str | None]:
+def _owning_package(cls: type[BlockModel]) -> tuple[str | None, str | None]:
     top = cls.__module__.split(".")[0]
     try:
         from importlib.metadata import packages_distributions, version
@@ -308,9 +308,9 @@ def _delete_secret(store: Store, backend_name: str, key: str) -> None:
 # -- load --------------------------------------------------------------------------------
 
 
-def resolve_ref(cls: type[Block], name: str) -> tuple[type[Block] | None, str, str]:
+def resolve_ref(cls: type[BlockModel], name: str) -> tuple[type[BlockModel] | None, str, str]:
     """(class or None when it must be looked up, slug, name) for cls.load(name)."""
-    concrete = cls is not Block and not _is_abstract(cls)
+    concrete = not is_base_block(cls) and not _is_abstract(cls)
     if "/" in name:
         slug, name = split_ref(name)
         if concrete and slug != cls._block_type_slug:
@@ -332,7 +332,7 @@ def _is_abstract(cls: type) -> bool:
     return inspect.isabstract(cls)
 
 
-def class_for_slug(slug: str) -> type[Block]:
+def class_for_slug(slug: str) -> type[BlockModel]:
     """The class plugins register for slug, else one defined in this process.
 
     The registry goes first so that two plugins claiming one slug is an error even when
@@ -341,7 +341,7 @@ def class_for_slug(slug: str) -> type[Block]:
     return get_registry().block_type(slug)
 
 
-def load_block(cls: type[Block], name: str, validate: bool = True) -> Block:
+def load_block(cls: type[BlockModel], name: str, validate: bool = True) -> BlockModel:
     resolved, slug, name = resolve_ref(cls, name)
     store = get_store()
     for _ in range(_TREE_READ_ATTEMPTS):
@@ -375,7 +375,7 @@ class _TreeChanged(Exception):
 
 
 def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
-                 cls: type[Block], validate: bool) -> Block:
+                 cls: type[BlockModel], validate: bool) -> BlockModel:
     data = json.loads(row.data)
     kinds = data.pop(SECRETS_KEY, {})
     refs = data.pop(REFS_KEY, {})
@@ -405,14 +405,14 @@ def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
     return block
 
 
-def _child_class(slug: str, accepted: tuple[type[Block], ...]) -> type[Block]:
+def _child_class(slug: str, accepted: tuple[type[BlockModel], ...]) -> type[BlockModel]:
     for cls in accepted:
         if cls._block_type_slug == slug:
             return cls
     return class_for_slug(slug)
 
 
-def _validate(cls: type[Block], row: DocumentRow, data: dict[str, Any]) -> Block:
+def _validate(cls: type[BlockModel], row: DocumentRow, data: dict[str, Any]) -> BlockModel:
     known = {k: v for k, v in data.items() if k in cls.model_fields}  # removed fields: dropped
     try:
         return cls._validate_raw(known)
@@ -428,7 +428,7 @@ def _validate(cls: type[Block], row: DocumentRow, data: dict[str, Any]) -> Block
         raise BlockValidationError(f"The {row.ref} block cannot load: {exc}", exc.fields) from None
 
 
-def _construct(cls: type[Block], data: dict[str, Any]) -> Block:
+def _construct(cls: type[BlockModel], data: dict[str, Any]) -> BlockModel:
     for field, kind in secret_fields(cls).items():
         if field in data and data[field] is not None and kind_of(data[field]) is None:
             data[field] = kind_named(kind).type(data[field])
@@ -438,7 +438,7 @@ def _construct(cls: type[Block], data: dict[str, Any]) -> Block:
 # -- delete and list ----------------------------------------------------------------------
 
 
-def delete_block(cls: type[Block], name: str) -> None:
+def delete_block(cls: type[BlockModel], name: str) -> None:
     _, slug, name = resolve_ref(cls, name)
     store = get_store()
     row = store.get_document(slug, name)
@@ -477,19 +477,21 @@ def _delete_if_orphaned_anonymous(store: Store, document_id: str) -> None:
         log.warning("Could not remove the unreferenced block %s: %s", row.ref, exc)
 
 
-def list_blocks(cls: type[Block]) -> list[str]:
+def list_blocks(cls: type[BlockModel]) -> list[str]:
     store = get_store()
-    if cls is Block or _is_abstract(cls):
+    if is_base_block(cls):
+        return [r.ref for r in store.list_documents()]
+    if _is_abstract(cls):
         rows = store.list_documents()
-        return [r.ref for r in rows if cls is Block or issubclass(_class_or_block(r), cls)]
+        return [r.ref for r in rows if issubclass(_class_or_base(r), cls)]
     return [r.name for r in store.list_documents(cls._block_type_slug)]
 
 
-def _class_or_block(row: DocumentRow) -> type:
+def _class_or_base(row: DocumentRow) -> type:
     try:
         return class_for_slug(row.type_slug)
     except Exception:
-        return Block
+        return BlockModel  # unknown type: a subclass of no interface
 
 
 def describe_document(store: Store, row: DocumentRow, depth: int = 0) -> dict[str, Any]:
