@@ -101,6 +101,7 @@ def attempt(obj: Any, run: Run, call: Callable[[], Any],
 
     on_success(value) runs before a completed run is finished (a task stores its result).
     """
+    options = obj.options
     while True:
         run.attempts += 1
         run.set_state(State(StateType.RUNNING))
@@ -109,8 +110,10 @@ def attempt(obj: Any, run: Run, call: Callable[[], Any],
         except Exception as exc:
             decision = _after_failure(obj, run, exc)
         else:
-            decision = _after_success(obj, run, value, on_success)
-        if type(decision) is Finish:
+            decision = decide(options, run.attempts, value)
+            if on_success is not None:
+                on_success(value)
+        if isinstance(decision, Finish):
             return finish(obj, run, decision.state)
         run.set_state(decision.state)
         time.sleep(decision.delay)
@@ -119,6 +122,7 @@ def attempt(obj: Any, run: Run, call: Callable[[], Any],
 async def aattempt(obj: Any, run: Run, call: Callable[[], Awaitable[Any]],
                    on_success: Callable[[Any], None] | None = None) -> State:
     """attempt() for async work: call() makes each attempt's awaitable."""
+    options = obj.options
     while True:
         run.attempts += 1
         run.set_state(State(StateType.RUNNING))
@@ -127,25 +131,19 @@ async def aattempt(obj: Any, run: Run, call: Callable[[], Awaitable[Any]],
         except Exception as exc:
             decision = _after_failure(obj, run, exc)
         else:
-            decision = _after_success(obj, run, value, on_success)
-        if type(decision) is Finish:
+            decision = decide(options, run.attempts, value)
+            if on_success is not None:
+                on_success(value)
+        if isinstance(decision, Finish):
             return finish(obj, run, decision.state)
         run.set_state(decision.state)
         await asyncio.sleep(decision.delay)
 
 
-def _after_success(obj: Any, run: Run, value: Any, on_success: Callable[[Any], None] | None
-                   ) -> Retry | Finish:
-    decision = decide(obj.options, run.attempts, value)
-    if on_success is not None:
-        on_success(value)
-    return decision
-
-
 def _after_failure(obj: Any, run: Run, exc: Exception) -> Retry | Finish:
     decision = decide(obj.options, run.attempts, error=exc, timed_out=timed_out(run, exc),
                       message=error_text(run, exc), obj=obj, run=run)
-    if type(decision) is Retry:
+    if isinstance(decision, Retry):
         logger.warning("%s run %r attempt %d of %d failed (%s); retrying in %.3g s.",
                        obj.kind.capitalize(), run.name, run.attempts, obj.options.retries + 1,
                        decision.reason, decision.delay)
@@ -155,14 +153,14 @@ def _after_failure(obj: Any, run: Run, exc: Exception) -> Retry | Finish:
     return decision
 
 
-def settle(obj: Any, run: Run, work: Callable[[], State]) -> State:
-    """work() to a final state, then the hooks for it.
+def settle(obj: Any, run: Run, work: Callable[..., State], *args: Any) -> State:
+    """work(*args) to a final state, then the hooks for it.
 
     A BaseException (KeyboardInterrupt, SystemExit) finishes the run Crashed, calls its
     crash hooks (flows' on_crashed) and is re-raised.
     """
     try:
-        state = work()
+        state = work(*args)
     except BaseException as exc:
         state = crashed(obj, run, exc)
         call_hooks(obj, run, state)

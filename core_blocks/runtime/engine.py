@@ -8,6 +8,7 @@ its caller's task runner, a flow runs each attempt with a task runner of its own
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -45,7 +46,7 @@ def run_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None) -> St
         state = failed_to_start(task, run, exc)
         call_hooks(task, run, state)
         return state
-    return settle(task, run, partial(_task_attempts, task, run, parameters, log_prints))
+    return settle(task, run, _task_attempts, task, run, parameters, log_prints)
 
 
 def _task_attempts(task: Any, run: Run, parameters: dict[str, Any], log_prints: bool) -> State:
@@ -55,8 +56,7 @@ def _task_attempts(task: Any, run: Run, parameters: dict[str, Any], log_prints: 
         if cached is not task_cache.MISS:
             return _served_from_cache(task, run, cached)
         args, kwargs = call_arguments(task, parameters)
-        return attempt(task, run, lambda: task.fn(*args, **kwargs),
-                       partial(task_cache.store, task, slot))
+        return attempt(task, run, lambda: task.fn(*args, **kwargs), _storing(task, slot))
     finally:
         leave(tokens)
 
@@ -83,10 +83,14 @@ async def _atask_attempts(task: Any, run: Run, parameters: dict[str, Any], log_p
         if cached is not task_cache.MISS:
             return _served_from_cache(task, run, cached)
         args, kwargs = call_arguments(task, parameters)
-        return await aattempt(task, run, lambda: task.fn(*args, **kwargs),
-                              partial(task_cache.store, task, slot))
+        return await aattempt(task, run, lambda: task.fn(*args, **kwargs), _storing(task, slot))
     finally:
         leave(tokens)
+
+
+def _storing(task: Any, slot: task_cache.Slot | None) -> Callable[[Any], None] | None:
+    """What stores a completed attempt's value in the cache; None when the run is uncached."""
+    return None if slot is None else partial(task_cache.store, task, slot)
 
 
 def _served_from_cache(task: Any, run: Run, value: Any) -> State:
@@ -116,7 +120,7 @@ def run_flow(flow: Any, args: tuple, kwargs: dict) -> State:
             runner.shutdown(wait=True)
             leave(tokens)
 
-    return settle(flow, run, partial(attempt, flow, run, body))
+    return settle(flow, run, attempt, flow, run, body)
 
 
 async def arun_flow(flow: Any, args: tuple, kwargs: dict) -> State:
