@@ -23,7 +23,7 @@ class Flow(Wrapped):
     options: FlowOptions
     other_keywords = ("max_workers",)
 
-    def __init__(self, fn: Callable, /, *, max_workers: int | None = None, **options: Any):
+    def __init__(self, fn: Callable, *, max_workers: int | None = None, **options: Any):
         if options.get("task_runner") is not None and max_workers is not None:
             raise ValueError("Give a flow task_runner or max_workers, not both.")
         options["task_runner"] = options.get("task_runner") or ThreadPoolTaskRunner(max_workers)

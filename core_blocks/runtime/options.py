@@ -1,11 +1,10 @@
-"""The options of a task or flow: one frozen, checked object that the engine reads.
+"""The options of a task or flow: one frozen object, checked once, that the engine reads.
 
-`RunOptions` holds every option the shared attempt loop and hook calls read. A flow's
-retry policy is a task's without jitter or a retry condition, and a task has no crash hooks,
-so those fields are declared here with their "off" value and made settable (`init=True`)
-only by the subclass whose keyword they are (`TaskOptions`, `FlowOptions`), as in Prefect.
-The subclasses add what only their own path reads: caching and tags, the task runner.
-A field's keyword is refused by the class that does not set it.
+`RunOptions` holds every option the shared attempt loop and hook calls read, as plain fields.
+Three belong to one kind only, as in Prefect: jitter and a retry condition (tasks), crash
+hooks (flows). RunOptions declares them with their "off" value and `init=False`; only
+`TaskOptions` or `FlowOptions` makes them keywords, so the other kind refuses them. The
+subclasses also add what only their own path reads: caching and tags, the task runner.
 """
 
 from __future__ import annotations

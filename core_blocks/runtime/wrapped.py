@@ -22,7 +22,7 @@ class Wrapped:
     options_type: type[RunOptions] = RunOptions
     other_keywords: tuple[str, ...] = ()  # taken by the constructor itself, not an option
 
-    def __init__(self, fn: Callable, /, **options: Any) -> None:
+    def __init__(self, fn: Callable, **options: Any) -> None:
         if not callable(fn):
             raise TypeError(f"@task and @flow decorate functions, not {type(fn).__name__}.")
         unknown = sorted(options.keys() - self.options_type.keywords())
