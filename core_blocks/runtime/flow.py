@@ -2,42 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from core_blocks.runtime import engine
-from core_blocks.runtime.options import Wrapped, as_hook_list
+from core_blocks.runtime.options import FlowOptions
 from core_blocks.runtime.task_runners import ThreadPoolTaskRunner
+from core_blocks.runtime.wrapped import Wrapped
 
 
 class Flow(Wrapped):
-    """A function run as a flow: its task calls are recorded under its run."""
+    """A function run as a flow: its task calls are recorded under its run.
+
+    Its keywords are the fields of FlowOptions (retries, timeout_seconds, task_runner…) and
+    max_workers, the size of a default task runner; each option is also an attribute.
+    """
 
     kind = "flow"
+    options_type = FlowOptions
+    options: FlowOptions
+    other_keywords = ("max_workers",)
 
-    def __init__(
-        self,
-        fn: Callable,
-        *,
-        name: str | None = None,
-        retries: int = 0,
-        retry_delay_seconds: float | list[float] | Callable[[int], float] = 0,
-        timeout_seconds: float | None = None,
-        task_runner: ThreadPoolTaskRunner | None = None,
-        max_workers: int | None = None,
-        log_prints: bool | None = None,
-        on_completion: Callable | Iterable[Callable] | None = None,
-        on_failure: Callable | Iterable[Callable] | None = None,
-        on_crashed: Callable | Iterable[Callable] | None = None,
-    ):
-        if task_runner is not None and max_workers is not None:
+    def __init__(self, fn: Callable, *, max_workers: int | None = None, **options: Any):
+        if options.get("task_runner") is not None and max_workers is not None:
             raise ValueError("Give a flow task_runner or max_workers, not both.")
-        self._configure(fn, name, retries, retry_delay_seconds, timeout_seconds, log_prints,
-                        on_completion, on_failure)
-        self.retry_jitter_factor = None
-        self.retry_condition_fn = None
-        self.task_runner = task_runner or ThreadPoolTaskRunner(max_workers)
-        self.on_crashed = as_hook_list(on_crashed, "on_crashed")
+        options["task_runner"] = options.get("task_runner") or ThreadPoolTaskRunner(max_workers)
+        super().__init__(fn, **options)
 
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
         """Run the flow and return its result (async flows: a coroutine to await)."""

@@ -4,68 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Callable, Iterable
-from datetime import timedelta
+from collections.abc import Callable
 from typing import Any
 
 from core_blocks.runtime import engine
-from core_blocks.runtime.caching import check_result_storage
 from core_blocks.runtime.context import current_run
 from core_blocks.runtime.futures import AsyncTaskFuture, TaskFuture
-from core_blocks.runtime.options import Wrapped, as_hook_list
+from core_blocks.runtime.options import TaskOptions
 from core_blocks.runtime.task_runners import shared_runner
+from core_blocks.runtime.wrapped import Wrapped
 
 
 class Task(Wrapped):
-    """A function run as a task; call it, `.submit()` it, or `.map()` it."""
+    """A function run as a task; call it, `.submit()` it, or `.map()` it.
+
+    Its keywords are the fields of TaskOptions (retries, timeout_seconds, cache_key_fn…);
+    each is also an attribute: `task.retries`.
+    """
 
     kind = "task"
-
-    def __init__(
-        self,
-        fn: Callable,
-        *,
-        name: str | None = None,
-        retries: int = 0,
-        retry_delay_seconds: float | list[float] | Callable[[int], float] = 0,
-        retry_jitter_factor: float | None = None,
-        retry_condition_fn: Callable | None = None,
-        timeout_seconds: float | None = None,
-        cache_key_fn: Callable | None = None,
-        cache_expiration: timedelta | None = None,
-        refresh_cache: bool = False,
-        result_storage: Any = None,
-        tags: Iterable[str] = (),
-        log_prints: bool | None = None,
-        on_completion: Callable | Iterable[Callable] | None = None,
-        on_failure: Callable | Iterable[Callable] | None = None,
-    ):
-        if retry_jitter_factor is not None and retry_jitter_factor < 0:
-            raise ValueError(f"retry_jitter_factor must be ≥ 0, not {retry_jitter_factor!r}.")
-        if cache_expiration is not None and not isinstance(cache_expiration, timedelta):
-            raise TypeError("cache_expiration takes a datetime.timedelta, e.g. timedelta(hours=1).")
-        check_result_storage(result_storage)
-        self._configure(fn, name, retries, retry_delay_seconds, timeout_seconds, log_prints,
-                        on_completion, on_failure)
-        self.retry_jitter_factor = retry_jitter_factor
-        self.retry_condition_fn = retry_condition_fn
-        self.cache_key_fn = cache_key_fn
-        self.cache_expiration = cache_expiration
-        self.refresh_cache = refresh_cache
-        self.result_storage = result_storage
-        self.tags = frozenset(tags)
+    options_type = TaskOptions
+    options: TaskOptions
 
     def with_options(self, **options: Any) -> Task:
         """A copy of this task with some options changed."""
-        clone = copy.copy(self)
-        for option, value in options.items():
-            if option not in _OPTIONS:
+        for option in options:
+            if option not in TaskOptions.keywords():
                 raise TypeError(f"with_options() got an unknown option {option!r}.")
-            if option in ("on_completion", "on_failure"):
-                value = as_hook_list(value, option)
-            if option == "result_storage":
-                check_result_storage(value)
-            setattr(clone, option, value)
+        clone = copy.copy(self)
+        clone.options = self.options.changed(**options)
         return clone
 
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
@@ -117,13 +84,6 @@ class Task(Wrapped):
         args = tuple(a.result() if isinstance(a, TaskFuture) else a for a in args)
         kwargs = {k: v.result() if isinstance(v, TaskFuture) else v for k, v in kwargs.items()}
         return [self.submit(*a, **kw) for a, kw in expand(self.name, args, kwargs)]
-
-
-_OPTIONS = frozenset(
-    ("name", "retries", "retry_delay_seconds", "retry_jitter_factor", "retry_condition_fn",
-     "timeout_seconds", "cache_key_fn", "cache_expiration", "refresh_cache", "result_storage",
-     "tags", "log_prints", "on_completion", "on_failure")
-)
 
 
 def task(fn: Callable | None = None, /, **options: Any) -> Any:

@@ -22,7 +22,7 @@ from core_blocks import (
     get_run_context,
     task,
 )
-from core_blocks.runtime import engine
+from core_blocks.runtime.attempts import retry_delay
 
 
 def sample(x: int, tags: list[str] | None = None, *, scale: float = 1.0) -> dict[str, float]:
@@ -201,16 +201,16 @@ def test_retry_jitter_keeps_delays_within_bounds():
 
 
 def test_retry_delay_jitter_bounds_and_spread():
-    """engine.retry_delay: within [d, d*(1+j)] every time, and actually spread out."""
+    """retry_delay: within [d, d*(1+j)] every time, and actually spread out."""
     jittered = task(retry_delay_seconds=[2, 4], retry_jitter_factor=0.5)(sample)
-    first = [engine.retry_delay(jittered, 1) for _ in range(2000)]
+    first = [retry_delay(jittered.options, 1) for _ in range(2000)]
     assert all(2 <= d <= 3 for d in first)
     assert min(first) < 2.1 and max(first) > 2.9
-    later = [engine.retry_delay(jittered, 5) for _ in range(500)]
+    later = [retry_delay(jittered.options, 5) for _ in range(500)]
     assert all(4 <= d <= 6 for d in later)
     plain = task(retry_delay_seconds=exponential_backoff(0.5))(sample)
-    assert [engine.retry_delay(plain, a) for a in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
-    assert engine.retry_delay(task(retry_delay_seconds=[])(sample), 1) == 0.0
+    assert [retry_delay(plain.options, a) for a in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
+    assert retry_delay(task(retry_delay_seconds=[])(sample).options, 1) == 0.0
     with pytest.raises(ValueError, match="backoff_factor"):
         exponential_backoff(-1)
 
