@@ -311,7 +311,7 @@ def count_runs(store, *, flow: str | None = None, state: str | None = None,
 
 def get_run(store, run_id: str) -> dict[str, Any] | None:
     """One run with its states and child runs, by id, unique id prefix, or run name."""
-    from core_blocks.runtime.artifacts import list_artifacts
+    from core_blocks.store import artifacts as stored_artifacts
     from core_blocks.store import runs as stored_runs
 
     flush()
@@ -326,7 +326,7 @@ def get_run(store, run_id: str) -> dict[str, Any] | None:
     run["states"] = stored_runs.run_states(store, run["id"])
     run["children"] = stored_runs.child_runs(store, run["id"])
     # Its own and its child runs' artifacts, oldest first: a flow shows what its tasks made.
-    run["artifacts"] = list_artifacts(
+    run["artifacts"] = stored_artifacts.list_artifacts(
         store, run_ids=[run["id"], *(c["id"] for c in run["children"])], limit=1000)[::-1]
     return run
 
