@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from core_blocks.runtime.history import Run
 from core_blocks.runtime.hooks import acall_hooks, call_hooks
 from core_blocks.runtime.options import RunOptions
-from core_blocks.runtime.runs import crashed, error_text, finish
+from core_blocks.runtime.run_lifecycle import crashed, error_text, finish
 from core_blocks.runtime.states import State, StateType
 from core_blocks.runtime.timeouts import await_with_timeout, call_with_timeout, timed_out
 

@@ -17,7 +17,7 @@ from core_blocks.runtime.attempts import aattempt, asettle, attempt, settle
 from core_blocks.runtime.futures import aresolve_futures, has_futures, resolve_futures
 from core_blocks.runtime.history import Run
 from core_blocks.runtime.hooks import acall_hooks, call_hooks
-from core_blocks.runtime.runs import (
+from core_blocks.runtime.run_lifecycle import (
     call_arguments,
     effective_log_prints,
     enter,
