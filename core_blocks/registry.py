@@ -84,9 +84,9 @@ def refuse_claimed_slugs(classes: set[type[Block]]) -> None:
     The core's own types need no look: the core plugin is consulted first, so the registry
     holds them for their slugs. Any other class builds the registry (once per process).
     """
-    from core_blocks.plugin import core_block_types  # imports the core types: only on a save
+    from core_blocks.builtins import is_core_block_type
 
-    classes = classes - core_block_types()
+    classes = {cls for cls in classes if not is_core_block_type(cls)}
     if not classes:
         return
     registered = get_registry().block_types

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from core_blocks.cli.output import UserError, json_option, print_json, table
+from core_blocks.cli.output import UserError, json_option, local_time, print_json, table
 
 
 @click.group("artifacts", no_args_is_help=True)
@@ -39,10 +39,9 @@ def artifacts_ls(run_ref: str | None, key: str | None, limit: int, as_json: bool
         click.echo("No artifacts recorded. A run attaches one with create_markdown_artifact "
                    "or create_table_artifact.")
         return
-    from core_blocks.cli.run_commands import _when
 
     table(None, ["id", "key", "type", "run", "created", "description"],
-          [[a["id"][:12], a["key"], a["type"], a["run_id"][:8], _when(a["created"]),
+          [[a["id"][:12], a["key"], a["type"], a["run_id"][:8], local_time(a["created"]),
             a["description"] or ""] for a in artifacts])
 
 

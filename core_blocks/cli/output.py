@@ -66,6 +66,16 @@ def more_line(shown: int, offset: int, total: int, what: str) -> str | None:
             f"(next page: --offset {offset + shown}).")
 
 
+def local_time(epoch: float | None, precise: bool = False) -> str:
+    """An epoch as local 'YYYY-MM-DD HH:MM:SS' (precise: with milliseconds); '' for None."""
+    if epoch is None:
+        return ""
+    from datetime import datetime
+
+    text = datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return text[:-3] if precise else text[:-7]
+
+
 def say(message: str) -> None:
     from rich.console import Console
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import click
 
 from core_blocks.cli.output import (
     UserError,
     json_option,
     listing,
+    local_time,
     more_line,
     print_json,
     say,
@@ -26,13 +25,6 @@ def runs_group() -> None:
 def concurrency_group() -> None:
     """Global concurrency limits shared through the store."""
 
-
-
-def _when(epoch: float | None, precise: bool = False) -> str:
-    if epoch is None:
-        return ""
-    text = datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return text[:-3] if precise else text[:-7]
 
 
 def _seconds(value: float | None) -> str:
@@ -77,7 +69,7 @@ def runs_ls(flow: str | None, state: str | None, kind: str | None, name_pattern:
         more = more_line(len(runs), offset, count_runs(store, **filters), "runs")
     # A run's name ends with the first 8 characters of its id: `blocks runs show` takes them.
     listing(["run", "kind", "flow", "state", "started", "duration"],
-            [[r["name"], r["kind"], r["flow_name"], r["state_name"], _when(r["started"]),
+            [[r["name"], r["kind"], r["flow_name"], r["state_name"], local_time(r["started"]),
               _seconds(r["duration"])] for r in runs], more)
 
 
@@ -103,14 +95,15 @@ def runs_show(run_id: str, as_json: bool) -> None:
             ["flow", run["flow_name"] or ""], ["flow run", run["flow_run_id"] or ""],
             ["parent", run["parent_id"] or ""],
             ["state", run["state_name"]], ["attempts", run["attempts"]],
-            ["started", _when(run["started"])], ["duration", _seconds(run["duration"])],
-            ["last heartbeat", _when(run["heartbeat"])],
+            ["started", local_time(run["started"])], ["duration", _seconds(run["duration"])],
+            ["last heartbeat", local_time(run["heartbeat"])],
             ["parameters", json.dumps(run["parameters"], default=str)]]
     if run["error_type"]:
         rows.append(["error", f"{run['error_type']}: {run['error_message']}"])
     table(f"{run['kind']} run {run['name']}", ["field", "value"], rows)
     table("states", ["at", "state", "message"],
-          [[_when(s["at"], precise=True), s["name"], s["message"] or ""] for s in run["states"]])
+          [[local_time(s["at"], precise=True), s["name"], s["message"] or ""]
+           for s in run["states"]])
     if run["children"]:
         table("child runs", ["id", "kind", "name", "state", "duration"],
               [[c["id"][:12], c["kind"], c["name"], c["state_name"], _seconds(c["duration"])]

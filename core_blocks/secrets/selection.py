@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 
+from core_blocks.builtins import SECRET_BACKENDS
 from core_blocks.errors import SecretBackendError
 from core_blocks.registry import collected_registry, get_registry
 from core_blocks.secrets.base import SecretBackend
@@ -52,8 +53,6 @@ def _builtin_backend(name: str) -> type[SecretBackend] | None:
     """The core's backend named name, or None (not built in, or its import fails: the
     registry then says why)."""
     import importlib
-
-    from core_blocks.plugin import SECRET_BACKENDS  # with the hook markers: not at start-up
 
     for spec in SECRET_BACKENDS:
         spec_name, _, target = (part.strip() for part in spec.partition("="))

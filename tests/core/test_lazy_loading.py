@@ -13,7 +13,6 @@ from pydantic import Field, SecretStr
 from core_blocks import Block, Secret
 from core_blocks.block import block_fields, secret_fields
 from core_blocks.errors import PluginError
-from core_blocks.plugin import core_block_types
 from core_blocks.registry import collected_registry, get_registry
 from core_blocks.secrets.file_backend import FileSecretBackend
 from core_blocks.secrets.selection import backend_class
@@ -78,8 +77,22 @@ def test_a_plugin_claiming_a_builtin_backend_name_is_an_error_once_scanned(tmp_p
 
 
 def test_core_block_types_are_the_core_plugins():
-    assert Secret in core_block_types() and Webhook in core_block_types()
-    assert core_block_types() is core_block_types()
+    """core_blocks.builtins names exactly the types the core plugin registers, so the registry
+    knows them without importing the plugin."""
+    from core_blocks import plugin
+    from core_blocks.builtins import BLOCK_TYPES, is_core_block_type
+    from core_blocks.plugin_loading import loading_plugins
+
+    with loading_plugins():  # as the registry calls it
+        registered = plugin.register_block_types()
+    assert Secret in registered and Webhook in registered
+    assert {f"{c.__module__}:{c.__qualname__}" for c in registered} == BLOCK_TYPES
+    assert all(is_core_block_type(c) for c in registered)
+
+    class NotTheCoreSecret(Block):  # a user's class is not a core type
+        value: str = Field(description="Value")
+
+    assert not is_core_block_type(NotTheCoreSecret)
 
 
 class Credentials(Block):
