@@ -23,6 +23,7 @@ _EXPORTS = {  # public name -> module defining it
     "DockerDaemonUnreachable": "prefect_docker.errors",
     "DockerImageNotFound": "prefect_docker.errors",
     "DockerRegistryLoginFailed": "prefect_docker.errors",
+    "DockerRegistryUnreachable": "prefect_docker.errors",
     "DockerContainerNameConflict": "prefect_docker.errors",
     "DockerContainerNotFound": "prefect_docker.errors",
     "ContainerFailed": "prefect_docker.errors",
@@ -46,5 +47,6 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
         DockerError,
         DockerImageNotFound,
         DockerRegistryLoginFailed,
+        DockerRegistryUnreachable,
     )
     from prefect_docker.host import DockerHost

@@ -9,6 +9,10 @@ from pydantic import Field, SecretStr, field_validator
 from core_blocks.abstract import CredentialsBlock
 from prefect_docker.translation import docker_errors
 
+# The only paths a registry address may have: the API version of the CLI's login addresses
+# ("https://index.docker.io/v1/", Docker Hub's); anything else is a repository path.
+_API_PATHS = frozenset({"", "v1", "v2"})
+
 
 class DockerRegistryCredentials(CredentialsBlock):
     """A user of a Docker registry. The tasks send it with every pull and push (the SDK's
@@ -26,18 +30,21 @@ class DockerRegistryCredentials(CredentialsBlock):
     username: str = Field(description="Registry user name")
     password: SecretStr = Field(description="Its password or access token")
     registry_url: str = Field(
-        description="Registry address, e.g. registry.example.com:5000 or index.docker.io")
+        description="Registry address, e.g. registry.example.com:5000, index.docker.io or "
+                    "https://index.docker.io/v1/")
     reauth: bool = Field(
         default=True, description="Log in again even if the engine has a login for it")
 
     @field_validator("registry_url")
     @classmethod
     def _registry_is_an_address(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value or "/" in value.split("://", 1)[-1]:
+        address = value.strip()
+        host, _, path = address.split("://", 1)[-1].partition("/")
+        if not host or path.strip("/") not in _API_PATHS:
             raise ValueError("must be a registry address such as registry.example.com:5000, "
                              "without a repository path")
-        return value
+        # The CLI's login address of Docker Hub keeps its "/v1/" as the CLI writes it.
+        return address if path.strip("/") else address.rstrip("/")
 
     def auth_config(self) -> dict[str, str]:
         """The SDK's `auth_config` for a pull or push: user, password and registry."""

@@ -37,8 +37,9 @@ def _events(stream: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def pull(client: Any, repository: str, tag: str | None, platform: str | None, all_tags: bool,
-         auth_config: dict[str, str] | None) -> Any:
-    """Pull repository:tag (every tag with all_tags); the Image, or a list with all_tags."""
+         auth_config: dict[str, str] | None, **pull_kwargs: Any) -> Any:
+    """Pull repository:tag (every tag with all_tags); the Image, or a list with all_tags.
+    pull_kwargs go to the SDK's pull as they are."""
     if not tag and _has_tag(repository):
         repository, tag = repository.rsplit(":", 1)
     tag = None if all_tags else (tag or "latest")
@@ -46,7 +47,7 @@ def pull(client: Any, repository: str, tag: str | None, platform: str | None, al
     with progress(f"pull {label}") as feed:
         for event in _events(client.api.pull(repository, tag=tag, stream=True, decode=True,
                                              platform=platform, all_tags=all_tags,
-                                             auth_config=auth_config)):
+                                             auth_config=auth_config, **pull_kwargs)):
             feed(event)
     return client.images.list(name=repository) if all_tags else client.images.get(label)
 

@@ -21,6 +21,10 @@ class DockerDaemonUnreachable(DockerError, ConnectionError):
     """No Docker engine answers at the host's base URL."""
 
 
+class DockerRegistryUnreachable(DockerError, ConnectionError):
+    """A registry the engine could not connect to (address wrong, registry down, network)."""
+
+
 class DockerImageNotFound(DockerError, LookupError):
     """An image (or tag) that neither the engine nor its registry has."""
 

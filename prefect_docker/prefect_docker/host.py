@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from core_blocks.block import Block
 from prefect_docker.translation import docker_errors
 
+if TYPE_CHECKING:  # annotations only: the client module imports docker
+    from prefect_docker.client import DockerClient
+
 # Keyword arguments the block sets itself: in client_kwargs they would silently win or clash.
 _OWN_KWARGS = frozenset({"base_url", "version", "timeout", "max_pool_size"})
+# credstore_env became a field later: blocks saved with it in client_kwargs still load.
+_FIELD_OR_KWARG = "credstore_env"
 
 
 class DockerHost(Block):
@@ -23,6 +26,8 @@ class DockerHost(Block):
         >>> with host.get_client() as client:  # doctest: +SKIP
         ...     client.ping()
         True
+        >>> client = host.get_client()  # doctest: +SKIP
+        >>> client.close()  # without `with`, close it yourself  # doctest: +SKIP
     """
 
     _block_type_name = "Docker Host"
@@ -38,14 +43,20 @@ class DockerHost(Block):
         default=None, gt=0, description="Seconds to wait for an API answer; empty: 60")
     max_pool_size: int | None = Field(
         default=None, gt=0, description="Connections kept open to the engine; empty: 10")
+    credstore_env: dict[str, str] | None = Field(
+        default=None,
+        description="Environment for the credential store helper (docker-credential-*) the "
+                    "client runs; empty: this process's environment")
     client_kwargs: dict[str, Any] = Field(
         default_factory=dict,
         description="More docker.DockerClient arguments, e.g. {\"use_ssh_client\": true}")
 
     @field_validator("client_kwargs")
     @classmethod
-    def _no_duplicate_options(cls, value: dict[str, Any]) -> dict[str, Any]:
-        taken = sorted(_OWN_KWARGS & value.keys())
+    def _no_duplicate_options(cls, value: dict[str, Any], info: ValidationInfo
+                              ) -> dict[str, Any]:
+        own = _OWN_KWARGS | ({_FIELD_OR_KWARG} if info.data.get(_FIELD_OR_KWARG) else set())
+        taken = sorted(own & value.keys())
         if taken:
             raise ValueError(f"set {', '.join(taken)} with the block's own field, not here")
         return value
@@ -57,23 +68,19 @@ class DockerHost(Block):
     def client_arguments(self) -> dict[str, Any]:
         """The keyword arguments for the SDK's client (unset options left to its defaults)."""
         options = {"version": self.version, "timeout": self.timeout,
-                   "max_pool_size": self.max_pool_size}
+                   "max_pool_size": self.max_pool_size, "credstore_env": self.credstore_env}
         return {**{k: v for k, v in options.items() if v is not None}, **self.client_kwargs}
 
-    def get_docker_client(self) -> Any:
-        """A new docker.DockerClient; close it when done (or use get_client())."""
-        import docker
+    def get_docker_client(self) -> DockerClient:
+        """A new docker.DockerClient for the block's engine; the same as get_client()."""
+        from prefect_docker.client import DockerClient
 
         with docker_errors(base_url=self.engine_url()):
             if self.base_url:
-                return docker.DockerClient(base_url=self.base_url, **self.client_arguments())
-            return docker.from_env(**self.client_arguments())
+                return DockerClient(base_url=self.base_url, **self.client_arguments())
+            return DockerClient.from_env(**self.client_arguments())
 
-    @contextmanager
-    def get_client(self) -> Iterator[Any]:
-        """A docker.DockerClient for the block's engine, closed on leaving the block."""
-        client = self.get_docker_client()
-        try:
-            yield client
-        finally:
-            client.close()
+    def get_client(self) -> DockerClient:
+        """A docker.DockerClient for the block's engine. Use it in a `with` that closes it on
+        leaving (`with host.get_client() as client:`), or close it yourself when done."""
+        return self.get_docker_client()

@@ -27,35 +27,55 @@ def _registry_of(repository: str) -> str | None:
                                            first == "localhost") else None
 
 
-def _auth(credentials: DockerRegistryCredentials | None) -> dict[str, Any]:
-    """auth_config for the SDK, and what errors may name (never the password)."""
+def _auth(credentials: DockerRegistryCredentials | None,
+          auth_config: dict[str, str] | None = None) -> dict[str, Any]:
+    """auth_config for the SDK (from the credentials, else the caller's own), and what errors
+    may name (never the password)."""
     if credentials is None:
-        return {"auth_config": None, "secrets": (), "username": None}
+        given = auth_config or {}
+        return {"auth_config": auth_config, "secrets": (given.get("password", ""),),
+                "username": given.get("username")}
     return {"auth_config": credentials.auth_config(),
             "secrets": (credentials.password.get_secret_value(),),
             "username": credentials.username}
 
 
+# pull_kwargs the task sets itself: the progress bar and error translation read the stream.
+_OWN_PULL_KWARGS = frozenset({"stream", "decode"})
+
+
 @task(**RETRYING)
 def pull_docker_image(repository: str, tag: str | None = None, platform: str | None = None,
                       all_tags: bool = False, docker_host: DockerHost | None = None,
-                      docker_registry_credentials: DockerRegistryCredentials | None = None
-                      ) -> Any:
-    """Pull repository:tag (latest when no tag; every tag with all_tags=True) and return the
-    SDK's Image (a list of them with all_tags).
+                      docker_registry_credentials: DockerRegistryCredentials | None = None,
+                      **pull_kwargs: Any) -> Any:
+    """Pull repository:tag (latest when no tag; every tag with all_tags=True, which takes no
+    tag) and return the SDK's Image (a list of them with all_tags). pull_kwargs go to the
+    SDK's pull, e.g. auth_config={...} in place of docker_registry_credentials.
 
         >>> team = DockerRegistryCredentials.load("team")  # doctest: +SKIP
         >>> pull_docker_image("registry.example.com/team/app", "1.2",
         ...                   docker_registry_credentials=team)  # doctest: +SKIP
         <Image: 'registry.example.com/team/app:1.2'>
     """
+    if tag and all_tags:
+        raise ValueError("Cannot pass `tag` and `all_tags` together: give a tag to pull one "
+                         "image, or all_tags=True without a tag to pull every tag.")
+    taken = sorted(_OWN_PULL_KWARGS & pull_kwargs.keys())
+    if taken:
+        raise ValueError(f"pull_docker_image sets {', '.join(taken)} itself: leave "
+                         f"{'them' if len(taken) > 1 else 'it'} out of the keyword arguments.")
+    if docker_registry_credentials is not None and "auth_config" in pull_kwargs:
+        raise ValueError("Cannot pass `docker_registry_credentials` and `auth_config` together: "
+                         "keep one of them.")
     host = docker_host or DockerHost()
-    auth = _auth(docker_registry_credentials)
+    auth = _auth(docker_registry_credentials, pull_kwargs.pop("auth_config", None))
     image = repository if all_tags else f"{repository}:{tag or 'latest'}"
     with host.get_client() as client, docker_errors(
             auth["secrets"], base_url=host.engine_url(), image=image,
             registry=_registry_of(repository), username=auth["username"]):
-        return engine.pull(client, repository, tag, platform, all_tags, auth["auth_config"])
+        return engine.pull(client, repository, tag, platform, all_tags, auth["auth_config"],
+                           **pull_kwargs)
 
 
 @task

@@ -21,12 +21,14 @@ from prefect_docker.errors import (
     DockerError,
     DockerImageNotFound,
     DockerRegistryLoginFailed,
+    DockerRegistryUnreachable,
 )
 
 
 class Rule(NamedTuple):
-    """SDK exceptions named `names` (any class in their MRO; empty = any), with that status
-    (None = any) and text matching `pattern`, become `error(message.format(...))`."""
+    """SDK exceptions named `names` (any class in their MRO; empty = any) but none of `unless`,
+    with that status (None = any) and text matching `pattern`, become
+    `error(message.format(...))`."""
 
     names: frozenset[str]
     status: int | None
@@ -34,12 +36,13 @@ class Rule(NamedTuple):
     error: type[DockerError]
     message: str
     retryable: bool = False
+    unless: frozenset[str] = frozenset()
 
 
 def _rule(names: str, status: int | None, pattern: str, error: type[DockerError], message: str,
-          retryable: bool = False) -> Rule:
+          retryable: bool = False, unless: str = "") -> Rule:
     return Rule(frozenset(names.split()), status, re.compile(pattern, re.I), error, message,
-                retryable)
+                retryable, frozenset(unless.split()))
 
 
 _UNREACHABLE = ("No Docker engine answers at {base_url}: start one (dockerd, Docker Desktop, "
@@ -47,10 +50,18 @@ _UNREACHABLE = ("No Docker engine answers at {base_url}: start one (dockerd, Doc
 _LOGIN = ("Registry {registry} refused the login of {username}: check the username and "
           "password of the DockerRegistryCredentials and its registry_url.")
 
+# An APIError is the engine's own answer, so the engine is up: its "connection refused" is the
+# engine failing to reach a registry, never us failing to reach the engine.
 RULES: tuple[Rule, ...] = (
     _rule("ConnectionError", None, "", DockerDaemonUnreachable, _UNREACHABLE),
     _rule("DockerException", None, r"fetching server API version|Connection aborted|"
-          r"Connection refused|No such file or directory", DockerDaemonUnreachable, _UNREACHABLE),
+          r"Connection refused|No such file or directory", DockerDaemonUnreachable, _UNREACHABLE,
+          unless="APIError"),
+    _rule("APIError", None, r"dial tcp|i/o timeout|connection refused|TLS handshake timeout|"
+          r"connection reset|no such host", DockerRegistryUnreachable,
+          "Registry {registry} could not be reached from the Docker engine: check the "
+          "registry's address, that it is running and that the engine's network reaches it "
+          "({detail}).", retryable=True),
     _rule("APIError", 409, r"name .* is already in use", DockerContainerNameConflict,
           "A container named {name} already exists on {base_url}: remove it (docker rm -f "
           "{name}) or give this one another name."),
@@ -58,7 +69,7 @@ RULES: tuple[Rule, ...] = (
           "Registry {registry} asks for credentials for {image}: pass "
           "docker_registry_credentials with a user it knows."),
     _rule("APIError", None, r"unauthorized|authentication required|login attempt .* failed|"
-          r"401", DockerRegistryLoginFailed, _LOGIN),
+          r"\b401\b", DockerRegistryLoginFailed, _LOGIN),
     _rule("ImageNotFound", None, "", DockerImageNotFound,
           "Image {image} is not on the engine at {base_url}: pull or build it first."),
     _rule("NotFound", None, r"manifest .* not found|manifest unknown|repository does not exist|"
@@ -68,10 +79,6 @@ RULES: tuple[Rule, ...] = (
     _rule("NotFound", None, r"no such container", DockerContainerNotFound,
           "No container {container} on the engine at {base_url}: check its id or name (it may "
           "have been removed already)."),
-    _rule("APIError", None, r"dial tcp|i/o timeout|connection refused|TLS handshake timeout|"
-          r"connection reset|no such host", DockerError,
-          "Registry {registry} could not be reached from the engine at {base_url}: check its "
-          "address and the engine's network ({detail}).", retryable=True),
 )
 
 
@@ -106,8 +113,8 @@ def translate(exc: BaseException, secrets: tuple[str, ...] = (), **where: Any) -
     values = _Where({k: (repr(v) if isinstance(v, str) else str(v))
                      for k, v in where.items() if v is not None}, detail=text)
     for rule in RULES:
-        if ((not rule.names or rule.names & names) and rule.status in (None, status)
-                and rule.pattern.search(text)):
+        if ((not rule.names or rule.names & names) and not rule.unless & names
+                and rule.status in (None, status) and rule.pattern.search(text)):
             return rule.error(rule.message.format_map(values), retryable=rule.retryable)
     retryable = status in (502, 503, 504) or "timed out" in text.lower()
     return DockerError(f"The Docker engine at {values['base_url']} refused the request: "

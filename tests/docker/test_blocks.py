@@ -14,6 +14,7 @@ from prefect_docker import (
     DockerImageNotFound,
     DockerRegistryCredentials,
     DockerRegistryLoginFailed,
+    DockerRegistryUnreachable,
 )
 from prefect_docker.progress import LayerTotals
 from prefect_docker.translation import translate
@@ -58,10 +59,30 @@ def test_credentials_keep_the_password_secret_and_build_an_auth_config(canary):
                                    "serveraddress": "registry.example.com:5000"}
 
 
-def test_a_registry_url_with_a_repository_path_is_refused():
-    with pytest.raises(BlockValidationError, match="registry_url"):
-        DockerRegistryCredentials(username="u", password="p",
-                                  registry_url="registry.example.com/team/app")
+@pytest.mark.parametrize("url", ["registry.example.com/team/app",
+                                 "https://index.docker.io/v1/library/app", "https://r/v3/"])
+def test_a_registry_url_with_a_repository_path_is_refused(url):
+    with pytest.raises(BlockValidationError, match="registry_url") as refused:
+        DockerRegistryCredentials(username="u", password="p", registry_url=url)
+    assert "must be a registry address such as registry.example.com:5000, without a " \
+           "repository path" in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["https://index.docker.io/v1/", "https://r.example.com:5000/v2/",
+                                 "http://127.0.0.1:5000/v1"])
+def test_the_clis_login_addresses_with_an_api_version_are_accepted_as_given(url):
+    creds = DockerRegistryCredentials(username="u", password="p", registry_url=url)
+    assert creds.registry_url == url and creds.auth_config()["serveraddress"] == url
+
+
+def test_credstore_env_is_a_field_passed_to_the_client():
+    host = DockerHost(credstore_env={"PASSWORD_STORE_DIR": "/srv/pass"})
+    assert host.client_arguments() == {"credstore_env": {"PASSWORD_STORE_DIR": "/srv/pass"}}
+    # blocks saved before the field existed keep their client_kwargs; both at once clash
+    assert DockerHost(client_kwargs={"credstore_env": {}}).client_arguments() == {
+        "credstore_env": {}}
+    with pytest.raises(BlockValidationError, match="credstore_env with the block's own field"):
+        DockerHost(credstore_env={"A": "1"}, client_kwargs={"credstore_env": {"A": "2"}})
 
 
 def _api_error(status: int, text: str) -> APIError:
@@ -89,18 +110,22 @@ def _api_error(status: int, text: str) -> APIError:
      "Image 'r:5000/a:1' is not on the engine"),
     (NotFound("manifest for r:5000/a:1 not found: manifest unknown"), DockerImageNotFound,
      "Image 'r:5000/a:1' was not found in its registry 'r:5000'"),
-    (_api_error(500, "Get https://r:5000/v2/: dial tcp: lookup r: no such host"), DockerError,
-     "Registry 'r:5000' could not be reached"),
+    (_api_error(500, "Get https://r:5000/v2/: dial tcp: lookup r: no such host"),
+     DockerRegistryUnreachable, "Registry 'r:5000' could not be reached"),
+    (_api_error(500, 'Get "https://r:5000/v2/": dial tcp 127.0.0.1:40123: connect: connection '
+                     'refused'), DockerRegistryUnreachable, "Registry 'r:5000' could not be "
+                                                            "reached from the Docker engine"),
     (_api_error(503, "service unavailable"), DockerError, "The Docker engine at 'tcp://e:1' "
                                                           "refused the request: service"),
 ], ids=["unreachable", "conflict", "login", "anonymous", "local-image", "registry-image",
-        "registry-down", "catch-all"])
+        "registry-down", "registry-refused", "catch-all"])
 def test_sdk_errors_become_one_clear_sentence(exc, kind, start):
     error = translate(exc, base_url="tcp://e:1", image="r:5000/a:1", registry="r:5000",
                       username="u", name="x")
     assert type(error) is kind
     assert str(error).startswith(start) and "\n" not in str(error)
-    assert error.retryable == (kind is DockerError)  # only registry hiccups and 5xx
+    # only registry hiccups and 5xx
+    assert error.retryable == (kind in (DockerError, DockerRegistryUnreachable))
 
 
 def test_the_catch_all_blanks_secrets_the_engine_might_echo():

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
 from core_blocks import flow
 from core_blocks.runtime import history
 from core_blocks.testing.isolation import isolated_home
-from prefect_docker import DockerImageNotFound, DockerRegistryCredentials, DockerRegistryLoginFailed
+from prefect_docker import (
+    DockerDaemonUnreachable,
+    DockerHost,
+    DockerImageNotFound,
+    DockerRegistryCredentials,
+    DockerRegistryLoginFailed,
+    DockerRegistryUnreachable,
+)
 from prefect_docker.images import build_docker_image, pull_docker_image, push_docker_image
 from prefect_docker.testing.contexts import busybox_context
+from prefect_docker.testing.registry import free_port
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +147,75 @@ def test_run_container_pulls_a_missing_image_with_the_credentials(docker_host, l
     finally:
         with docker_host.get_client() as client:
             client.images.remove(f"{repository}:{tag}")
+
+
+def test_tag_and_all_tags_together_are_refused_before_any_call():
+    with pytest.raises(ValueError, match=r"^Cannot pass `tag` and `all_tags` together: give a "):
+        pull_docker_image.fn("registry.example.com/team/app", "1.2", all_tags=True)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"stream": False}, "pull_docker_image sets stream itself"),
+    ({"auth_config": {}, "docker_registry_credentials": DockerRegistryCredentials(
+        username="u", password="p", registry_url="r")}, "`docker_registry_credentials` and "
+                                                        "`auth_config` together"),
+])
+def test_pull_kwargs_that_clash_with_the_tasks_own_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        pull_docker_image.fn("registry.example.com/team/app", "1.2", **kwargs)
+
+
+def test_pull_kwargs_reach_the_sdks_pull(docker_host, local_registry, pushed):
+    repository, tag, _ = pushed
+    auth_config = local_registry.credentials.auth_config()
+
+    image = pull_docker_image.fn(repository, tag, docker_host=docker_host,
+                                 auth_config=auth_config)  # the SDK's own argument
+    try:
+        assert f"{repository}:{tag}" in image.tags
+    finally:
+        with docker_host.get_client() as client:
+            client.images.remove(f"{repository}:{tag}")
+
+
+def test_credstore_env_is_given_to_the_credential_helper(docker_host, local_registry, pushed,
+                                                         tmp_path, monkeypatch):
+    """A pull without credentials asks the docker config's credential helper, which reads the
+    registry user from the environment that credstore_env gives it."""
+    repository, tag, _ = pushed
+    helper = tmp_path / "bin" / "docker-credential-coreblockstest"
+    helper.parent.mkdir()
+    helper.write_text('#!/bin/sh\ncat >/dev/null\nprintf \'{"ServerURL": "%s", "Username": '
+                      '"%s", "Secret": "%s"}\' "$REG_ADDRESS" "$REG_USER" "$REG_SECRET"\n')
+    helper.chmod(0o755)
+    (tmp_path / "config.json").write_text('{"credsStore": "coreblockstest"}')
+    monkeypatch.setenv("PATH", f"{helper.parent}:{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    creds = local_registry.credentials
+    host = DockerHost(base_url=docker_host.base_url, credstore_env={
+        "REG_ADDRESS": creds.registry_url, "REG_USER": creds.username,
+        "REG_SECRET": creds.password.get_secret_value()})
+
+    image = pull_docker_image.fn(repository, tag, docker_host=host)
+    try:
+        assert f"{repository}:{tag}" in image.tags
+    finally:
+        with docker_host.get_client() as client:
+            client.images.remove(f"{repository}:{tag}")
+
+
+def test_an_unreachable_registry_is_named_not_the_engine(docker_host):
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there: the engine's dial is refused
+    creds = DockerRegistryCredentials(username="u", password="p", registry_url=address)
+
+    with docker_host.get_client() as client, pytest.raises(DockerRegistryUnreachable) as login:
+        creds.login(client)
+    with pytest.raises(DockerRegistryUnreachable) as pulled:
+        pull_docker_image.fn(f"{address}/team/app", "1", docker_host=docker_host)
+
+    for error in (login.value, pulled.value):
+        assert str(error).startswith(f"Registry '{address}' could not be reached from the "
+                                     "Docker engine: check the registry's address")
+        assert "connection refused" in str(error) and error.retryable
+        assert isinstance(error, ConnectionError) and not isinstance(error,
+                                                                     DockerDaemonUnreachable)
