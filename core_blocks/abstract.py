@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from core_blocks.block import Block
 
 if TYPE_CHECKING:  # the transport (and httpx) load on the first notification only
+    from contextlib import AbstractContextManager
+
     from pydantic import SecretStr
 
     from core_blocks.notify_http import HttpAnswer
@@ -41,6 +43,21 @@ class NotificationBlock(Block):
         """notify() for async code, run in a worker thread."""
         import asyncio  # only async callers pay for importing it
         await asyncio.to_thread(self.notify, body, subject)
+
+    async def notify_async(self, body: str, subject: str | None = None) -> None:
+        """anotify() under Prefect 3's name, for code written against Prefect's notifiers."""
+        await self.anotify(body, subject)
+
+    def raise_on_failure(self) -> AbstractContextManager[None]:
+        """A context manager that does nothing, kept for Prefect-style code:
+        `with hook.raise_on_failure(): hook.notify(...)`.
+
+        Ours always raises NotificationError when a message is not delivered, inside this
+        block or not; Prefect's notify() ignores failures outside raise_on_failure().
+        """
+        from contextlib import nullcontext
+
+        return nullcontext()
 
     def notify_run(self, run: RunSummary) -> None:
         """Announce a finished flow or task run; what the `notify(...)` hook calls.

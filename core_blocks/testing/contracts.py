@@ -114,6 +114,21 @@ class NotifierContract:
         notifier.notify(text)
         assert text in str(received[0]["json"]) or text in _strings(received[0]["json"])
 
+    def test_notify_async_delivers_like_notify(self, notifier, received):
+        import asyncio
+
+        asyncio.run(notifier.notify_async("disk almost full", subject="db-1"))
+        assert len(received) == 1
+        assert "disk almost full" in str(received[0]["json"])
+
+    def test_raise_on_failure_wraps_notify(self, notifier, received, unreachable_notifier):
+        with notifier.raise_on_failure():
+            notifier.notify("inside raise_on_failure")
+        assert len(received) == 1
+        with pytest.raises(CoreBlocksError, match="could not be reached"), \
+                unreachable_notifier.raise_on_failure():
+            unreachable_notifier.notify("x")
+
     def test_unreachable_receiver_is_a_clear_error(self, unreachable_notifier):
         with pytest.raises(CoreBlocksError, match="could not be reached"):
             unreachable_notifier.notify("x")

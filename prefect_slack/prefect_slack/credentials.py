@@ -91,6 +91,34 @@ class SlackWebhook(NotificationBlock):
     timeout_seconds: float = Field(default=10.0, gt=0,
                                    description="Seconds to wait for Slack's answer")
 
+    def get_client(self, sync_client: bool = False) -> Any:
+        """slack_sdk's AsyncWebhookClient for this webhook (needs aiohttp), or its
+        WebhookClient with sync_client=True, as Prefect's; the URL stays out of the SDK's log.
+
+        Like notify(), its posts are resent only after a 429 (Retry-After up to 30 s), never
+        after a failed connection: Slack may have posted the message already.
+
+            >>> hook.get_client(sync_client=True).send(text="done").body  # doctest: +SKIP
+            'ok'
+        """
+        from prefect_slack.log_masking import hide_slack_secrets
+
+        url = self.url.get_secret_value()
+        hide_slack_secrets(url)
+        if sync_client:
+            from slack_sdk.webhook import WebhookClient
+
+            from prefect_slack.retry import sync_handlers
+
+            return WebhookClient(url=url, timeout=self.timeout_seconds,
+                                 retry_handlers=sync_handlers(connection_errors=False))
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+        from prefect_slack.retry import async_handlers
+
+        return AsyncWebhookClient(url=url, timeout=self.timeout_seconds,
+                                  retry_handlers=async_handlers(connection_errors=False))
+
     def send_message(self, text: str | None = None, attachments: list[dict] | None = None,
                      blocks: list[dict] | None = None) -> str:
         """Post a message; return Slack's answer ("ok") or raise NotificationError."""

@@ -47,8 +47,9 @@ def _backoff() -> Any:
     return BackoffRetryIntervalCalculator(backoff_factor=0.25, jitter=SmallJitter())
 
 
-def sync_handlers() -> list[Any]:
-    """Retry handlers for WebClient."""
+def sync_handlers(connection_errors: bool = True) -> list[Any]:
+    """Retry handlers for WebClient; with connection_errors=False, for a client whose
+    requests must never be sent twice (a webhook's), only the 429 one."""
     import time
 
     from slack_sdk.http_retry.builtin_handlers import (
@@ -67,12 +68,15 @@ def sync_handlers() -> list[Any]:
             time.sleep(capped_wait(response) or 0.0)
             state.increment_current_attempt()
 
-    return [CappedRateLimitHandler(max_retry_count=RETRIES),
-            ConnectionErrorRetryHandler(max_retry_count=RETRIES, interval_calculator=_backoff())]
+    handlers = [CappedRateLimitHandler(max_retry_count=RETRIES)]
+    if connection_errors:
+        handlers.append(ConnectionErrorRetryHandler(max_retry_count=RETRIES,
+                                                    interval_calculator=_backoff()))
+    return handlers
 
 
-def async_handlers() -> list[Any]:
-    """Retry handlers for AsyncWebClient (imports aiohttp)."""
+def async_handlers(connection_errors: bool = True) -> list[Any]:
+    """sync_handlers() for the async clients (imports aiohttp)."""
     import asyncio
 
     from slack_sdk.http_retry.builtin_async_handlers import (
@@ -92,6 +96,8 @@ def async_handlers() -> list[Any]:
             await asyncio.sleep(capped_wait(response) or 0.0)
             state.increment_current_attempt()
 
-    return [AsyncCappedRateLimitHandler(max_retry_count=RETRIES),
-            AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES,
-                                             interval_calculator=_backoff())]
+    handlers = [AsyncCappedRateLimitHandler(max_retry_count=RETRIES)]
+    if connection_errors:
+        handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES,
+                                                         interval_calculator=_backoff()))
+    return handlers

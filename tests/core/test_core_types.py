@@ -248,3 +248,25 @@ def test_anotify_works_under_asyncio_run(http_receiver):
     asyncio.run(hook.anotify("from async code", subject="async"))
 
     assert http_receiver.requests[0]["json"] == {"subject": "async", "body": "from async code"}
+
+
+def test_notify_async_is_anotify_under_prefects_name(http_receiver):
+    hook = Webhook(url=http_receiver.url)
+
+    asyncio.run(hook.notify_async("from async code", subject="async"))
+
+    assert [r["json"] for r in http_receiver.requests] == [
+        {"subject": "async", "body": "from async code"}]
+
+
+def test_raise_on_failure_keeps_prefect_style_code_working(http_receiver):
+    hook = Webhook(url=http_receiver.url)
+    with hook.raise_on_failure():
+        hook.notify("delivered")
+    assert http_receiver.requests[0]["json"]["body"] == "delivered"
+
+    http_receiver.status = 500
+    with pytest.raises(NotificationError, match="HTTP 500"), hook.raise_on_failure():
+        hook.notify("refused inside")
+    with pytest.raises(NotificationError, match="HTTP 500"):  # ours raises without it too
+        hook.notify("refused outside")

@@ -4,6 +4,7 @@ once (retried on 429 only), Slack's plain-text answers as one sentence each, and
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -45,6 +46,76 @@ def test_anotify_posts_from_async_code(slack_api, slack_webhook):
     asyncio.run(slack_webhook.anotify("from async code"))
 
     assert slack_api.messages[0]["text"] == "from async code"
+
+
+def test_notify_async_posts_like_anotify(slack_api, slack_webhook):
+    asyncio.run(slack_webhook.notify_async("from Prefect 3 code", subject="etl"))
+
+    [message] = slack_api.messages
+    assert message["text"] == "etl: from Prefect 3 code"
+
+
+def test_raise_on_failure_is_accepted_and_failures_raise_with_or_without_it(slack_api,
+                                                                            slack_webhook):
+    with slack_webhook.raise_on_failure():
+        slack_webhook.notify("delivered")
+    assert [m["text"] for m in slack_api.messages] == ["delivered"]
+
+    slack_api.fail_next(500, times=2)
+    with pytest.raises(NotificationError, match="HTTP 500"), slack_webhook.raise_on_failure():
+        slack_webhook.notify("refused inside")
+    with pytest.raises(NotificationError, match="HTTP 500"):
+        slack_webhook.notify("refused outside")
+    assert len(slack_api.messages) == 1
+
+
+def test_get_client_sync_posts_through_slack_sdks_webhook_client(slack_api, caplog):
+    from slack_sdk.webhook import WebhookClient
+
+    url = slack_api.webhook_url("#alerts")
+    hook = SlackWebhook(url=url, timeout_seconds=4)
+    caplog.set_level(logging.DEBUG, logger="slack_sdk")
+
+    client = hook.get_client(sync_client=True)
+    answer = client.send(text="via the sync client", blocks=[{"type": "divider"}])
+
+    assert isinstance(client, WebhookClient) and client.timeout == 4
+    assert (answer.status_code, answer.body) == (200, "ok")
+    assert [m["text"] for m in slack_api.messages] == ["via the sync client"]
+    assert "Sending a request" in caplog.text and url not in caplog.text
+    assert url not in repr(client)
+
+
+def test_get_client_defaults_to_the_async_webhook_client(slack_api, slack_webhook):
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+    client = slack_webhook.get_client()
+
+    async def post():
+        return await client.send(text="via the async client")
+
+    answer = asyncio.run(post())
+    assert isinstance(client, AsyncWebhookClient) and client.timeout == 10
+    assert (answer.status_code, answer.body) == (200, "ok")
+    assert [m["text"] for m in slack_api.messages] == ["via the async client"]
+
+
+@pytest.mark.parametrize("sync_client", [True, False], ids=["sync", "async"])
+def test_get_client_resends_after_a_429_only(slack_api, slack_webhook, sync_client):
+    client = slack_webhook.get_client(sync_client=sync_client)
+
+    def send(text):
+        answer = client.send(text=text)
+        return answer if sync_client else asyncio.run(answer)
+
+    slack_api.rate_limit_next(retry_after=0, on="webhook")
+    assert send("after a 429").body == "ok"
+    slack_api.drop_next()
+    with pytest.raises(Exception) as caught:  # slack_sdk's own error: urllib's or aiohttp's
+        send("must not arrive twice")
+
+    assert [r.status for r in slack_api.received("webhook")] == [429, 200, None]
+    assert slack_webhook.url.get_secret_value() not in f"{caught.value!s} {caught.value!r}"
 
 
 def test_send_incoming_webhook_message_returns_slacks_answer(slack_api, slack_webhook):
