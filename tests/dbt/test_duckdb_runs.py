@@ -135,3 +135,15 @@ def test_a_core_operation_runs_its_commands_in_order(shop_project, duckdb_profil
 
     assert node_names(seeded) == {("seed", "raw_orders")}
     assert node_names(ran) == {("model", "orders")}
+
+
+def test_a_path_in_extras_reaches_dbt_as_a_string(shop_project, duckdb_profile, tmp_path):
+    profile = duckdb_profile.model_copy(deep=True)
+    profile.target_configs.extras = {"external_root": tmp_path / "external"}
+
+    result = run_dbt_seed(project_dir=shop_project, dbt_cli_profile=profile,
+                          profiles_dir=tmp_path / "dot-dbt", overwrite_profiles=True)
+
+    assert node_names(result) == {("seed", "raw_orders")}
+    assert f"external_root: {tmp_path / 'external'}" in (
+        tmp_path / "dot-dbt" / "profiles.yml").read_text()
