@@ -15,7 +15,13 @@ from core_blocks.runtime.artifacts import list_artifacts
 from core_blocks.store import get_store
 from prefect_dbt import DbtFailure, DbtInvocationError
 from prefect_dbt.cli import DbtCoreOperation
-from prefect_dbt.cli.commands import run_dbt_seed, trigger_dbt_cli_command
+from prefect_dbt.cli.commands import (
+    run_dbt_model,
+    run_dbt_run,
+    run_dbt_seed,
+    run_dbt_source_freshness,
+    trigger_dbt_cli_command,
+)
 from tests.dbt.project import GOOD_NODES, node_names
 
 
@@ -147,3 +153,35 @@ def test_a_path_in_extras_reaches_dbt_as_a_string(shop_project, duckdb_profile, 
     assert node_names(result) == {("seed", "raw_orders")}
     assert f"external_root: {tmp_path / 'external'}" in (
         tmp_path / "dot-dbt" / "profiles.yml").read_text()
+
+
+def test_run_dbt_model_is_prefects_name_for_dbt_run(shop_project, duckdb_profile):
+    from prefect_dbt import cli
+
+    run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+    result = run_dbt_model(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+
+    assert run_dbt_model is run_dbt_run is cli.run_dbt_model
+    assert result.command.startswith("dbt run ")
+    assert node_names(result) == {("model", "orders"), ("model", "customer_totals")}
+
+
+def test_source_freshness_reports_each_source_and_attaches_its_table(shop_project,
+                                                                     duckdb_profile):
+    from prefect_dbt import cli
+
+    @flow
+    def check():
+        run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        return run_dbt_source_freshness(project_dir=shop_project,
+                                        dbt_cli_profile=duckdb_profile)
+
+    result = check()
+
+    assert cli.run_dbt_source_freshness is run_dbt_source_freshness
+    assert result.command.startswith("dbt source freshness")
+    [node] = result.nodes
+    assert (node.unique_id, node.resource_type, node.status) == (
+        "source.shop.landing.raw_orders", "source", "pass")
+    keys = {a["key"] for a in list_artifacts(get_store())}
+    assert keys == {"dbt-seed-results", "dbt-source-freshness-results"}

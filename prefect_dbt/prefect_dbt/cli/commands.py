@@ -103,6 +103,15 @@ def run_dbt_run(**kwargs: Any) -> DbtResult:
     return trigger_dbt_cli_command("dbt run", **kwargs)
 
 
+run_dbt_model = run_dbt_run  # Prefect's name for `dbt run`
+
+
+def run_dbt_source_freshness(**kwargs: Any) -> DbtResult:
+    """`dbt source freshness`: how recently each source with a freshness rule was loaded
+    (run the sources' tables first: a missing table is an error, a stale one a warning)."""
+    return trigger_dbt_cli_command("dbt source freshness", **kwargs)
+
+
 def run_dbt_test(**kwargs: Any) -> DbtResult:
     """`dbt test`: run the data tests."""
     return trigger_dbt_cli_command("dbt test", **kwargs)
@@ -179,7 +188,10 @@ def _attach_summary(result: DbtResult, args: list[str], key: str | None) -> None
     from core_blocks import create_table_artifact
 
     failed = len(result.failed_nodes)
-    subcommand = next((a for a in args if not a.startswith("-")), "command")
+    words = [a for a in args if not a.startswith("-")][:2]
+    # `source freshness`, `docs generate`: dbt's two-word subcommands are named in full.
+    subcommand = " ".join(words if words[:1] in (["source"], ["docs"]) else words[:1])
+    subcommand = subcommand or "command"
     default = "dbt-" + re.sub(r"[^a-z0-9]+", "-", subcommand.lower()).strip("-") + "-results"
     create_table_artifact(key or default, result.summary_rows(),
                           description=f"{result.command}: {len(result.nodes)} nodes, "
