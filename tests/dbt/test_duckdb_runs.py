@@ -185,3 +185,24 @@ def test_source_freshness_reports_each_source_and_attaches_its_table(shop_projec
         "source.shop.landing.raw_orders", "source", "pass")
     keys = {a["key"] for a in list_artifacts(get_store())}
     assert keys == {"dbt-seed-results", "dbt-source-freshness-results"}
+
+
+def test_stream_output_false_keeps_dbts_lines_out_of_the_log(shop_project, duckdb_profile,
+                                                             caplog):
+    def dbt_lines():
+        lines = [r.getMessage() for r in caplog.records if "Running with dbt=" in r.getMessage()]
+        caplog.clear()
+        return lines
+
+    operation = DbtCoreOperation(commands=["dbt seed"], project_dir=str(shop_project),
+                                 dbt_cli_profile=duckdb_profile, stream_output=False)
+    with caplog.at_level(logging.DEBUG, logger="core_blocks.runs"):
+        quiet = run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile,
+                             stream_output=False)
+        assert dbt_lines() == []
+        [from_operation] = operation.run()
+        assert dbt_lines() == []
+        run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        assert len(dbt_lines()) == 1  # the default streams them
+
+    assert quiet.success and node_names(from_operation) == {("seed", "raw_orders")}

@@ -43,15 +43,17 @@ def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
                             overwrite_profiles: bool = False,
                             extra_command_args: list[str] | None = None,
                             create_summary_artifact: bool = True,
-                            summary_artifact_key: str | None = None) -> DbtResult:
+                            summary_artifact_key: str | None = None,
+                            stream_output: bool = True) -> DbtResult:
     """Run a dbt command as written on the command line (`"dbt build --select orders"`; the
     leading `dbt` is optional) and return every node's result.
 
     With `dbt_cli_profile`, its profiles.yml is written to a private temporary folder removed
     afterwards; only `profiles_dir` with `overwrite_profiles=True` writes it there instead.
-    dbt's log lines go to the run's log as they happen; a table of the nodes is attached to
-    the run as artifact `summary_artifact_key` (default `dbt-<subcommand>-results`). Failed
-    nodes raise DbtFailure naming each; dbt unable to run raises DbtInvocationError.
+    dbt's log lines go to the run's log as they happen (unless `stream_output=False`); a
+    table of the nodes is attached to the run as artifact `summary_artifact_key` (default
+    `dbt-<subcommand>-results`). Failed nodes raise DbtFailure naming each; dbt unable to
+    run raises DbtInvocationError.
     """
     from prefect_dbt.results import to_result
     from prefect_dbt.runner import invoke
@@ -69,7 +71,7 @@ def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
             args.append(_NO_TRACKING)
         if not any(a.endswith("use-colors") for a in args):
             args.append(_NO_COLORS)
-        raw = invoke(args, _run_logger())
+        raw = invoke(args, _run_logger() if stream_output else _ignore)
     try:
         result = to_result(shown, raw)
     except Exception as exc:
@@ -163,6 +165,10 @@ def _write_profile(path: Path, profile: DbtCliProfile) -> None:
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     os.replace(tmp, path)
+
+
+def _ignore(level: str, message: str) -> None:
+    """on_event for stream_output=False: dbt's lines reach no log."""
 
 
 def _run_logger() -> Any:

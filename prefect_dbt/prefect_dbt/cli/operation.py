@@ -35,6 +35,8 @@ class DbtCoreOperation(Block):
         default=None, description="Profile to run with, written to a private temporary folder")
     overwrite_profiles: bool = Field(
         default=False, description="Write the profile to profiles_dir, replacing its file")
+    stream_output: bool = Field(
+        default=True, description="Send dbt's log lines to the run's log as they happen")
 
     def run(self) -> list[DbtResult]:
         """Run every command, each as a trigger_dbt_cli_command task; stops at the first
@@ -44,5 +46,6 @@ class DbtCoreOperation(Block):
         return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
                                         profiles_dir=self.profiles_dir,
                                         dbt_cli_profile=self.dbt_cli_profile,
-                                        overwrite_profiles=self.overwrite_profiles)
+                                        overwrite_profiles=self.overwrite_profiles,
+                                        stream_output=self.stream_output)
                 for command in self.commands]
