@@ -206,3 +206,19 @@ def test_stream_output_false_keeps_dbts_lines_out_of_the_log(shop_project, duckd
         assert len(dbt_lines()) == 1  # the default streams them
 
     assert quiet.success and node_names(from_operation) == {("seed", "raw_orders")}
+
+
+def test_a_core_operation_takes_its_folders_as_paths(shop_project, duckdb_profile, tmp_path,
+                                                     block_home):
+    operation = DbtCoreOperation(commands=["dbt seed"], project_dir=shop_project,
+                                 profiles_dir=tmp_path / "dot-dbt",
+                                 dbt_cli_profile=duckdb_profile, overwrite_profiles=True)
+    operation.save("seed-shop")
+
+    loaded = DbtCoreOperation.load("seed-shop")
+    [seeded] = loaded.run()
+
+    assert (loaded.project_dir, loaded.profiles_dir) == (str(shop_project),
+                                                         str(tmp_path / "dot-dbt"))
+    assert node_names(seeded) == {("seed", "raw_orders")}
+    assert (tmp_path / "dot-dbt" / "profiles.yml").exists()

@@ -7,7 +7,10 @@ registering the block types does not import the task runtime: `blocks types` and
 
 from __future__ import annotations
 
-from pydantic import Field
+import os
+from typing import Any
+
+from pydantic import Field, field_validator
 
 from core_blocks import Block
 from prefect_dbt.cli.credentials import DbtCliProfile
@@ -37,6 +40,12 @@ class DbtCoreOperation(Block):
         default=False, description="Write the profile to profiles_dir, replacing its file")
     stream_output: bool = Field(
         default=True, description="Send dbt's log lines to the run's log as they happen")
+
+    @field_validator("project_dir", "profiles_dir", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        """A pathlib.Path is taken as Prefect's field takes it, and saved as its text."""
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     def run(self) -> list[DbtResult]:
         """Run every command, each as a trigger_dbt_cli_command task; stops at the first
