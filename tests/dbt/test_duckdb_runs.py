@@ -116,21 +116,50 @@ def test_no_profiles_yml_holding_a_secret_is_left_after_success_or_failure(
             assert path.is_dir() or canary.encode() not in path.read_bytes(), path
 
 
-def test_a_profile_goes_to_profiles_dir_only_with_overwrite(shop_project, duckdb_profile,
-                                                           tmp_path):
+def test_a_profile_is_written_to_profiles_dir_unless_one_is_there(shop_project,
+                                                                  duckdb_profile, tmp_path):
+    """As Prefect's: written when profiles_dir has no profiles.yml; an existing one is replaced
+    only with overwrite_profiles."""
     folder = tmp_path / "dot-dbt"
+    written = folder / "profiles.yml"
     from prefect_dbt import DbtConfigError
 
-    with pytest.raises(DbtConfigError, match="overwrite_profiles=True"):
+    run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=duckdb_profile)
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert "type: duckdb" in written.read_text()
+
+    written.write_text("# the user's own\n")
+    with pytest.raises(DbtConfigError, match="already exists.*overwrite_profiles=True"):
         run_dbt_seed(project_dir=shop_project, profiles_dir=folder,
                      dbt_cli_profile=duckdb_profile)
-    assert not folder.exists()
+    assert written.read_text() == "# the user's own\n"
 
     run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=duckdb_profile,
                  overwrite_profiles=True)
-    written = folder / "profiles.yml"
-    assert written.stat().st_mode & 0o777 == 0o600
     assert "type: duckdb" in written.read_text()
+    assert [p.name for p in folder.iterdir()] == ["profiles.yml"]  # no temporary file left
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_profile_that_cannot_be_written_leaves_profiles_dir_as_it_was(
+        shop_project, duckdb_profile, tmp_path, overwrite):
+    profile = duckdb_profile.model_copy(deep=True)
+    profile.target_configs.extras = {"path": "clash.duckdb"}  # a field's key: refused
+    folder = tmp_path / "dot-dbt"
+    from prefect_dbt import DbtConfigError
+
+    with pytest.raises(DbtConfigError, match="extras key 'path'"):
+        run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=profile,
+                     overwrite_profiles=overwrite)
+    assert not folder.exists()
+
+    folder.mkdir()
+    (folder / "profiles.yml").write_text("# the user's own\n")
+    with pytest.raises(DbtConfigError):
+        run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=profile,
+                     overwrite_profiles=overwrite)
+    assert [p.name for p in folder.iterdir()] == ["profiles.yml"]
+    assert (folder / "profiles.yml").read_text() == "# the user's own\n"
 
 
 def test_a_core_operation_runs_its_commands_in_order(shop_project, duckdb_profile):

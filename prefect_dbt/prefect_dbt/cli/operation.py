@@ -32,12 +32,14 @@ class DbtCoreOperation(Block):
     commands: list[str] = Field(min_length=1, description="dbt commands, run in this order")
     project_dir: str | None = Field(default=None, description="The dbt project's folder")
     profiles_dir: str | None = Field(
-        default=None, description="Folder of profiles.yml (written there only with "
-        "overwrite_profiles)")
+        default=None, description="Folder of profiles.yml; dbt_cli_profile is written there "
+        "if it has none, or with overwrite_profiles")
     dbt_cli_profile: DbtCliProfile | None = Field(
-        default=None, description="Profile to run with, written to a private temporary folder")
+        default=None, description="Profile to run with, written to profiles_dir or else a "
+        "private temporary folder")
     overwrite_profiles: bool = Field(
-        default=False, description="Write the profile to profiles_dir, replacing its file")
+        default=False, description="Write the profile to profiles_dir even if it has a "
+        "profiles.yml, replacing it")
     stream_output: bool = Field(
         default=True, description="Send dbt's log lines to the run's log as they happen")
 
