@@ -251,3 +251,16 @@ def test_a_core_operation_takes_its_folders_as_paths(shop_project, duckdb_profil
                                                          str(tmp_path / "dot-dbt"))
     assert node_names(seeded) == {("seed", "raw_orders")}
     assert (tmp_path / "dot-dbt" / "profiles.yml").exists()
+
+
+def test_a_result_reads_dbts_result_and_exception_through(shop_project, duckdb_profile):
+    """Code written for Prefect's tasks reads .result and .exception of dbt's own result."""
+    listed = trigger_dbt_cli_command("dbt ls --resource-type seed --output name",
+                                     project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+    seeded = run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+
+    assert listed.result == ["raw_orders"] and listed.exception is None
+    assert [r.node.unique_id for r in seeded.result.results] == ["seed.shop.raw_orders"]
+    assert seeded.result is seeded.raw.result and seeded.exception is None
+    with pytest.raises(AttributeError):
+        seeded.result = None  # read-only, as the rest of the result
