@@ -115,3 +115,17 @@ def test_paths_in_extras_become_strings_and_none_values_are_left_out(tmp_path):
         extras={"log_path": tmp_path}), target_configs=DuckDbTargetConfigs(
         path="x.duckdb", extras={"external_root": tmp_path}))
     yaml.safe_dump(profile.get_profile())  # no RepresenterError
+
+
+def test_bigquery_takes_prefects_schema_as_its_dataset(block_home):
+    key = {"type": "service_account", "private_key": "KEY"}
+    target = BigQueryTargetConfigs(project="acme", schema="marts", keyfile_json=key)
+    target.save("bq")
+
+    assert target.dataset == "marts"
+    assert BigQueryTargetConfigs.load("bq").get_configs()["dataset"] == "marts"
+    assert "schema" not in target.get_configs()
+    assert BigQueryTargetConfigs(project="acme", schema="m", dataset="m",
+                                 keyfile_json=key).dataset == "m"
+    with pytest.raises(BlockValidationError, match="schema is another name for dataset"):
+        BigQueryTargetConfigs(project="acme", schema="a", dataset="b", keyfile_json=key)
