@@ -264,3 +264,24 @@ def test_a_result_reads_dbts_result_and_exception_through(shop_project, duckdb_p
     assert seeded.result is seeded.raw.result and seeded.exception is None
     with pytest.raises(AttributeError):
         seeded.result = None  # read-only, as the rest of the result
+
+
+def test_async_code_runs_a_task_in_a_thread_and_awaiting_it_fails(shop_project,
+                                                                  duckdb_profile):
+    """What the README tells Prefect users: the tasks are sync; async code uses to_thread."""
+    import asyncio
+
+    @flow
+    async def nightly():
+        result = await asyncio.to_thread(run_dbt_seed, project_dir=shop_project,
+                                         dbt_cli_profile=duckdb_profile)
+        with pytest.raises(TypeError, match="await"):
+            await run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        return result
+
+    result = asyncio.run(nightly())
+
+    assert node_names(result) == {("seed", "raw_orders")}
+    runs = [history.get_run(get_store(), a["run_id"]) for a in list_artifacts(get_store())]
+    assert [(r["fn_name"], r["state_name"]) for r in runs] == [
+        ("trigger_dbt_cli_command", "Completed")] * 2  # the awaited call ran too
