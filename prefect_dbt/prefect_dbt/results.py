@@ -31,13 +31,25 @@ class NodeResult:
 class DbtResult:
     """The outcome of one dbt command: `success`, the command, and every node's result.
 
-    `raw` is dbt's own dbtRunnerResult, for what this leaves out (e.g. `dbt ls` output).
+    `raw` is dbt's own dbtRunnerResult, for what this leaves out (e.g. `dbt ls` output);
+    `result` and `exception` read through to it, as code written for Prefect's tasks (which
+    return the dbtRunnerResult itself) reads them.
     """
 
     command: str
     success: bool
     nodes: list[NodeResult]
     raw: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def result(self) -> Any:
+        """dbt's own result: RunExecutionResult, the list `dbt ls` prints, a Manifest …"""
+        return getattr(self.raw, "result", None)
+
+    @property
+    def exception(self) -> BaseException | None:
+        """What stopped dbt, if anything (the dbtRunnerResult's exception)."""
+        return getattr(self.raw, "exception", None)
 
     @property
     def failed_nodes(self) -> list[NodeResult]:

@@ -17,6 +17,11 @@ FILES = {
         "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: id\n"
         "        data_tests: [unique, not_null]\n  - name: customer_totals\n    columns:\n"
         "      - name: customer\n        data_tests: [unique]\n"),
+    # The seed as a source, for `dbt source freshness`: always fresh, its load time "now".
+    "models/sources.yml": (
+        "version: 2\nsources:\n  - name: landing\n    schema: \"{{ target.schema }}\"\n"
+        "    tables:\n      - name: raw_orders\n        loaded_at_field: current_timestamp\n"
+        "        freshness:\n          warn_after: {count: 1, period: day}\n"),
 }
 BROKEN = {
     # A test that fails (three orders, not one) and a model that fails (no such column).

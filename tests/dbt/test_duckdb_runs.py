@@ -15,7 +15,13 @@ from core_blocks.runtime.artifacts import list_artifacts
 from core_blocks.store import get_store
 from prefect_dbt import DbtFailure, DbtInvocationError
 from prefect_dbt.cli import DbtCoreOperation
-from prefect_dbt.cli.commands import run_dbt_seed, trigger_dbt_cli_command
+from prefect_dbt.cli.commands import (
+    run_dbt_model,
+    run_dbt_run,
+    run_dbt_seed,
+    run_dbt_source_freshness,
+    trigger_dbt_cli_command,
+)
 from tests.dbt.project import GOOD_NODES, node_names
 
 
@@ -110,21 +116,50 @@ def test_no_profiles_yml_holding_a_secret_is_left_after_success_or_failure(
             assert path.is_dir() or canary.encode() not in path.read_bytes(), path
 
 
-def test_a_profile_goes_to_profiles_dir_only_with_overwrite(shop_project, duckdb_profile,
-                                                           tmp_path):
+def test_a_profile_is_written_to_profiles_dir_unless_one_is_there(shop_project,
+                                                                  duckdb_profile, tmp_path):
+    """As Prefect's: written when profiles_dir has no profiles.yml; an existing one is replaced
+    only with overwrite_profiles."""
     folder = tmp_path / "dot-dbt"
+    written = folder / "profiles.yml"
     from prefect_dbt import DbtConfigError
 
-    with pytest.raises(DbtConfigError, match="overwrite_profiles=True"):
+    run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=duckdb_profile)
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert "type: duckdb" in written.read_text()
+
+    written.write_text("# the user's own\n")
+    with pytest.raises(DbtConfigError, match="already exists.*overwrite_profiles=True"):
         run_dbt_seed(project_dir=shop_project, profiles_dir=folder,
                      dbt_cli_profile=duckdb_profile)
-    assert not folder.exists()
+    assert written.read_text() == "# the user's own\n"
 
     run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=duckdb_profile,
                  overwrite_profiles=True)
-    written = folder / "profiles.yml"
-    assert written.stat().st_mode & 0o777 == 0o600
     assert "type: duckdb" in written.read_text()
+    assert [p.name for p in folder.iterdir()] == ["profiles.yml"]  # no temporary file left
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_profile_that_cannot_be_written_leaves_profiles_dir_as_it_was(
+        shop_project, duckdb_profile, tmp_path, overwrite):
+    profile = duckdb_profile.model_copy(deep=True)
+    profile.target_configs.extras = {"path": "clash.duckdb"}  # a field's key: refused
+    folder = tmp_path / "dot-dbt"
+    from prefect_dbt import DbtConfigError
+
+    with pytest.raises(DbtConfigError, match="extras key 'path'"):
+        run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=profile,
+                     overwrite_profiles=overwrite)
+    assert not folder.exists()
+
+    folder.mkdir()
+    (folder / "profiles.yml").write_text("# the user's own\n")
+    with pytest.raises(DbtConfigError):
+        run_dbt_seed(project_dir=shop_project, profiles_dir=folder, dbt_cli_profile=profile,
+                     overwrite_profiles=overwrite)
+    assert [p.name for p in folder.iterdir()] == ["profiles.yml"]
+    assert (folder / "profiles.yml").read_text() == "# the user's own\n"
 
 
 def test_a_core_operation_runs_its_commands_in_order(shop_project, duckdb_profile):
@@ -135,3 +170,118 @@ def test_a_core_operation_runs_its_commands_in_order(shop_project, duckdb_profil
 
     assert node_names(seeded) == {("seed", "raw_orders")}
     assert node_names(ran) == {("model", "orders")}
+
+
+def test_a_path_in_extras_reaches_dbt_as_a_string(shop_project, duckdb_profile, tmp_path):
+    profile = duckdb_profile.model_copy(deep=True)
+    profile.target_configs.extras = {"external_root": tmp_path / "external"}
+
+    result = run_dbt_seed(project_dir=shop_project, dbt_cli_profile=profile,
+                          profiles_dir=tmp_path / "dot-dbt", overwrite_profiles=True)
+
+    assert node_names(result) == {("seed", "raw_orders")}
+    assert f"external_root: {tmp_path / 'external'}" in (
+        tmp_path / "dot-dbt" / "profiles.yml").read_text()
+
+
+def test_run_dbt_model_is_prefects_name_for_dbt_run(shop_project, duckdb_profile):
+    from prefect_dbt import cli
+
+    run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+    result = run_dbt_model(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+
+    assert run_dbt_model is run_dbt_run is cli.run_dbt_model
+    assert result.command.startswith("dbt run ")
+    assert node_names(result) == {("model", "orders"), ("model", "customer_totals")}
+
+
+def test_source_freshness_reports_each_source_and_attaches_its_table(shop_project,
+                                                                     duckdb_profile):
+    from prefect_dbt import cli
+
+    @flow
+    def check():
+        run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        return run_dbt_source_freshness(project_dir=shop_project,
+                                        dbt_cli_profile=duckdb_profile)
+
+    result = check()
+
+    assert cli.run_dbt_source_freshness is run_dbt_source_freshness
+    assert result.command.startswith("dbt source freshness")
+    [node] = result.nodes
+    assert (node.unique_id, node.resource_type, node.status) == (
+        "source.shop.landing.raw_orders", "source", "pass")
+    keys = {a["key"] for a in list_artifacts(get_store())}
+    assert keys == {"dbt-seed-results", "dbt-source-freshness-results"}
+
+
+def test_stream_output_false_keeps_dbts_lines_out_of_the_log(shop_project, duckdb_profile,
+                                                             caplog):
+    def dbt_lines():
+        lines = [r.getMessage() for r in caplog.records if "Running with dbt=" in r.getMessage()]
+        caplog.clear()
+        return lines
+
+    operation = DbtCoreOperation(commands=["dbt seed"], project_dir=str(shop_project),
+                                 dbt_cli_profile=duckdb_profile, stream_output=False)
+    with caplog.at_level(logging.DEBUG, logger="core_blocks.runs"):
+        quiet = run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile,
+                             stream_output=False)
+        assert dbt_lines() == []
+        [from_operation] = operation.run()
+        assert dbt_lines() == []
+        run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        assert len(dbt_lines()) == 1  # the default streams them
+
+    assert quiet.success and node_names(from_operation) == {("seed", "raw_orders")}
+
+
+def test_a_core_operation_takes_its_folders_as_paths(shop_project, duckdb_profile, tmp_path,
+                                                     block_home):
+    operation = DbtCoreOperation(commands=["dbt seed"], project_dir=shop_project,
+                                 profiles_dir=tmp_path / "dot-dbt",
+                                 dbt_cli_profile=duckdb_profile, overwrite_profiles=True)
+    operation.save("seed-shop")
+
+    loaded = DbtCoreOperation.load("seed-shop")
+    [seeded] = loaded.run()
+
+    assert (loaded.project_dir, loaded.profiles_dir) == (str(shop_project),
+                                                         str(tmp_path / "dot-dbt"))
+    assert node_names(seeded) == {("seed", "raw_orders")}
+    assert (tmp_path / "dot-dbt" / "profiles.yml").exists()
+
+
+def test_a_result_reads_dbts_result_and_exception_through(shop_project, duckdb_profile):
+    """Code written for Prefect's tasks reads .result and .exception of dbt's own result."""
+    listed = trigger_dbt_cli_command("dbt ls --resource-type seed --output name",
+                                     project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+    seeded = run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+
+    assert listed.result == ["raw_orders"] and listed.exception is None
+    assert [r.node.unique_id for r in seeded.result.results] == ["seed.shop.raw_orders"]
+    assert seeded.result is seeded.raw.result and seeded.exception is None
+    with pytest.raises(AttributeError):
+        seeded.result = None  # read-only, as the rest of the result
+
+
+def test_async_code_runs_a_task_in_a_thread_and_awaiting_it_fails(shop_project,
+                                                                  duckdb_profile):
+    """What the README tells Prefect users: the tasks are sync; async code uses to_thread."""
+    import asyncio
+
+    @flow
+    async def nightly():
+        result = await asyncio.to_thread(run_dbt_seed, project_dir=shop_project,
+                                         dbt_cli_profile=duckdb_profile)
+        with pytest.raises(TypeError, match="await"):
+            await run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        return result
+
+    result = asyncio.run(nightly())
+
+    assert node_names(result) == {("seed", "raw_orders")}
+    runs = [history.get_run(get_store(), a["run_id"]) for a in list_artifacts(get_store())]
+    assert [(r["fn_name"], r["state_name"]) for r in runs] == [
+        ("trigger_dbt_cli_command", "Completed")] * 2  # the awaited call ran too

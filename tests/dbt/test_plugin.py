@@ -36,3 +36,29 @@ def test_cli_commands_do_not_import_dbt(argv, block_home):
         assert "dbt profiles as blocks: import-profiles." in out.stdout
     if argv == ["dbt", "--help"]:
         assert "import-profiles" in out.stdout
+
+
+def test_prefects_import_paths_resolve():
+    """The names the README's "Coming from Prefect's prefect-dbt" table says are supported."""
+    import importlib
+
+    paths = {
+        "prefect_dbt": ["DbtCliProfile", "DbtCoreOperation", "TargetConfigs", "GlobalConfigs",
+                        "PostgresTargetConfigs", "SnowflakeTargetConfigs",
+                        "BigQueryTargetConfigs"],
+        "prefect_dbt.cli": ["DbtCliProfile", "DbtCoreOperation", "TargetConfigs",
+                            "GlobalConfigs"],
+        "prefect_dbt.cli.commands": ["DbtCoreOperation", "trigger_dbt_cli_command",
+                                     "run_dbt_build", "run_dbt_model", "run_dbt_test",
+                                     "run_dbt_snapshot", "run_dbt_seed",
+                                     "run_dbt_source_freshness"],
+        "prefect_dbt.cli.credentials": ["DbtCliProfile"],
+        "prefect_dbt.cli.configs": ["TargetConfigs", "GlobalConfigs", "PostgresTargetConfigs",
+                                    "SnowflakeTargetConfigs", "BigQueryTargetConfigs"],
+        "prefect_dbt.cli.configs.postgres": ["PostgresTargetConfigs"],
+        "prefect_dbt.cli.configs.snowflake": ["SnowflakeTargetConfigs"],
+        "prefect_dbt.cli.configs.bigquery": ["BigQueryTargetConfigs"],
+    }
+    missing = [f"{module}.{name}" for module, names in paths.items() for name in names
+               if not callable(getattr(importlib.import_module(module), name, None))]
+    assert missing == []

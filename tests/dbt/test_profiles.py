@@ -93,3 +93,39 @@ def test_a_profile_with_global_configs_and_its_secrets_round_trip_the_store(bloc
     assert loaded.get_profile()["shop"]["outputs"]["prod"]["password"] == canary
     assert canary not in repr(loaded)
     assert canary.encode() not in (block_home / "blocks.db").read_bytes()
+
+
+def test_paths_in_extras_become_strings_and_none_values_are_left_out(tmp_path):
+    """As Prefect's get_configs(): profiles.yml's safe YAML writer refuses a Path."""
+    import yaml
+
+    duck = DuckDbTargetConfigs(path=str(tmp_path / "x.duckdb"), extras={
+        "external_root": tmp_path / "out", "unset": None,
+        "plugins": [{"module": "m", "config": {"root": tmp_path}}]}).get_configs()
+    generic = TargetConfigs(type="trino", schema="s", extras={"cert": tmp_path / "ca.pem",
+                                                              "port": None}).get_configs()
+    flags = GlobalConfigs(use_colors=False, extras={"log_path": tmp_path / "logs",
+                                                    "printer_width": None}).get_configs()
+
+    assert duck["external_root"] == str(tmp_path / "out") and "unset" not in duck
+    assert duck["plugins"] == [{"module": "m", "config": {"root": str(tmp_path)}}]
+    assert generic == {"type": "trino", "schema": "s", "cert": str(tmp_path / "ca.pem")}
+    assert flags == {"use_colors": False, "log_path": str(tmp_path / "logs")}
+    profile = DbtCliProfile(name="p", target="t", global_configs=GlobalConfigs(
+        extras={"log_path": tmp_path}), target_configs=DuckDbTargetConfigs(
+        path="x.duckdb", extras={"external_root": tmp_path}))
+    yaml.safe_dump(profile.get_profile())  # no RepresenterError
+
+
+def test_bigquery_takes_prefects_schema_as_its_dataset(block_home):
+    key = {"type": "service_account", "private_key": "KEY"}
+    target = BigQueryTargetConfigs(project="acme", schema="marts", keyfile_json=key)
+    target.save("bq")
+
+    assert target.dataset == "marts"
+    assert BigQueryTargetConfigs.load("bq").get_configs()["dataset"] == "marts"
+    assert "schema" not in target.get_configs()
+    assert BigQueryTargetConfigs(project="acme", schema="m", dataset="m",
+                                 keyfile_json=key).dataset == "m"
+    with pytest.raises(BlockValidationError, match="schema is another name for dataset"):
+        BigQueryTargetConfigs(project="acme", schema="a", dataset="b", keyfile_json=key)

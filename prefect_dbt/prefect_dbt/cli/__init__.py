@@ -13,6 +13,8 @@ _EXPORTS = {  # public name -> module defining it
     "trigger_dbt_cli_command": "prefect_dbt.cli.commands",
     "run_dbt_build": "prefect_dbt.cli.commands",
     "run_dbt_run": "prefect_dbt.cli.commands",
+    "run_dbt_model": "prefect_dbt.cli.commands",
+    "run_dbt_source_freshness": "prefect_dbt.cli.commands",
     "run_dbt_test": "prefect_dbt.cli.commands",
     "run_dbt_seed": "prefect_dbt.cli.commands",
     "run_dbt_snapshot": "prefect_dbt.cli.commands",
@@ -32,9 +34,11 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers
     from prefect_dbt.cli.commands import (
         run_dbt_build,
+        run_dbt_model,
         run_dbt_run,
         run_dbt_seed,
         run_dbt_snapshot,
+        run_dbt_source_freshness,
         run_dbt_test,
         trigger_dbt_cli_command,
     )

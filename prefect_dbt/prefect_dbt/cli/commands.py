@@ -43,15 +43,18 @@ def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
                             overwrite_profiles: bool = False,
                             extra_command_args: list[str] | None = None,
                             create_summary_artifact: bool = True,
-                            summary_artifact_key: str | None = None) -> DbtResult:
+                            summary_artifact_key: str | None = None,
+                            stream_output: bool = True) -> DbtResult:
     """Run a dbt command as written on the command line (`"dbt build --select orders"`; the
     leading `dbt` is optional) and return every node's result.
 
     With `dbt_cli_profile`, its profiles.yml is written to a private temporary folder removed
-    afterwards; only `profiles_dir` with `overwrite_profiles=True` writes it there instead.
-    dbt's log lines go to the run's log as they happen; a table of the nodes is attached to
-    the run as artifact `summary_artifact_key` (default `dbt-<subcommand>-results`). Failed
-    nodes raise DbtFailure naming each; dbt unable to run raises DbtInvocationError.
+    afterwards; with `profiles_dir` too, it is written there instead (and kept), unless a
+    profiles.yml is there already: that one is replaced only with `overwrite_profiles=True`.
+    dbt's log lines go to the run's log as they happen (unless `stream_output=False`); a
+    table of the nodes is attached to the run as artifact `summary_artifact_key` (default
+    `dbt-<subcommand>-results`). Failed nodes raise DbtFailure naming each; dbt unable to
+    run raises DbtInvocationError.
     """
     from prefect_dbt.results import to_result
     from prefect_dbt.runner import invoke
@@ -69,7 +72,7 @@ def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
             args.append(_NO_TRACKING)
         if not any(a.endswith("use-colors") for a in args):
             args.append(_NO_COLORS)
-        raw = invoke(args, _run_logger())
+        raw = invoke(args, _run_logger() if stream_output else _ignore)
     try:
         result = to_result(shown, raw)
     except Exception as exc:
@@ -103,6 +106,15 @@ def run_dbt_run(**kwargs: Any) -> DbtResult:
     return trigger_dbt_cli_command("dbt run", **kwargs)
 
 
+run_dbt_model = run_dbt_run  # Prefect's name for `dbt run`
+
+
+def run_dbt_source_freshness(**kwargs: Any) -> DbtResult:
+    """`dbt source freshness`: how recently each source with a freshness rule was loaded
+    (run the sources' tables first: a missing table is an error, a stale one a warning)."""
+    return trigger_dbt_cli_command("dbt source freshness", **kwargs)
+
+
 def run_dbt_test(**kwargs: Any) -> DbtResult:
     """`dbt test`: run the data tests."""
     return trigger_dbt_cli_command("dbt test", **kwargs)
@@ -125,35 +137,59 @@ def _profiles_dir(profile: DbtCliProfile | None, profiles_dir: str | Path | None
     if profile is None:
         yield None if profiles_dir is None else Path(profiles_dir)
         return
+    text = _profile_text(profile)  # first: a profile that cannot be written touches no disk
     if profiles_dir is not None:
-        if not overwrite:
-            raise DbtConfigError(
-                f"profiles_dir {str(profiles_dir)!r} was given with a dbt_cli_profile but "
-                "without overwrite_profiles: set overwrite_profiles=True to write the profile "
-                "there, or leave profiles_dir out to use a private temporary folder.")
         folder = Path(profiles_dir).expanduser()
+        path = folder / "profiles.yml"
+        if not overwrite and path.exists():
+            raise _kept_profiles(path)
         folder.mkdir(parents=True, exist_ok=True)
-        _write_profile(folder / "profiles.yml", profile)
+        _write_profile(path, text, replace=overwrite)
         yield folder
         return
     folder = Path(tempfile.mkdtemp(prefix="core-blocks-dbt-"))  # mkdtemp: mode 0700
     try:
-        _write_profile(folder / "profiles.yml", profile)
+        _write_profile(folder / "profiles.yml", text, replace=True)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _write_profile(path: Path, profile: DbtCliProfile) -> None:
+def _kept_profiles(path: Path) -> DbtConfigError:
+    return DbtConfigError(
+        f"{str(path)!r} already exists, so dbt_cli_profile was not written there: pass "
+        "overwrite_profiles=True to replace it, leave dbt_cli_profile out to use that file, "
+        "or leave profiles_dir out to use a private temporary folder.")
+
+
+def _profile_text(profile: DbtCliProfile) -> str:
     import yaml
 
-    text = yaml.safe_dump(profile.get_profile(), sort_keys=False)
+    return yaml.safe_dump(profile.get_profile(), sort_keys=False)
+
+
+def _write_profile(path: Path, text: str, replace: bool) -> None:
+    """Write profiles.yml whole or not at all: a temporary file first, then renamed (replace)
+    or linked, which fails if a profiles.yml appeared meanwhile (not replace)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # 0600 from the first byte: the file holds the target's password.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    try:
+        # 0600 from the first byte: the file holds the target's password.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise _kept_profiles(path) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _ignore(level: str, message: str) -> None:
+    """on_event for stream_output=False: dbt's lines reach no log."""
 
 
 def _run_logger() -> Any:
@@ -179,7 +215,10 @@ def _attach_summary(result: DbtResult, args: list[str], key: str | None) -> None
     from core_blocks import create_table_artifact
 
     failed = len(result.failed_nodes)
-    subcommand = next((a for a in args if not a.startswith("-")), "command")
+    words = [a for a in args if not a.startswith("-")][:2]
+    # `source freshness`, `docs generate`: dbt's two-word subcommands are named in full.
+    subcommand = " ".join(words if words[:1] in (["source"], ["docs"]) else words[:1])
+    subcommand = subcommand or "command"
     default = "dbt-" + re.sub(r"[^a-z0-9]+", "-", subcommand.lower()).strip("-") + "-results"
     create_table_artifact(key or default, result.summary_rows(),
                           description=f"{result.command}: {len(result.nodes)} nodes, "

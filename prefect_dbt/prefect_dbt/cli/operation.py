@@ -7,7 +7,10 @@ registering the block types does not import the task runtime: `blocks types` and
 
 from __future__ import annotations
 
-from pydantic import Field
+import os
+from typing import Any
+
+from pydantic import Field, field_validator
 
 from core_blocks import Block
 from prefect_dbt.cli.credentials import DbtCliProfile
@@ -29,12 +32,22 @@ class DbtCoreOperation(Block):
     commands: list[str] = Field(min_length=1, description="dbt commands, run in this order")
     project_dir: str | None = Field(default=None, description="The dbt project's folder")
     profiles_dir: str | None = Field(
-        default=None, description="Folder of profiles.yml (written there only with "
-        "overwrite_profiles)")
+        default=None, description="Folder of profiles.yml; dbt_cli_profile is written there "
+        "if it has none, or with overwrite_profiles")
     dbt_cli_profile: DbtCliProfile | None = Field(
-        default=None, description="Profile to run with, written to a private temporary folder")
+        default=None, description="Profile to run with, written to profiles_dir or else a "
+        "private temporary folder")
     overwrite_profiles: bool = Field(
-        default=False, description="Write the profile to profiles_dir, replacing its file")
+        default=False, description="Write the profile to profiles_dir even if it has a "
+        "profiles.yml, replacing it")
+    stream_output: bool = Field(
+        default=True, description="Send dbt's log lines to the run's log as they happen")
+
+    @field_validator("project_dir", "profiles_dir", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: Any) -> Any:
+        """A pathlib.Path is taken as Prefect's field takes it, and saved as its text."""
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     def run(self) -> list[DbtResult]:
         """Run every command, each as a trigger_dbt_cli_command task; stops at the first
@@ -44,5 +57,6 @@ class DbtCoreOperation(Block):
         return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
                                         profiles_dir=self.profiles_dir,
                                         dbt_cli_profile=self.dbt_cli_profile,
-                                        overwrite_profiles=self.overwrite_profiles)
+                                        overwrite_profiles=self.overwrite_profiles,
+                                        stream_output=self.stream_output)
                 for command in self.commands]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Any, ClassVar
 
 from pydantic import ConfigDict, Field
@@ -17,6 +18,23 @@ def _revealed(block: Block) -> dict[str, Any]:
         data.pop(key, None)
     data.pop("allow_field_overrides", None)
     return data
+
+
+def profile_values(configs: dict[str, Any]) -> dict[str, Any]:
+    """`configs` as profiles.yml can hold them, as Prefect's get_configs() gives them: keys
+    set to None are left out, and paths become strings at any depth (extras hold whatever
+    users pass, and YAML's safe writer refuses a Path)."""
+    return {key: _profile_value(value) for key, value in configs.items() if value is not None}
+
+
+def _profile_value(value: Any) -> Any:
+    if isinstance(value, PathLike):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _profile_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_profile_value(item) for item in value]
+    return value
 
 
 def schema_field(default: str | None = None) -> Any:
@@ -57,7 +75,7 @@ class BaseTargetConfigs(Block):
                     f"{type(self).__name__}: extras key {key!r} is already set by a field. "
                     "Set the field instead, or allow_field_overrides=True.")
             configs[key] = value
-        return configs
+        return profile_values(configs)
 
 
 class TargetConfigs(BaseTargetConfigs):
@@ -101,5 +119,6 @@ class GlobalConfigs(Block):
     def get_configs(self) -> dict[str, Any]:
         """The flags that are set, as profiles.yml's `config:` holds them."""
         configs = self.model_dump(exclude_none=True, mode="json")
-        configs.update(configs.pop("extras", None) or {})
-        return configs
+        configs.pop("extras", None)  # raw, not as JSON: profile_values converts its values
+        configs.update(self.extras or {})
+        return profile_values(configs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -11,7 +11,10 @@ from prefect_dbt.cli.configs.base import BaseTargetConfigs
 
 
 class BigQueryTargetConfigs(BaseTargetConfigs):
-    """A dbt-bigquery target; a service account's key file is kept in the secret backend."""
+    """A dbt-bigquery target; a service account's key file is kept in the secret backend.
+
+    `schema=` is taken for `dataset` (Prefect's spelling: in BigQuery a schema is a dataset).
+    """
 
     _block_type_name = "dbt BigQuery Target"
     _block_type_slug = "dbt-cli-bigquery-target-configs"
@@ -25,6 +28,16 @@ class BigQueryTargetConfigs(BaseTargetConfigs):
     keyfile_json: SecretDict | None = Field(
         default=None, description="The service account's JSON key (service-account-json)")
     location: str | None = Field(default=None, description="Dataset location, e.g. EU")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _schema_is_the_dataset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "schema" in data:
+            data = dict(data)
+            schema = data.pop("schema")
+            if data.setdefault("dataset", schema) != schema:
+                raise ValueError("give the dataset once: schema is another name for dataset")
+        return data
 
     @model_validator(mode="after")
     def _key_for_its_method(self) -> BigQueryTargetConfigs:
