@@ -19,7 +19,9 @@ from prefect_aws.client_parameters import AwsClientParameters
 from prefect_aws.errors import AwsError, aws_errors
 from prefect_aws.log_masking import hide_aws_secrets
 
-_client_lock = threading.Lock()  # boto3 sessions are not thread-safe while building clients
+# botocore is not thread-safe while building sessions and clients; held only for that, never
+# across a network call (an STS AssumeRole), so one slow role holds up no other block.
+_client_lock = threading.Lock()
 _MAX_CLIENTS = 8  # per block: a few services, a few parameter sets
 _RENEW_BEFORE = 300  # seconds: a client on an assumed role is rebuilt this long before expiry
 # What STS AssumeRole takes besides RoleArn (assume_role_arn): a typo fails at validation.
@@ -73,7 +75,7 @@ class _BotoCredentials(CredentialsBlock):
         kwargs = {k: v for k, v in self._session_kwargs().items() if v is not None}
         # botocore's DEBUG log would print the token (and could print the key): mask them.
         hide_aws_secrets(kwargs.get("aws_secret_access_key"), kwargs.get("aws_session_token"))
-        with aws_errors():
+        with aws_errors(), _client_lock:
             return boto3.Session(**kwargs), None
 
     def get_boto3_session(self) -> Any:
@@ -96,10 +98,9 @@ class _BotoCredentials(CredentialsBlock):
         client, renew_at = self._clients.get(cache_key, (None, None))
         if client is None or (renew_at is not None and time.time() >= renew_at):
             kwargs = params.client_kwargs()
-            with _client_lock:
-                session, expires_at = self._new_session()
-                with aws_errors(endpoint=kwargs.get("endpoint_url")):
-                    client = session.client(service, **kwargs)
+            session, expires_at = self._new_session()
+            with aws_errors(endpoint=kwargs.get("endpoint_url")), _client_lock:
+                client = session.client(service, **kwargs)
             self._clients.pop(cache_key, None)
             if len(self._clients) >= _MAX_CLIENTS:  # clients of changed fields age out
                 self._clients.pop(next(iter(self._clients)))
@@ -203,13 +204,15 @@ class AwsCredentials(_BotoCredentials):
                    **self.assume_role_kwargs, "RoleArn": self.assume_role_arn}
         try:
             with aws_errors():
-                role = base.client("sts").assume_role(**request)["Credentials"]
+                with _client_lock:
+                    sts = base.client("sts")
+                role = sts.assume_role(**request)["Credentials"]  # the network call: unlocked
         except AwsError as exc:  # same class (and botocore base): the message names the role
             exc.args = (f"Could not assume the role {self.assume_role_arn!r}: {exc.args[0]} "
                         "Check the role's trust policy and assume_role_kwargs.",)
             raise
         hide_aws_secrets(role["SecretAccessKey"], role["SessionToken"])
-        with aws_errors():
+        with aws_errors(), _client_lock:
             session = boto3.Session(aws_access_key_id=role["AccessKeyId"],
                                     aws_secret_access_key=role["SecretAccessKey"],
                                     aws_session_token=role["SessionToken"],

@@ -9,6 +9,7 @@ from prefect_aws import (
     AwsClientParameters,
     AwsCredentials,
     AwsCredentialsError,
+    AwsError,
     MinIOCredentials,
     S3Bucket,
 )
@@ -249,3 +250,39 @@ def test_building_a_client_leaves_the_config_options_unchanged(aws_credentials):
     assert creds.aws_client_parameters.config == {
         "retries": {"max_attempts": 10, "mode": "standard"}}
     assert creds.get_s3_client() is client
+
+
+def test_an_assume_role_call_in_flight_holds_up_no_other_client(aws_env, monkeypatch):
+    """While one block waits on STS (an endpoint that takes the request and never answers),
+    another block's client is built at once: the client-build lock is not held across it."""
+    import socket
+    import threading
+    import time
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    silent.settimeout(10)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", f"http://127.0.0.1:{silent.getsockname()[1]}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    outcome: dict = {}
+
+    def build_on_the_role():
+        try:
+            AwsCredentials(region_name="us-east-1", assume_role_arn=ROLE).get_s3_client()
+        except AwsError as exc:
+            outcome["error"] = exc
+
+    waiting = threading.Thread(target=build_on_the_role)
+    waiting.start()
+    connection, _ = silent.accept()  # the AssumeRole request is on its way
+    try:
+        started = time.monotonic()
+        other = AwsCredentials(region_name="us-east-1").get_s3_client()
+        took = time.monotonic() - started
+    finally:
+        connection.close()  # the role's call now fails (one attempt)
+        silent.close()
+        waiting.join(timeout=30)
+
+    assert other.meta.service_model.service_name == "s3"
+    assert took < 2.0, f"a plain client waited {took:.1f} s on another block's STS call"
+    assert not waiting.is_alive() and "Could not assume the role" in str(outcome["error"])
