@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -25,15 +24,6 @@ class Task(Wrapped):
     kind = "task"
     options_type = TaskOptions
     options: TaskOptions
-
-    def with_options(self, **options: Any) -> Task:
-        """A copy of this task with some options changed."""
-        for option in options:
-            if option not in TaskOptions.keywords():
-                raise TypeError(f"with_options() got an unknown option {option!r}.")
-        clone = copy.copy(self)
-        clone.options = self.options.changed(**options)
-        return clone
 
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
         """Run the task now and return its result (async tasks: a coroutine to await)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Callable
@@ -41,6 +42,15 @@ class Wrapped:
         super().__init_subclass__(**kwargs)
         for option in fields(cls.options_type):
             setattr(cls, option.name, _option_attribute(option.name))
+
+    def with_options(self, **options: Any) -> Any:
+        """A copy of this task or flow with some options changed (checked as the decorator's)."""
+        for option in options:
+            if option not in self.options_type.keywords():
+                raise TypeError(f"with_options() got an unknown option {option!r}.")
+        clone = copy.copy(self)
+        clone.options = self.options.changed(**options)
+        return clone
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         # A task or flow defined as a method binds like a function.

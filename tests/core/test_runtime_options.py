@@ -69,6 +69,29 @@ def test_with_options_changes_a_copy_and_checks_it():
         loader.with_options(on_crashed=alert)
 
 
+def test_a_flows_with_options_changes_a_copy_that_runs_with_them():
+    calls = []
+
+    @flow(name="nightly")
+    def nightly():
+        calls.append(1)
+        if len(calls) < 3:
+            raise RuntimeError("not yet")
+        return "done"
+
+    patient = nightly.with_options(retries=2, name="nightly-patient", on_crashed=alert)
+
+    assert (patient.name, patient.retries, patient.on_crashed) == ("nightly-patient", 2, (alert,))
+    assert (nightly.name, nightly.retries, nightly.on_crashed) == ("nightly", 0, ())
+    assert patient.task_runner is nightly.task_runner and patient.fn is nightly.fn
+    state = patient(return_state=True)
+    assert state.type is StateType.COMPLETED and state.result() == "done" and len(calls) == 3
+    with pytest.raises(TypeError, match="with_options\\(\\) got an unknown option 'tags'"):
+        nightly.with_options(tags=["x"])
+    with pytest.raises(ValueError, match="retries must be a whole number"):
+        nightly.with_options(retries=-1)
+
+
 def test_setting_an_attribute_replaces_the_options_the_engine_reads():
     attempts = []
 
