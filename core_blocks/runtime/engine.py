@@ -52,11 +52,10 @@ def run_task(task: Any, args: tuple, kwargs: dict, run: Run | None = None) -> St
 def _task_attempts(task: Any, run: Run, parameters: dict[str, Any], log_prints: bool) -> State:
     tokens = enter(task, run, None, log_prints, None)
     try:
-        slot, cached = task_cache.lookup(task, run, parameters)
-        if cached is not task_cache.MISS:
-            return _served_from_cache(task, run, cached)
-        args, kwargs = call_arguments(task, parameters)
-        return attempt(task, run, lambda: task.fn(*args, **kwargs), _storing(task, slot))
+        served, call, on_success = _cached_or_call(task, run, parameters)
+        if served is not None:
+            return served
+        return attempt(task, run, call, on_success)
     finally:
         leave(tokens)
 
@@ -79,22 +78,25 @@ async def _atask_attempts(task: Any, run: Run, parameters: dict[str, Any], log_p
                           ) -> State:
     tokens = enter(task, run, None, log_prints, None)
     try:
-        slot, cached = task_cache.lookup(task, run, parameters)
-        if cached is not task_cache.MISS:
-            return _served_from_cache(task, run, cached)
-        args, kwargs = call_arguments(task, parameters)
-        return await aattempt(task, run, lambda: task.fn(*args, **kwargs), _storing(task, slot))
+        served, call, on_success = _cached_or_call(task, run, parameters)
+        if served is not None:
+            return served
+        return await aattempt(task, run, call, on_success)
     finally:
         leave(tokens)
 
 
-def _storing(task: Any, slot: task_cache.Slot | None) -> Callable[[Any], None] | None:
-    """What stores a completed attempt's value in the cache; None when the run is uncached."""
-    return None if slot is None else partial(task_cache.store, task, slot)
-
-
-def _served_from_cache(task: Any, run: Run, value: Any) -> State:
-    return finish(task, run, State(StateType.COMPLETED, name="Cached", data=value))
+def _cached_or_call(task: Any, run: Run, parameters: dict[str, Any]
+                    ) -> tuple[State | None, Callable[[], Any], Callable[[Any], None] | None]:
+    """(the run finished from the cache, or None), the attempt's call, and what stores a
+    completed attempt's value in the cache (None when the run is uncached)."""
+    slot, cached = task_cache.lookup(task, run, parameters)
+    if cached is not task_cache.MISS:
+        served = finish(task, run, State(StateType.COMPLETED, name="Cached", data=cached))
+        return served, task.fn, None
+    args, kwargs = call_arguments(task, parameters)
+    on_success = None if slot is None else partial(task_cache.store, task, slot)
+    return None, lambda: task.fn(*args, **kwargs), on_success
 
 
 # -- flows ---------------------------------------------------------------------------------------
