@@ -4,14 +4,14 @@ The registry and secret-backend selection look these names up without importing 
 which imports every core block type.
 """
 
-# "module:Class" of each block type of the core plugin.
-BLOCK_TYPES = frozenset({
+# "module:Class" of each block type of the core plugin, which imports them from here.
+BLOCK_TYPES = (
     "core_blocks.types.secret:Secret",
     "core_blocks.types.string:String",
     "core_blocks.types.json_block:JSON",
     "core_blocks.types.local_file_system:LocalFileSystem",
     "core_blocks.types.webhook:Webhook",
-})
+)
 
 # Named by import path, so the registry imports each on its own: a platform without a
 # backend's dependency loses that backend only (reported by `blocks doctor`). Selection imports

@@ -1,18 +1,15 @@
 """The core's own plugin: its block types and secret backends, through the public hooks."""
 
-from core_blocks.builtins import SECRET_BACKENDS
+from core_blocks.builtins import BLOCK_TYPES, SECRET_BACKENDS
 from core_blocks.hookspecs import hookimpl
 
 
 @hookimpl
 def register_block_types():
-    from core_blocks.types.json_block import JSON
-    from core_blocks.types.local_file_system import LocalFileSystem
-    from core_blocks.types.secret import Secret
-    from core_blocks.types.string import String
-    from core_blocks.types.webhook import Webhook
+    from importlib import import_module
 
-    return [Secret, String, JSON, LocalFileSystem, Webhook]
+    return [getattr(import_module(module), name)
+            for module, _, name in (path.partition(":") for path in BLOCK_TYPES)]
 
 
 @hookimpl

@@ -86,7 +86,7 @@ def test_core_block_types_are_the_core_plugins():
     with loading_plugins():  # as the registry calls it
         registered = plugin.register_block_types()
     assert Secret in registered and Webhook in registered
-    assert {f"{c.__module__}:{c.__qualname__}" for c in registered} == BLOCK_TYPES
+    assert [f"{c.__module__}:{c.__qualname__}" for c in registered] == list(BLOCK_TYPES)
     assert all(is_core_block_type(c) for c in registered)
 
     class NotTheCoreSecret(Block):  # a user's class is not a core type
