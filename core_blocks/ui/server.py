@@ -123,9 +123,12 @@ class Handler(BaseHTTPRequestHandler):
         query_token = query.get("token", [None])[0]
         if not guard.token_ok(self.headers.get("Cookie"), self.headers.get("Authorization"),
                               query_token):
-            return self._send_json(HTTPStatus.FORBIDDEN, {"error": (
-                "This page needs the access token: open the URL with ?token= that blocks ui "
-                "printed when it started.")})
+            message = ("This page needs the access token: open the URL with ?token= that "
+                       "blocks ui printed when it started.")
+            if url.path.startswith("/api/"):
+                return self._send_json(HTTPStatus.FORBIDDEN, {"error": message})
+            return self._send(HTTPStatus.FORBIDDEN, message.encode() + b"\n",
+                              "text/plain; charset=utf-8")
         if query_token and method == "GET" and not url.path.startswith("/api/"):
             # Keep the token out of the address bar and history: a cookie carries it on.
             return self._send(HTTPStatus.SEE_OTHER, b"", "text/plain",
@@ -237,18 +240,19 @@ class _Decoded:
 class UIServer(HTTPServer):
     """The page's server; requests run on a fixed pool of worker threads."""
 
-    def __init__(self, host: str, port: int, workers: int = 8, quiet: bool = False):
+    def __init__(self, host: str, port: int, workers: int = 8, quiet: bool = False,
+                 token: str | None = None):
         self.address_family = _family(host)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="blocks-ui")
         self.routes = _routes()
         self.quiet = quiet
         self._assets: dict[str, bytes] = {}
         super().__init__((host, port), Handler)  # binds: closes itself when that fails
-        self.guard = Guard.for_address(host, self.server_address[1])
+        self.guard = Guard.for_address(host, self.server_address[1], token)
 
     @property
     def url(self) -> str:
-        """The address to open, with the access token when one is needed."""
+        """The address to open, with the access token."""
         host = self.guard.host
         if host.strip("[]") in ("0.0.0.0", "::"):
             import socket
@@ -256,8 +260,7 @@ class UIServer(HTTPServer):
             host = socket.gethostname()
         elif ":" in host:
             host = f"[{host.strip('[]')}]"
-        token = f"?token={self.guard.access_token}" if self.guard.access_token else ""
-        return f"http://{host}:{self.guard.port}/{token}"
+        return f"http://{host}:{self.guard.port}/?token={self.guard.access_token}"
 
     def asset(self, name: str) -> bytes:
         if name not in self._assets:

@@ -64,8 +64,15 @@ const table = (head, rows, empty) => rows.length
     h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))))))
   : h("p", { class: "muted" }, empty);
 
-function show(...nodes) {
+function render(...nodes) {
   main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined));
+}
+
+// A page's renderer, for the address it was opened at: a slow page (blocks still loading when
+// the user moves on) never replaces the page opened after it.
+function view() {
+  const at = location.hash;
+  return (...nodes) => { if (location.hash === at) render(...nodes); };
 }
 
 const facts = (rows) => h("div", { class: "scroll" }, h("table", { class: "facts" },
@@ -79,6 +86,7 @@ function query(hash) {
 // -- block types -----------------------------------------------------------------------------
 
 async function typesPage() {
+  const show = view();
   const data = await get("/api/types");
   const errors = Object.values(data.plugin_errors).map((m) => h("p", { class: "warning" }, m));
   const cards = data.types.map((t) => h("section", { class: "card" },
@@ -96,6 +104,7 @@ async function typesPage() {
 // -- blocks ----------------------------------------------------------------------------------
 
 async function blocksPage(params) {
+  const show = view();
   const type = params.get("type") || "";
   const search = params.get("q") || "";
   const [types, blocks] = await Promise.all([get("/api/types"),
@@ -135,6 +144,7 @@ function fieldValue(value, secretSet) {
 }
 
 async function blockPage(slug, name) {
+  const show = view();
   const b = await get(`/api/blocks/${enc(slug)}/${enc(name)}`);
   const ref = `${slug}/${name}`;
   const message = h("div", {});
@@ -319,6 +329,7 @@ function setFieldError(field, message) {
 }
 
 async function formPage(slug, name) {
+  const show = view();
   const editing = name !== undefined;
   const [schema, saved] = await Promise.all([get(`/api/types/${enc(slug)}/schema`),
     editing ? get(`/api/blocks/${enc(slug)}/${enc(name)}`) : null]);
@@ -373,7 +384,8 @@ async function formPage(slug, name) {
   };
   show(h("h1", {}, editing ? `Edit ${slug}/${name}` : `New ${slug} block`),
     editing ? h("p", { class: "meta" }, `Editing version ${saved.version}. Secret fields are ` +
-      "write-only: leave them blank to keep the saved value.") : h("p", { class: "meta" },
+      "write-only: leave them blank to keep the saved value, unless you change where the " +
+      "block connects (its url, host, port…): then enter them again.") : h("p", { class: "meta" },
       schema.description || ""),
     top,
     h("form", { id: "block-form", onsubmit: submit, novalidate: true },
@@ -390,6 +402,7 @@ async function formPage(slug, name) {
 // -- runs ------------------------------------------------------------------------------------
 
 async function runsPage(params) {
+  const show = view();
   const filters = { flow: params.get("flow") || "", state: params.get("state") || "",
     kind: params.get("kind") || "" };
   const runs = await get(`/api/runs?flow=${enc(filters.flow)}&state=${enc(filters.state)}` +
@@ -423,6 +436,7 @@ function artifactView(artifact) {
 }
 
 async function runPage(id) {
+  const show = view();
   const r = await get(`/api/runs/${enc(id)}`);
   const rows = [["kind", r.kind], ["flow", r.flow_name || ""], ["state", badge(r.state_name)],
     ["attempts", r.attempts], ["started", when(r.started)], ["duration", seconds(r.duration)],
@@ -449,6 +463,7 @@ async function runPage(id) {
 // -- concurrency limits ----------------------------------------------------------------------
 
 async function limitsPage() {
+  const show = view();
   const limits = await get("/api/concurrency");
   const message = h("div", {});
   const name = h("input", { id: "limit-name", type: "text", placeholder: "Name, e.g. warehouse",
@@ -481,6 +496,8 @@ async function limitsPage() {
 // -- routing ---------------------------------------------------------------------------------
 
 async function route() {
+  const show = view();
+  const at = location.hash;
   const hash = location.hash || "#/blocks";
   const path = hash.slice(1).split("?")[0].split("/").filter(Boolean).map(decodeURIComponent);
   const params = query(hash);
@@ -499,7 +516,9 @@ async function route() {
       case "limits": await limitsPage(); break;
       default: await blocksPage(params);
     }
-    document.title = `${main.querySelector("h1")?.textContent || "blocks"} · blocks`;
+    if (location.hash === at) {
+      document.title = `${main.querySelector("h1")?.textContent || "blocks"} · blocks`;
+    }
   } catch (e) {
     show(h("h1", {}, "Something went wrong"), errorBox(e.message));
   }
