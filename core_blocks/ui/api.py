@@ -87,11 +87,13 @@ def create_block(slug: str, name: str, values: dict[str, Any],
 def update_block(slug: str, name: str, version: int, values: dict[str, Any]) -> dict[str, Any]:
     """Save changed fields over the block at the version the page showed.
 
-    A secret field absent from values keeps its saved value: the page never has it. A change
-    saved by someone else since (another version) is refused, never overwritten.
+    A secret field absent from values keeps its saved value: the page never has it, unless
+    the edit changes where the block connects (see secret_destinations). A change saved by
+    someone else since (another version) is refused, never overwritten.
     """
     from core_blocks.block import Block
     from core_blocks.documents import load_block
+    from core_blocks.ui.secret_destinations import kept_secrets_refusal
 
     loaded = load_block(Block, f"{slug}/{name}")
     if loaded._block_document_version != version:
@@ -101,7 +103,11 @@ def update_block(slug: str, name: str, version: int, values: dict[str, Any]) -> 
             "change and save.")
     cls = type(loaded)
     current = {field: getattr(loaded, field) for field in cls.model_fields}
-    checked = _validated(cls, {**current, **_resolve_nested(cls, values)})
+    given = _resolve_nested(cls, values)
+    checked = _validated(cls, {**current, **given})
+    refusal = kept_secrets_refusal(cls, loaded, given)
+    if refusal:
+        raise FieldErrors(*refusal)
     # model_copy keeps what the block was loaded as (id, version): save checks them again,
     # so a change saved between this load and this save is refused too.
     updated = loaded.model_copy(update={f: getattr(checked, f) for f in cls.model_fields})

@@ -1,0 +1,81 @@
+"""An edit in the page that changes where a block connects must enter its saved secrets
+again: they never follow the block to a new destination unseen."""
+
+from __future__ import annotations
+
+import pytest
+
+from core_blocks import Secret, Webhook
+from core_blocks.ui.secret_destinations import is_destination
+from tests.ui.blocks import UiWarehouse
+
+
+@pytest.fixture
+def alerts(client, canary):
+    Webhook(url="https://hooks.example.test/T0",
+            headers={"Authorization": f"Bearer {canary}"}).save("alerts")
+    return client.get("/api/blocks/webhook/alerts").json["version"]
+
+
+def put(client, ref: str, version: int, values: dict):
+    return client.request("PUT", f"/api/blocks/{ref}", {"version": version, "values": values})
+
+
+def test_repointing_a_webhook_without_its_headers_is_refused(client, alerts, canary):
+    reply = put(client, "webhook/alerts", alerts, {"url": "http://127.0.0.1:9/elsewhere"})
+
+    assert reply.status == 422
+    assert reply.json["fields"] == {"headers": "Enter it again, or clear it: url changed."}
+    assert reply.json["error"].startswith("Not saved: url changed where webhook connects, so "
+                                          "enter its saved secret field(s) headers again")
+    saved = Webhook.load("alerts")
+    assert saved.url.get_secret_value() == "https://hooks.example.test/T0"
+    assert saved._block_document_version == alerts
+    assert canary not in "".join(client.transcript)
+
+
+def test_repointing_with_the_headers_entered_again_or_cleared_is_saved(client, alerts):
+    cleared = put(client, "webhook/alerts", alerts,
+                  {"url": "https://hooks.example.test/T1", "headers": {}})
+    assert cleared.status == 200, cleared.text
+    assert Webhook.load("alerts").headers.get_secret_value() == {}
+
+    again = put(client, "webhook/alerts", cleared.json["version"],
+                {"url": "https://hooks.example.test/T2", "headers": {"X-Token": "new"}})
+    assert again.status == 200, again.text
+    saved = Webhook.load("alerts")
+    assert (saved.url.get_secret_value(), saved.headers.get_secret_value()) == (
+        "https://hooks.example.test/T2", {"X-Token": "new"})
+
+
+def test_other_changes_keep_the_saved_secrets(client, alerts, canary):
+    reply = put(client, "webhook/alerts", alerts, {"method": "PUT", "timeout_seconds": 5})
+
+    assert reply.status == 200, reply.text
+    assert Webhook.load("alerts").headers.get_secret_value() == {
+        "Authorization": f"Bearer {canary}"}
+
+
+def test_a_new_host_or_port_needs_the_password_but_the_same_host_does_not(client, canary):
+    Secret(value="login").save("wh-login")
+    UiWarehouse(host="db.internal", password=canary, login=Secret.load("wh-login")).save("main")
+    version = client.get("/api/blocks/ui-warehouse/main").json["version"]
+
+    same = put(client, "ui-warehouse/main", version, {"host": "db.internal", "port": 5432,
+                                                       "mode": "write"})
+    assert same.status == 200, same.text
+    version = same.json["version"]
+    for change in ({"host": "attacker.example"}, {"port": 6543}):
+        refused = put(client, "ui-warehouse/main", version, change)
+        assert refused.status == 422 and list(refused.json["fields"]) == ["password"]
+    moved = put(client, "ui-warehouse/main", version, {"host": "db2.internal",
+                                                        "password": "new-pass"})
+    assert moved.status == 200, moved.text
+    assert UiWarehouse.load("main").password.get_secret_value() == "new-pass"
+
+
+def test_destination_fields_are_named_like_addresses():
+    assert all(map(is_destination, ["url", "host", "port", "endpoint_url", "base_url",
+                                    "registry_url", "account", "Server"]))
+    assert not any(map(is_destination, ["method", "headers", "password", "timeout_seconds",
+                                        "name", "urls_seen"]))
