@@ -159,6 +159,7 @@ def _resolve_nested(cls, values: dict[str, Any]) -> dict[str, Any]:
         raise BlockValidationError(f"The values of a {cls._block_type_slug} block must be a "
                                    "JSON object of field values.")
     resolved = dict(values)
+    _refuse_non_finite(cls, resolved)
     for field, accepted in block_fields(cls).items():
         ref = resolved.get(field)
         if not isinstance(ref, str):
@@ -171,6 +172,17 @@ def _resolve_nested(cls, values: dict[str, Any]) -> dict[str, Any]:
                               {field: f"Takes {slugs}, not {type(block)._block_type_slug}."})
         resolved[field] = block
     return resolved
+
+
+def _refuse_non_finite(cls, values: dict[str, Any]) -> None:
+    """FieldErrors for NaN or infinite numbers (a client's NaN, 1e999), saved as null else."""
+    from core_blocks.json_numbers import non_finite_at, non_finite_message
+
+    found = {f: non_finite_at(v) for f, v in values.items()}
+    by_field = {f: f"Invalid {cls._block_type_slug} block: field {f!r} {non_finite_message(at)}."
+                for f, at in found.items() if at}
+    if by_field:
+        raise FieldErrors(" ".join(by_field.values()), by_field)
 
 
 def _validated(cls, values: dict[str, Any]):

@@ -43,15 +43,17 @@ class Client:
         self.transcript: list[str] = []  # every response body, to search for secrets
 
     def request(self, method: str, path: str, body: Any = None, *, csrf: bool = True,
-                token: bool = True, headers: dict[str, str] | None = None) -> Reply:
+                token: bool = True, headers: dict[str, str] | None = None,
+                raw: str | None = None) -> Reply:
+        """One request; raw is a JSON body sent as written (NaN, 1e999...), body is dumped."""
         sent = {"Origin": self.base} if method != "GET" else {}
         if token:
             sent["Authorization"] = f"Bearer {self.server.guard.access_token}"
         if csrf:
             sent["X-CSRF-Token"] = self.server.guard.csrf_token
         data = None
-        if body is not None:
-            data = json.dumps(body).encode()
+        if body is not None or raw is not None:
+            data = (json.dumps(body) if raw is None else raw).encode()
             sent["Content-Type"] = "application/json"
         sent.update(headers or {})
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=sent)

@@ -25,15 +25,48 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// -- JSON without losing numbers -------------------------------------------------------------
+// A JavaScript number holds integers exactly only up to 2^53 (a Slack channel id may be
+// larger) and reads 1e999 as Infinity, which JSON.stringify sends as null. Such numbers are
+// kept as their JSON text, shown as typed and sent back unchanged; the server judges them.
+
+class ExactNumber {
+  constructor(text) { this.text = text; }
+  toString() { return this.text; }
+}
+
+const EXACT = "\u0000exact-number:";  // a control character: never raw in valid JSON text
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+function fitsANumber(text) {
+  const n = Number(text);
+  return Number.isFinite(n) && (!/^-?\d+$/.test(text) || Number.isSafeInteger(n));
+}
+
+function parseJSON(text) {
+  const plain = JSON.parse(text);  // invalid JSON: its own error, positions as typed
+  if (/\\u0000exact-number:/i.test(text)) return plain;  // a text holding the marker itself
+  const marked = text.replace(TOKENS, (token) => (token[0] === '"' || fitsANumber(token)
+    ? token : JSON.stringify(EXACT + token)));
+  return JSON.parse(marked, (key, value) => (typeof value === "string" && value.startsWith(EXACT)
+    ? new ExactNumber(value.slice(EXACT.length)) : value));
+}
+
+function toJSON(value, indent) {
+  const text = JSON.stringify(value, (key, v) => (v instanceof ExactNumber ? EXACT + v.text : v),
+    indent);
+  return text.replace(/"\\u0000exact-number:([^"]*)"/g, "$1");
+}
+
 async function api(method, path, body) {
   const options = { method, headers: { "X-CSRF-Token": CSRF }, credentials: "same-origin" };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
+    options.body = toJSON(body);
   }
   const response = await fetch(path, options);
   let data = null;
-  try { data = await response.json(); } catch (e) { data = { error: response.statusText }; }
+  try { data = parseJSON(await response.text()); } catch (e) { data = { error: response.statusText }; }
   return { ok: response.ok, status: response.status, data };
 }
 
@@ -139,7 +172,7 @@ function fieldValue(value, secretSet) {
     return h("a", { href: blockHref(value.ref) }, value.ref);
   }
   if (value === null) return h("span", { class: "muted" }, "null");
-  if (typeof value === "object") return h("pre", {}, JSON.stringify(value, null, 2));
+  if (typeof value === "object") return h("pre", {}, toJSON(value, 2));
   return String(value);
 }
 
@@ -202,7 +235,7 @@ function fieldSpec(schema, name, prop) {
 
 function parseJson(spec, text) {
   try {
-    return { value: JSON.parse(text) };
+    return { value: parseJSON(text) };
   } catch (e) {
     if (spec.allowsString) return { value: text };
     return { error: `Not valid JSON: ${e.message}. Write it as JSON (text in double quotes).` };
@@ -269,7 +302,7 @@ function inputFor(spec, current, choices, editing) {
     default: {
       const value = has ? current : spec.default;
       const text = value === undefined || value === null ? ""
-        : typeof value === "string" && spec.allowsString ? value : JSON.stringify(value, null, 2);
+        : typeof value === "string" && spec.allowsString ? value : toJSON(value, 2);
       const area = h("textarea", { ...common, rows: 3, spellcheck: "false", value: text });
       area.addEventListener("input", () => {  // JSON checked as you type
         const out = area.value.trim() ? parseJson(spec, area.value) : {};
@@ -301,10 +334,13 @@ function readField(spec, el, editing) {
     case "tristate":
       return el.value === "" ? empty : el.value === "true";
     case "number": {
-      if (el.value === "") return empty;
-      const n = Number(el.value);
-      if (Number.isNaN(n)) throw new FieldError(spec.name, "Not a number.");
-      return n;
+      if (el.validity.badInput) throw new FieldError(spec.name, "Not a number.");
+      const text = el.value.trim();
+      if (text === "") return empty;
+      if (!/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) {
+        throw new FieldError(spec.name, "Not a number.");
+      }
+      return fitsANumber(text) ? Number(text) : new ExactNumber(text);
     }
     case "text":
       return el.value === "" ? (editing ? (spec.nullable ? null : "") : undefined) : el.value;
@@ -432,7 +468,7 @@ function artifactView(artifact) {
   const body = artifact.data !== undefined ? artifact.data : artifact;
   return h("section", { class: "artifact" }, h("h3", {}, title),
     artifact.description ? h("p", {}, artifact.description) : null,
-    h("pre", {}, typeof body === "string" ? body : JSON.stringify(body, null, 2)));
+    h("pre", {}, typeof body === "string" ? body : toJSON(body, 2)));
 }
 
 async function runPage(id) {
@@ -451,7 +487,7 @@ async function runPage(id) {
     h("h2", {}, "States"),
     table(["at", "state", "message"], r.states.map((s) => [when(s.at), badge(s.name),
       s.message || ""]), "No states recorded."),
-    h("h2", {}, "Parameters"), h("pre", {}, JSON.stringify(r.parameters, null, 2)),
+    h("h2", {}, "Parameters"), h("pre", {}, toJSON(r.parameters, 2)),
     h("h2", {}, "Child runs"),
     table(["run", "kind", "state", "duration"], r.children.map((c) => [
       h("a", { href: runHref(c.id) }, c.name), c.kind, badge(c.state_name), seconds(c.duration)]),
