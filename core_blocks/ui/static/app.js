@@ -98,7 +98,7 @@ const table = (head, rows, empty) => rows.length
   : h("p", { class: "muted" }, empty);
 
 function render(...nodes) {
-  main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined));
+  main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined));
 }
 
 // A page's renderer, for the address it was opened at: a slow page (blocks still loading when
@@ -249,12 +249,14 @@ async function blockChoices(slugs) {
 
 function inputFor(spec, current, choices, editing) {
   const id = `f-${spec.name}`;
-  const common = { id, name: spec.name, "aria-describedby": `help-${spec.name} err-${spec.name}` };
+  const common = { id, name: spec.name,
+    "aria-describedby": `help-${spec.name} hint-${spec.name} err-${spec.name}` };
   const has = current !== undefined;
   switch (spec.kind) {
     case "block": {
       const select = h("select", common,
-        !spec.required || spec.nullable ? h("option", { value: "" }, "(none)") : null,
+        !spec.required || spec.nullable ? h("option", { value: "" }, "(none)")
+          : !choices.length && !has ? h("option", { value: "" }, "(none saved yet)") : null,
         has && current && current.type ? h("option", { value: "$keep" }, `keep the inline ${current.type} block`) : null,
         choices.map((c) => h("option", { value: c }, c)));
       if (has && current && current.ref) select.value = current.ref;
@@ -364,6 +366,19 @@ function setFieldError(field, message) {
   if (input) input.classList.toggle("invalid", Boolean(message));
 }
 
+// A nested block field with nothing saved to choose: say so, and where to create one.
+function createFirst(spec) {
+  const links = spec.slugs.map((s) => h("a", { href: `#/new/${enc(s)}` }, s))
+    .flatMap((a, i) => (i ? [", ", a] : [a]));
+  const kinds = spec.slugs.length > 1 ? "block of these types" : "block of this type";
+  if (!spec.required || spec.nullable) {
+    return h("p", { class: "help", id: `hint-${spec.name}` },
+      `Optional; no saved ${kinds} yet. To use one, create it first: `, links, ".");
+  }
+  return h("p", { class: "hint", id: `hint-${spec.name}` }, `Required, and no saved ${kinds} ` +
+    "yet: create one first, then come back to this form: ", links, ".");
+}
+
 async function formPage(slug, name) {
   const show = view();
   const editing = name !== undefined;
@@ -386,6 +401,7 @@ async function formPage(slug, name) {
         spec.kind.startsWith("secret") ? h("span", { class: "tag" }, "secret") : null),
       input,
       h("p", { class: "help", id: `help-${spec.name}` }, spec.description),
+      spec.kind === "block" && !(choices[spec.name] || []).length ? createFirst(spec) : null,
       h("p", { class: "field-error", id: `err-${spec.name}`, role: "alert" }));
   });
   const submit = async (event) => {
@@ -426,8 +442,10 @@ async function formPage(slug, name) {
     top,
     h("form", { id: "block-form", onsubmit: submit, novalidate: true },
       editing ? null : h("div", { class: "field" },
-        h("label", { for: "f-$name" }, "Name", h("span", { class: "req" }, " *")), nameInput,
-        h("p", { class: "help" }, "Lowercase letters, digits and single dashes."),
+        h("label", { for: "f-$name" }, "Block name", h("span", { class: "req" }, " *")),
+        nameInput,
+        h("p", { class: "help" }, `Saved as ${slug}/NAME: lowercase letters, digits and ` +
+          "single dashes."),
         h("p", { class: "field-error", id: "err-$name", role: "alert" })),
       rows,
       h("div", { class: "toolbar" }, h("button", { type: "submit", id: "save" }, "Save"),
@@ -462,13 +480,23 @@ async function runsPage(params) {
       "No runs recorded yet. Runs of @flow and @task functions appear here."));
 }
 
+const cell = (v) => (v === null || v === undefined ? ""
+  : typeof v === "object" && !(v instanceof ExactNumber) ? toJSON(v) : String(v));
+
+// A table artifact as a table (a dbt run's one row per node), markdown as its text: never as
+// markup, since a run may have put anything in it.
 function artifactView(artifact) {
-  if (!artifact || typeof artifact !== "object") return h("pre", {}, JSON.stringify(artifact));
-  const title = artifact.key || artifact.name || artifact.type || "artifact";
-  const body = artifact.data !== undefined ? artifact.data : artifact;
-  return h("section", { class: "artifact" }, h("h3", {}, title),
+  const data = artifact.data;
+  const isTable = artifact.type === "table" && data && Array.isArray(data.columns)
+    && Array.isArray(data.rows);
+  const body = isTable
+    ? table(data.columns, data.rows.map((row) => row.map(cell)), "No rows.")
+    : h("pre", { class: "markdown" }, typeof data === "string" ? data : toJSON(data, 2));
+  return h("section", { class: "artifact", "data-key": artifact.key },
+    h("h3", {}, artifact.key, " ", h("span", { class: "muted" }, `${artifact.type} · ` +
+      `${when(artifact.created)}`)),
     artifact.description ? h("p", {}, artifact.description) : null,
-    h("pre", {}, typeof body === "string" ? body : toJSON(body, 2)));
+    body);
 }
 
 async function runPage(id) {
