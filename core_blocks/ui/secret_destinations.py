@@ -6,7 +6,8 @@ receive the secrets saved for the old one: when an edit changes a field that say
 block connects, every saved secret field must be entered again (or cleared) in the same save.
 
 A destination field is one named like an address (`url`, `host`, `port`, `endpoint_url`,
-`base_url`, `account`, `..._url`...) or a nested block (it may hold the endpoint). A secret
+`base_url`, `account`, `..._url`...), or a nested block of a type that has one (AwsCredentials'
+`aws_client_parameters` holds the `endpoint_url` its keys are sent to). A secret
 destination (the webhook's `url`) counts as changed whenever it is entered: comparing it with
 the saved value would let the page probe a secret.
 """
@@ -36,7 +37,7 @@ def kept_secrets_refusal(cls, loaded, values: dict[str, Any]
     from core_blocks.block import block_fields, secret_fields
 
     secrets = set(secret_fields(cls))
-    nested = set(block_fields(cls))
+    nested = {f for f, types in block_fields(cls).items() if any(map(_connects, types))}
     changed = [f for f in values if (is_destination(f) or f in nested) and f in cls.model_fields
                and (f in secrets or _differs(getattr(loaded, f), values[f]))]
     kept = [f for f in sorted(secrets) if f not in values and f not in changed
@@ -48,6 +49,14 @@ def kept_secrets_refusal(cls, loaded, values: dict[str, Any]
             f"saved secret field(s) {again} again (or clear them) in the same save; a saved "
             "secret is never sent to a new destination unseen.",
             {f: f"Enter it again, or clear it: {moved} changed." for f in kept})
+
+
+def _connects(cls, depth: int = 3) -> bool:
+    """Whether a block type has a destination field, itself or in its nested block types."""
+    from core_blocks.block import block_fields
+
+    return any(map(is_destination, cls.model_fields)) or depth > 0 and any(
+        _connects(t, depth - 1) for types in block_fields(cls).values() for t in types)
 
 
 def _differs(saved: Any, new: Any) -> bool:

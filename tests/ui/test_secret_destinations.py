@@ -74,6 +74,28 @@ def test_a_new_host_or_port_needs_the_password_but_the_same_host_does_not(client
     assert UiWarehouse.load("main").password.get_secret_value() == "new-pass"
 
 
+def test_a_nested_block_with_an_endpoint_counts_but_a_secret_block_does_not(client, canary):
+    from prefect_aws import AwsClientParameters, AwsCredentials
+
+    AwsClientParameters(endpoint_url="http://127.0.0.1:9000").save("minio")
+    AwsClientParameters(endpoint_url="http://127.0.0.1:9999").save("elsewhere")
+    AwsCredentials(aws_access_key_id="AKIA", aws_secret_access_key=canary,
+                   aws_client_parameters=AwsClientParameters.load("minio")).save("prod")
+    version = client.get("/api/blocks/aws-credentials/prod").json["version"]
+    repointed = put(client, "aws-credentials/prod", version,
+                    {"aws_client_parameters": "aws-client-parameters/elsewhere"})
+    assert repointed.status == 422
+    assert list(repointed.json["fields"]) == ["aws_secret_access_key"]
+
+    Secret(value="one").save("login-a")
+    Secret(value="two").save("login-b")
+    UiWarehouse(host="db", password=canary, login=Secret.load("login-a")).save("main")
+    version = client.get("/api/blocks/ui-warehouse/main").json["version"]
+    relogin = put(client, "ui-warehouse/main", version, {"login": "secret/login-b"})
+    assert relogin.status == 200, relogin.text
+    assert UiWarehouse.load("main").password.get_secret_value() == canary
+
+
 def test_destination_fields_are_named_like_addresses():
     assert all(map(is_destination, ["url", "host", "port", "endpoint_url", "base_url",
                                     "registry_url", "account", "Server"]))
