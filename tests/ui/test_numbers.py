@@ -51,7 +51,7 @@ def test_big_integers_survive_an_edit_in_the_page(page, canary):
     JSON(value={"channel": BIG, "ratio": 0.25}).save("slack-ids")
 
     page.goto(page.base + "#/block/ui-warehouse/main")
-    expect(page.locator("main")).to_contain_text(str(BIG))
+    expect(page.locator("tr", has_text="port").locator("td").nth(1)).to_have_text(str(BIG))
     page.goto(page.base + "#/edit/ui-warehouse/main")
     expect(page.locator("#f-port")).to_have_value(str(BIG))
     assert str(BIG) in page.input_value("#f-options")

@@ -172,6 +172,7 @@ function fieldValue(value, secretSet) {
     return h("a", { href: blockHref(value.ref) }, value.ref);
   }
   if (value === null) return h("span", { class: "muted" }, "null");
+  if (value instanceof ExactNumber) return String(value);
   if (typeof value === "object") return h("pre", {}, toJSON(value, 2));
   return String(value);
 }
