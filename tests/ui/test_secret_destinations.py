@@ -9,6 +9,11 @@ from core_blocks import Secret, Webhook
 from core_blocks.ui.secret_destinations import is_destination
 from tests.ui.blocks import UiWarehouse
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture then skips, or fails under CI=true
+    expect = None
+
 
 @pytest.fixture
 def alerts(client, canary):
@@ -94,6 +99,34 @@ def test_a_nested_block_with_an_endpoint_counts_but_a_secret_block_does_not(clie
     relogin = put(client, "ui-warehouse/main", version, {"login": "secret/login-b"})
     assert relogin.status == 200, relogin.text
     assert UiWarehouse.load("main").password.get_secret_value() == canary
+
+
+def test_in_the_page_a_new_endpoint_asks_for_the_keys_again_or_clears_them(page, canary):
+    from prefect_aws import AwsClientParameters, AwsCredentials
+
+    AwsClientParameters(endpoint_url="http://127.0.0.1:9000").save("minio")
+    AwsClientParameters(endpoint_url="http://127.0.0.1:9999").save("elsewhere")
+    AwsCredentials(aws_access_key_id="AKIA", aws_secret_access_key=canary,
+                   aws_session_token=canary + "-session",
+                   aws_client_parameters=AwsClientParameters.load("minio")).save("prod")
+    page.goto(page.base + "#/edit/aws-credentials/prod")
+    expect(page.locator("h1")).to_have_text("Edit aws-credentials/prod")
+
+    page.select_option("#f-aws_client_parameters", "aws-client-parameters/elsewhere")
+    page.click("#save")
+    for field in ("aws_secret_access_key", "aws_session_token"):
+        expect(page.locator(f"#err-{field}")).to_have_text(
+            "Enter it again, or clear it: aws_client_parameters changed.")
+    page.fill("#f-aws_secret_access_key", "new-secret-key")
+    page.check("#clear-aws_session_token")
+    page.click("#save")
+    expect(page.locator("h1")).to_have_text("aws-credentials/prod")
+
+    saved = AwsCredentials.load("prod")
+    assert saved.aws_client_parameters.endpoint_url == "http://127.0.0.1:9999"
+    assert (saved.aws_secret_access_key.get_secret_value(), saved.aws_session_token) == (
+        "new-secret-key", None)
+    assert canary not in page.content()
 
 
 def test_destination_fields_are_named_like_addresses():

@@ -323,8 +323,10 @@ function readField(spec, el, editing) {
     case "block":
       return el.value === "$keep" ? undefined : el.value === "" ? empty : el.value;
     case "secret":
+      if (document.getElementById(`clear-${spec.name}`)?.checked) return null;
       return el.value === "" ? undefined : el.value;
     case "secret-json": {
+      if (document.getElementById(`clear-${spec.name}`)?.checked) return null;
       if (!el.value.trim()) return undefined;
       const out = parseJson({}, el.value);
       if (out.error) throw new FieldError(spec.name, out.error);
@@ -401,6 +403,10 @@ async function formPage(slug, name) {
         " ", h("code", {}, spec.name),
         spec.kind.startsWith("secret") ? h("span", { class: "tag" }, "secret") : null),
       input,
+      // Write-only, so blank keeps it: an optional secret set before needs its own way out.
+      editing && spec.kind.startsWith("secret") && spec.nullable && current === "********"
+        ? h("label", { class: "clear" }, h("input", { type: "checkbox", id: `clear-${spec.name}` }),
+          ` Clear the saved ${spec.name}`) : null,
       h("p", { class: "help", id: `help-${spec.name}` }, spec.description),
       spec.kind === "block" && !(choices[spec.name] || []).length ? createFirst(spec) : null,
       h("p", { class: "field-error", id: `err-${spec.name}`, role: "alert" }));
