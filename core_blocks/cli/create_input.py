@@ -15,6 +15,7 @@ from typing import Any
 
 from core_blocks.block import Block, annotation_args, block_fields, secret_fields
 from core_blocks.cli.output import UserError, error_line, is_interactive
+from core_blocks.json_numbers import non_finite_at, non_finite_message
 
 # What a JSON document can be (besides pydantic models, checked apart): a field accepting only
 # these takes JSON. `Any` and `object` accept anything, so JSON is how to say what.
@@ -92,6 +93,9 @@ def _read_json(source: str) -> dict[str, Any]:
                         f"{exc.lineno}.") from None
     if not isinstance(data, dict):
         raise UserError(f"--from-json {source} must hold a JSON object of field values.")
+    found = non_finite_at(data)
+    if found:
+        raise UserError(f"--from-json {source} {non_finite_message(found)}.")
     return data
 
 
@@ -108,7 +112,7 @@ def _parse(cls: type[Block], field: str, text: str, source: str) -> Any:
     if field in block_fields(cls) or _is_text(cls, field):
         return _resolve(cls, field, text)
     try:
-        return json.loads(text)  # numbers, booleans, lists and objects
+        value = json.loads(text)  # numbers, booleans, lists and objects
     except json.JSONDecodeError as exc:
         if not _takes_json(cls, field):
             return text  # a path, a date, a URL...: pydantic reads those from text
@@ -117,6 +121,11 @@ def _parse(cls: type[Block], field: str, text: str, source: str) -> Any:
         raise UserError(f"{source} for field {field!r} of {cls._block_type_slug} is not valid "
                         f"JSON: {exc.msg} at {where}. Write it as JSON (text in double quotes)."
                         ) from None
+    found = non_finite_at(value)  # NaN, Infinity, 1e999: Python reads them, JSON cannot hold them
+    if found:
+        raise UserError(f"{source} for field {field!r} of {cls._block_type_slug} "
+                        f"{non_finite_message(found)}.")
+    return value
 
 
 def _is_text(cls: type[Block], field: str) -> bool:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from core_blocks.block import Block
 
@@ -17,3 +17,13 @@ class JSON(Block):
     _block_type_name = "JSON"
 
     value: Any = Field(description="A JSON-compatible value: object, array, string or number")
+
+    @field_validator("value")
+    @classmethod
+    def _numbers_are_finite(cls, value: Any) -> Any:
+        from core_blocks.json_numbers import non_finite_at, non_finite_message
+
+        found = non_finite_at(value)
+        if found:
+            raise ValueError(non_finite_message(found))
+        return value

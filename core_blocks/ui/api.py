@@ -87,11 +87,13 @@ def create_block(slug: str, name: str, values: dict[str, Any],
 def update_block(slug: str, name: str, version: int, values: dict[str, Any]) -> dict[str, Any]:
     """Save changed fields over the block at the version the page showed.
 
-    A secret field absent from values keeps its saved value: the page never has it. A change
-    saved by someone else since (another version) is refused, never overwritten.
+    A secret field absent from values keeps its saved value: the page never has it, unless
+    the edit changes where the block connects (see secret_destinations). A change saved by
+    someone else since (another version) is refused, never overwritten.
     """
     from core_blocks.block import Block
     from core_blocks.documents import load_block
+    from core_blocks.ui.secret_destinations import kept_secrets_refusal
 
     loaded = load_block(Block, f"{slug}/{name}")
     if loaded._block_document_version != version:
@@ -101,7 +103,11 @@ def update_block(slug: str, name: str, version: int, values: dict[str, Any]) -> 
             "change and save.")
     cls = type(loaded)
     current = {field: getattr(loaded, field) for field in cls.model_fields}
-    checked = _validated(cls, {**current, **_resolve_nested(cls, values)})
+    given = _resolve_nested(cls, values)
+    checked = _validated(cls, {**current, **given})
+    refusal = kept_secrets_refusal(cls, loaded, given)
+    if refusal:
+        raise FieldErrors(*refusal)
     # model_copy keeps what the block was loaded as (id, version): save checks them again,
     # so a change saved between this load and this save is refused too.
     updated = loaded.model_copy(update={f: getattr(checked, f) for f in cls.model_fields})
@@ -153,6 +159,7 @@ def _resolve_nested(cls, values: dict[str, Any]) -> dict[str, Any]:
         raise BlockValidationError(f"The values of a {cls._block_type_slug} block must be a "
                                    "JSON object of field values.")
     resolved = dict(values)
+    _refuse_non_finite(cls, resolved)
     for field, accepted in block_fields(cls).items():
         ref = resolved.get(field)
         if not isinstance(ref, str):
@@ -165,6 +172,17 @@ def _resolve_nested(cls, values: dict[str, Any]) -> dict[str, Any]:
                               {field: f"Takes {slugs}, not {type(block)._block_type_slug}."})
         resolved[field] = block
     return resolved
+
+
+def _refuse_non_finite(cls, values: dict[str, Any]) -> None:
+    """FieldErrors for NaN or infinite numbers (a client's NaN, 1e999), saved as null else."""
+    from core_blocks.json_numbers import non_finite_at, non_finite_message
+
+    found = {f: non_finite_at(v) for f, v in values.items()}
+    by_field = {f: f"Invalid {cls._block_type_slug} block: field {f!r} {non_finite_message(at)}."
+                for f, at in found.items() if at}
+    if by_field:
+        raise FieldErrors(" ".join(by_field.values()), by_field)
 
 
 def _validated(cls, values: dict[str, Any]):

@@ -1,9 +1,12 @@
-"""Who may use the page: the bound Host only, a token off loopback, no cross-site writes.
+"""Who may use the page: the bound Host only, the access token always, no cross-site writes.
 
 - DNS rebinding: a page from another site that re-points its own name at 127.0.0.1 sends its
   own name as Host; only the names of the bound address are answered.
-- Off loopback, every request carries the random access token (a cookie set when the URL
-  printed at start is opened, or an `Authorization: Bearer` header).
+- Every request carries the access token (a cookie set when the URL printed at start is
+  opened, or an `Authorization: Bearer` header), on loopback too: any local user can reach
+  127.0.0.1, and the page reads every block and run and edits them. The token is random per
+  start unless CORE_BLOCKS_UI_TOKEN sets one (an environment variable, as a command-line
+  option would show it to every user in the process list).
 - Writes (POST, PUT, DELETE) carry the page's CSRF token in a header, which another site can
   neither read nor send without a CORS preflight this server never grants, and their Origin,
   when sent, must be this server.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -20,6 +24,24 @@ from http.cookies import SimpleCookie
 COOKIE = "core_blocks_ui_token"  # and the port: browsers share cookies across a host's ports
 CSRF_HEADER = "X-CSRF-Token"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+TOKEN_ENV = "CORE_BLOCKS_UI_TOKEN"
+# It travels in a URL and a cookie, so URL-safe characters; long enough not to be guessed.
+_TOKEN = re.compile(r"[A-Za-z0-9._~-]{16,}")
+
+
+class TokenError(ValueError):
+    """The configured access token is unusable."""
+
+
+def configured_token(environ: dict[str, str]) -> str | None:
+    """CORE_BLOCKS_UI_TOKEN when set (checked), else None for a random one."""
+    token = environ.get(TOKEN_ENV)
+    if token is None:
+        return None
+    if not _TOKEN.fullmatch(token):  # the value is not echoed: it is a secret
+        raise TokenError(f"{TOKEN_ENV} must be 16 or more letters, digits, '.', '_', '~' or "
+                         "'-'. Set a longer one, or unset it for a random token per start.")
+    return token
 
 
 def is_loopback(host: str) -> bool:
@@ -42,14 +64,13 @@ class Guard:
 
     host: str
     port: int
-    access_token: str | None = None
-    csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    access_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    csrf_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @classmethod
-    def for_address(cls, host: str, port: int) -> Guard:
-        """A guard that asks for a token unless host is a loopback address."""
-        token = None if is_loopback(host) else secrets.token_urlsafe(32)
-        return cls(host, port, token)
+    def for_address(cls, host: str, port: int, token: str | None = None) -> Guard:
+        """A guard for host:port asking for token, or a random one, on every address."""
+        return cls(host, port, token) if token else cls(host, port)
 
     def allowed_hosts(self) -> set[str]:
         """The Host header values answered (any, with a token, on a wildcard address)."""
@@ -60,7 +81,7 @@ class Guard:
 
     def host_refusal(self, host_header: str | None) -> str | None:
         """Why a request with this Host header is refused, or None."""
-        if _is_wildcard(self.host) and self.access_token:
+        if _is_wildcard(self.host):
             return None  # reached by any of the machine's names; the token does the work
         if (host_header or "").lower() in self.allowed_hosts():
             return None
@@ -69,9 +90,7 @@ class Guard:
 
     def token_ok(self, cookie_header: str | None, authorization: str | None,
                  query_token: str | None) -> bool:
-        """Whether the request carries the access token (always true on loopback)."""
-        if self.access_token is None:
-            return True
+        """Whether the request carries the access token, compared in constant time."""
         offered = []
         if query_token:
             offered.append(query_token)

@@ -1,16 +1,21 @@
 """The HTTP server of `blocks ui`: the standard library's, the page's assets and the JSON API.
 
 No framework: a dozen routes over core_blocks.ui.api need none, and the core install gains no
-dependency. Requests run on a small fixed pool of threads, so each keeps its store connection
-(the store opens one per thread) and a flood of requests cannot start unbounded threads.
+dependency. Each connection gets a thread of its own (up to MAX_CONNECTIONS), which reads the
+request against the deadlines of request_limits, so slow clients never hold up the others;
+the API calls themselves run on a small fixed pool, so each keeps its store connection (the
+store opens one per thread) and a flood of requests never opens unbounded store connections.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -19,11 +24,21 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from core_blocks.ui import api
+from core_blocks.ui.request_limits import (
+    BODY_SECONDS,
+    HEADER_SECONDS,
+    DeadlineReader,
+    RequestRefused,
+    body_length,
+    read_body,
+)
 from core_blocks.ui.security import CSRF_HEADER, Guard
 
 log = logging.getLogger("core_blocks.ui")
 
-MAX_BODY = 1024 * 1024  # a block's fields as JSON; anything larger is not a form
+MAX_CONNECTIONS = 64  # open at once; beyond, a new one is answered 503 at once
+_BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+         b"Connection: close\r\n\r\nToo many open connections; try again shortly.\n")
 _ASSETS = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"}
 _HEADERS = {
     # Only this server's own script and style: no inline code, no CDN, no framing.
@@ -97,7 +112,17 @@ class Handler(BaseHTTPRequestHandler):
     server: UIServer
     server_version = "blocks-ui"
     sys_version = ""
-    timeout = 30  # a client that stops sending frees its worker
+    timeout = 30  # for writing a response; reading has request_limits' deadlines
+
+    def setup(self) -> None:
+        super().setup()
+        self._reader = DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        # The request line and headers within one deadline: a byte at a time never outlasts it.
+        self._reader.deadline = time.monotonic() + self.server.header_seconds
+        super().handle_one_request()  # a TimeoutError there closes the connection
 
     # -- dispatch ---------------------------------------------------------------------------
 
@@ -123,9 +148,12 @@ class Handler(BaseHTTPRequestHandler):
         query_token = query.get("token", [None])[0]
         if not guard.token_ok(self.headers.get("Cookie"), self.headers.get("Authorization"),
                               query_token):
-            return self._send_json(HTTPStatus.FORBIDDEN, {"error": (
-                "This page needs the access token: open the URL with ?token= that blocks ui "
-                "printed when it started.")})
+            message = ("This page needs the access token: open the URL with ?token= that "
+                       "blocks ui printed when it started.")
+            if url.path.startswith("/api/"):
+                return self._send_json(HTTPStatus.FORBIDDEN, {"error": message})
+            return self._send(HTTPStatus.FORBIDDEN, message.encode() + b"\n",
+                              "text/plain; charset=utf-8")
         if query_token and method == "GET" and not url.path.startswith("/api/"):
             # Keep the token out of the address bar and history: a cookie carries it on.
             return self._send(HTTPStatus.SEE_OTHER, b"", "text/plain",
@@ -158,7 +186,11 @@ class Handler(BaseHTTPRequestHandler):
         decoded = _Decoded(match)
         try:
             body = self._body() if method in ("POST", "PUT") else {}
-            result = handler(decoded, query, body)
+        except RequestRefused as exc:
+            self.close_connection = True  # what is left of the body is never read
+            return self._send_json(exc.status, {"error": str(exc)})
+        try:
+            result = self.server.run(handler, decoded, query, body)
         except Exception as exc:
             return self._api_error(exc)
         self._send_json(HTTPStatus.OK, result)
@@ -179,17 +211,19 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(status, payload)
 
     def _body(self) -> dict[str, Any]:
+        """The JSON object sent, read only once its length is known to be acceptable."""
+        bad = HTTPStatus.BAD_REQUEST
         if "json" not in self.headers.get("Content-Type", ""):
-            raise ValueError("Send the request body as JSON (Content-Type: application/json).")
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise ValueError(f"The request body is larger than {MAX_BODY} bytes.")
+            raise RequestRefused(bad, "Send the request body as JSON (Content-Type: "
+                                 "application/json).")
+        length = body_length(self.headers)
+        data = read_body(self._reader, self.rfile, length, self.server.body_seconds)
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(data or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"The request body is not valid JSON: {exc}.") from None
+            raise RequestRefused(bad, f"The request body is not valid JSON: {exc}.") from None
         if not isinstance(body, dict):
-            raise ValueError("The request body must be a JSON object.")
+            raise RequestRefused(bad, "The request body must be a JSON object.")
         return body
 
     # -- responses --------------------------------------------------------------------------
@@ -199,6 +233,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: HTTPStatus, body: bytes, content_type: str,
               extra: dict[str, str] | None = None) -> None:
+        self.connection.settimeout(self.timeout)  # reading left a deadline's rest on it
         self.send_response(status)
         for key, value in {**_HEADERS, **(extra or {}), "Content-Type": content_type,
                            "Content-Length": str(len(body))}.items():
@@ -235,20 +270,25 @@ class _Decoded:
 
 
 class UIServer(HTTPServer):
-    """The page's server; requests run on a fixed pool of worker threads."""
+    """The page's server: a thread per connection, API calls on a fixed pool of workers."""
 
-    def __init__(self, host: str, port: int, workers: int = 8, quiet: bool = False):
+    def __init__(self, host: str, port: int, workers: int = 8, quiet: bool = False,
+                 token: str | None = None, header_seconds: float = HEADER_SECONDS,
+                 body_seconds: float = BODY_SECONDS):
         self.address_family = _family(host)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="blocks-ui")
+        self._connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.header_seconds = header_seconds
+        self.body_seconds = body_seconds
         self.routes = _routes()
         self.quiet = quiet
         self._assets: dict[str, bytes] = {}
         super().__init__((host, port), Handler)  # binds: closes itself when that fails
-        self.guard = Guard.for_address(host, self.server_address[1])
+        self.guard = Guard.for_address(host, self.server_address[1], token)
 
     @property
     def url(self) -> str:
-        """The address to open, with the access token when one is needed."""
+        """The address to open, with the access token."""
         host = self.guard.host
         if host.strip("[]") in ("0.0.0.0", "::"):
             import socket
@@ -256,8 +296,7 @@ class UIServer(HTTPServer):
             host = socket.gethostname()
         elif ":" in host:
             host = f"[{host.strip('[]')}]"
-        token = f"?token={self.guard.access_token}" if self.guard.access_token else ""
-        return f"http://{host}:{self.guard.port}/{token}"
+        return f"http://{host}:{self.guard.port}/?token={self.guard.access_token}"
 
     def asset(self, name: str) -> bytes:
         if name not in self._assets:
@@ -270,8 +309,19 @@ class UIServer(HTTPServer):
         return self.asset("index.html").replace(b"{{csrf_token}}",
                                                 self.guard.csrf_token.encode())
 
+    def run(self, handler, *args: Any) -> Any:
+        """handler(*args) on a worker of the pool, where the store keeps its connections."""
+        return self._pool.submit(handler, *args).result()
+
     def process_request(self, request, client_address) -> None:
-        self._pool.submit(self._work, request, client_address)
+        if not self._connections.acquire(blocking=False):
+            try:  # answered at once, never queued behind the connections already open
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            return self.shutdown_request(request)
+        threading.Thread(target=self._work, args=(request, client_address), daemon=True,
+                         name="blocks-ui-connection").start()
 
     def _work(self, request, client_address) -> None:
         try:
@@ -280,6 +330,7 @@ class UIServer(HTTPServer):
             self.handle_error(request, client_address)
         finally:
             self.shutdown_request(request)
+            self._connections.release()
 
     def server_close(self) -> None:
         super().server_close()

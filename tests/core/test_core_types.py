@@ -60,6 +60,27 @@ def test_json_round_trips(value):
     assert type(loaded.value) is type(value)
 
 
+def test_json_keeps_integers_beyond_doubles_exactly():
+    JSON(value={"channel_id": 2**64 + 1, "ids": [-(2**53) - 1]}).save("ids")
+
+    assert JSON.load("ids").value == {"channel_id": 2**64 + 1, "ids": [-(2**53) - 1]}
+
+
+@pytest.mark.parametrize("value, found", [
+    (float("nan"), "NaN"),
+    ({"rates": [1.5, float("inf")]}, 'Infinity at ["rates"][1]'),
+    ([{"floor": -float("inf")}], '-Infinity at [0]["floor"]'),
+], ids=["nan", "nested-infinity", "negative-infinity"])
+def test_json_refuses_numbers_json_cannot_hold(value, found):
+    with pytest.raises(BlockValidationError) as refused:
+        JSON(value=value)
+
+    assert str(refused.value) == (
+        f"Invalid json block: field 'value': holds {found}, which JSON cannot store (it would "
+        "be saved as null); write a finite number, or null.")
+    assert JSON.list() == []
+
+
 # -- LocalFileSystem ----------------------------------------------------------------------
 
 

@@ -101,6 +101,37 @@ def test_valid_json_and_text_fields_are_saved_as_typed(probe_type):
     assert str(saved.folder) == "/srv/sync" and saved.since.isoformat() == "2026-11-24"
 
 
+@pytest.mark.parametrize("value, found", [
+    ("NaN", "NaN"), ("-Infinity", "-Infinity"), ('{"rate": 1e999}', 'Infinity at ["rate"]'),
+], ids=["nan", "minus-infinity", "overflow"])
+def test_numbers_json_cannot_hold_are_refused_from_set(value, found):
+    result = blocks("create", "json/j", "--set", f"value={value}")
+
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"Error: --set value for field 'value' of json holds {found}, which JSON cannot store "
+        "(it would be saved as null); write a finite number, or null.\n")
+    assert JSON.list() == []
+
+
+def test_numbers_json_cannot_hold_are_refused_from_a_json_file(tmp_path):
+    source = tmp_path / "values.json"
+    source.write_text('{"value": {"ids": [1, NaN]}}')
+
+    result = blocks("create", "json/j", "--from-json", str(source))
+
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        f"Error: --from-json {source} holds NaN at [\"value\"][\"ids\"][1], which JSON cannot "
+        "store (it would be saved as null); write a finite number, or null.\n")
+    assert JSON.list() == []
+
+
+def test_big_integers_from_set_are_saved_exactly():
+    assert blocks("create", "json/ids", "--set", "value=[18446744073709551617]").returncode == 0
+    assert JSON.load("ids").value == [2**64 + 1]
+
+
 def test_plain_string_fields_take_text_as_is():
     assert blocks("create", "string/s", "--set", 'value={"a": 1').returncode == 0
     assert String.load("s").value == '{"a": 1'

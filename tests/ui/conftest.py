@@ -34,7 +34,8 @@ class Reply:
 
 
 class Client:
-    """Plain HTTP to the server, as a browser on the page would send it (CSRF header, Origin)."""
+    """Plain HTTP to the server, as the page would send it: the access token (here as a
+    Bearer header, the browser's cookie otherwise), the CSRF header and Origin."""
 
     def __init__(self, server):
         self.server = server
@@ -42,13 +43,17 @@ class Client:
         self.transcript: list[str] = []  # every response body, to search for secrets
 
     def request(self, method: str, path: str, body: Any = None, *, csrf: bool = True,
-                headers: dict[str, str] | None = None) -> Reply:
+                token: bool = True, headers: dict[str, str] | None = None,
+                raw: str | None = None) -> Reply:
+        """One request; raw is a JSON body sent as written (NaN, 1e999...), body is dumped."""
         sent = {"Origin": self.base} if method != "GET" else {}
+        if token:
+            sent["Authorization"] = f"Bearer {self.server.guard.access_token}"
         if csrf:
             sent["X-CSRF-Token"] = self.server.guard.csrf_token
         data = None
-        if body is not None:
-            data = json.dumps(body).encode()
+        if body is not None or raw is not None:
+            data = (json.dumps(body) if raw is None else raw).encode()
             sent["Content-Type"] = "application/json"
         sent.update(headers or {})
         req = urllib.request.Request(self.base + path, data=data, method=method, headers=sent)
@@ -110,11 +115,14 @@ def browser():
 
 @pytest.fixture
 def page(browser, ui_server, block_home):
-    """A fresh browser page (its own cookies) at 1280×800; dialogs are accepted."""
+    """A fresh browser page (its own cookies) at 1280×800, let in by opening the URL with the
+    access token as a user does; dialogs are accepted."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.on("dialog", lambda dialog: dialog.accept())
     page.base = f"http://127.0.0.1:{ui_server.server_address[1]}/"
+    page.goto(ui_server.url)
+    assert page.url == page.base  # the token left the address bar for a cookie
     yield page
     context.close()

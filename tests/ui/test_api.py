@@ -117,12 +117,12 @@ def test_edit_keeps_secrets_left_out_and_the_reference(client, saved, canary):
     version = client.get("/api/blocks/ui-warehouse/main").json["version"]
 
     reply = client.request("PUT", "/api/blocks/ui-warehouse/main",
-                           {"version": version, "values": {"host": "db2", "port": 6543}})
+                           {"version": version, "values": {"mode": "write", "tls": False}})
 
     assert reply.status == 200, reply.text
     assert reply.json["version"] == version + 1
     block = UiWarehouse.load("main")
-    assert (block.host, block.port) == ("db2", 6543)
+    assert (block.mode, block.tls) == ("write", False)
     assert block.password.get_secret_value() == canary
     assert block.login.saved_ref == "secret/wh-login"
     assert canary not in "".join(client.transcript)

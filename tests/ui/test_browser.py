@@ -73,13 +73,26 @@ def test_create_list_edit_and_delete_through_the_page(page, seen, canary):
     page.fill("#f-options", "{not json")
     expect(page.locator("#err-options")).to_contain_text("Not valid JSON")
     page.fill("#f-options", '{"sslmode": "verify-full"}')
+    page.fill("#f-port", "5432")
+    page.click("#save")
+    expect(page.locator("h1")).to_have_text("ui-warehouse/main")
+    kept = UiWarehouse.load("main")
+    assert (kept.options, kept.password.get_secret_value()) == (
+        {"sslmode": "verify-full"}, canary + "-pw")
+
+    page.click("#edit")  # a new host: the saved password does not follow it unless re-entered
     page.fill("#f-port", "6543")
     page.fill("#f-host", "db2.internal")
+    page.click("#save")
+    expect(page.locator("#err-password")).to_have_text(
+        "Enter it again, or clear it: host, port changed.")
+    assert UiWarehouse.load("main").host == "db.internal"
+    page.fill("#f-password", canary + "-pw2")
     page.click("#save")
     expect(page.locator("h1")).to_have_text("ui-warehouse/main")
     expect(page.locator("main")).to_contain_text("db2.internal")
     edited = UiWarehouse.load("main")
-    assert (edited.port, edited.password.get_secret_value()) == (6543, canary + "-pw")
+    assert (edited.port, edited.password.get_secret_value()) == (6543, canary + "-pw2")
 
     open_route(page, "#/block/secret/wh-login", "secret/wh-login")
     expect(page.locator("#referenced-by")).to_contain_text("ui-warehouse/main (field login)")

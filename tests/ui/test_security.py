@@ -1,18 +1,29 @@
-"""Who the server answers: its own Host only, the token off loopback, no cross-site writes,
-and headers that keep the page to its own assets."""
+"""Who the server answers: its own Host only, the access token on every address, no
+cross-site writes, and headers that keep the page to its own assets."""
 
 from __future__ import annotations
 
 import pytest
 
-from core_blocks.ui.security import COOKIE, Guard
+from core_blocks.ui.security import COOKIE, Guard, TokenError, configured_token
 
 
-def test_loopback_needs_no_token_and_other_addresses_do():
-    assert Guard.for_address("127.0.0.1", 8765).access_token is None
-    assert Guard.for_address("::1", 8765).access_token is None
-    assert len(Guard.for_address("0.0.0.0", 8765).access_token) >= 40
-    assert Guard.for_address("192.0.2.7", 8765).access_token is not None
+def test_every_address_needs_a_random_token_unless_one_is_configured():
+    tokens = [Guard.for_address(host, 8765).access_token
+              for host in ("127.0.0.1", "::1", "0.0.0.0", "192.0.2.7")]
+    assert all(len(t) >= 40 for t in tokens) and len(set(tokens)) == 4
+    assert Guard.for_address("127.0.0.1", 8765, "my-own-token-0123").access_token == (
+        "my-own-token-0123")
+    assert "access_token" not in repr(Guard.for_address("127.0.0.1", 8765))
+
+
+def test_a_configured_token_must_be_long_and_url_safe():
+    assert configured_token({}) is None
+    assert configured_token({"CORE_BLOCKS_UI_TOKEN": "a" * 16}) == "a" * 16
+    for bad in ("", "short", "has spaces in it, sixteen+", "semi;colon-and-more-0123"):
+        with pytest.raises(TokenError, match="CORE_BLOCKS_UI_TOKEN must be 16 or more") as err:
+            configured_token({"CORE_BLOCKS_UI_TOKEN": bad})
+        assert not bad or bad not in str(err.value)
 
 
 def test_host_header_must_name_the_bound_address():
@@ -68,25 +79,26 @@ def test_page_carries_the_csrf_token_and_strict_headers(client, ui_server):
     assert client.get("/static/index.html").status == 404
 
 
-@pytest.fixture
-def token_server(ui_server):
-    """The session's server asking for a token, as it does when bound beyond loopback."""
-    ui_server.guard.access_token = "s3cret-token"
-    yield ui_server
-    ui_server.guard.access_token = None
+def test_token_opens_the_page_once_then_a_cookie_carries_it(client, ui_server):
+    token = ui_server.guard.access_token
+    assert client.get("/", token=False).status == 403
+    assert client.get("/api/types", token=False).status == 403
+    assert client.get("/static/app.js", token=False).status == 403
+    assert client.get("/api/types", token=False,
+                      headers={"Authorization": "Bearer " + token[:-1]}).status == 403
+    refused = client.get("/", token=False)
+    assert "open the URL with ?token=" in refused.text and token not in refused.text
 
-
-def test_token_opens_the_page_once_then_a_cookie_carries_it(client, token_server):
-    assert client.get("/").status == 403
-    assert client.get("/api/types").status == 403
-    assert client.get("/static/app.js").status == 403
-
-    opened = client.get("/?token=s3cret-token")
+    assert ui_server.url == f"http://127.0.0.1:{ui_server.server_address[1]}/?token={token}"
+    opened = client.get(f"/?token={token}", token=False)
     assert opened.status == 303 and opened.headers["Location"] == "/"
-    cookie = opened.headers["Set-Cookie"].split(";")[0]
-    assert client.get("/", headers={"Cookie": cookie}).status == 200
-    assert client.get("/api/types", headers={"Authorization": "Bearer s3cret-token"}).status == 200
-    assert "s3cret-token" in token_server.url
+    cookie = opened.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    pair = cookie.split(";")[0]
+    assert client.get("/", token=False, headers={"Cookie": pair}).status == 200
+    assert client.get("/api/types", token=False, headers={"Cookie": pair}).status == 200
+    assert client.get("/api/types", token=False,
+                      headers={"Authorization": f"Bearer {token}"}).status == 200
 
 
 def test_assets_load_nothing_from_another_site():

@@ -25,15 +25,48 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+// -- JSON without losing numbers -------------------------------------------------------------
+// A JavaScript number holds integers exactly only up to 2^53 (a Slack channel id may be
+// larger) and reads 1e999 as Infinity, which JSON.stringify sends as null. Such numbers are
+// kept as their JSON text, shown as typed and sent back unchanged; the server judges them.
+
+class ExactNumber {
+  constructor(text) { this.text = text; }
+  toString() { return this.text; }
+}
+
+const EXACT = "\u0000exact-number:";  // a control character: never raw in valid JSON text
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+function fitsANumber(text) {
+  const n = Number(text);
+  return Number.isFinite(n) && (!/^-?\d+$/.test(text) || Number.isSafeInteger(n));
+}
+
+function parseJSON(text) {
+  const plain = JSON.parse(text);  // invalid JSON: its own error, positions as typed
+  if (/\\u0000exact-number:/i.test(text)) return plain;  // a text holding the marker itself
+  const marked = text.replace(TOKENS, (token) => (token[0] === '"' || fitsANumber(token)
+    ? token : JSON.stringify(EXACT + token)));
+  return JSON.parse(marked, (key, value) => (typeof value === "string" && value.startsWith(EXACT)
+    ? new ExactNumber(value.slice(EXACT.length)) : value));
+}
+
+function toJSON(value, indent) {
+  const text = JSON.stringify(value, (key, v) => (v instanceof ExactNumber ? EXACT + v.text : v),
+    indent);
+  return text.replace(/"\\u0000exact-number:([^"]*)"/g, "$1");
+}
+
 async function api(method, path, body) {
   const options = { method, headers: { "X-CSRF-Token": CSRF }, credentials: "same-origin" };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
-    options.body = JSON.stringify(body);
+    options.body = toJSON(body);
   }
   const response = await fetch(path, options);
   let data = null;
-  try { data = await response.json(); } catch (e) { data = { error: response.statusText }; }
+  try { data = parseJSON(await response.text()); } catch (e) { data = { error: response.statusText }; }
   return { ok: response.ok, status: response.status, data };
 }
 
@@ -64,8 +97,15 @@ const table = (head, rows, empty) => rows.length
     h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))))))
   : h("p", { class: "muted" }, empty);
 
-function show(...nodes) {
-  main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined));
+function render(...nodes) {
+  main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined));
+}
+
+// A page's renderer, for the address it was opened at: a slow page (blocks still loading when
+// the user moves on) never replaces the page opened after it.
+function view() {
+  const at = location.hash;
+  return (...nodes) => { if (location.hash === at) render(...nodes); };
 }
 
 const facts = (rows) => h("div", { class: "scroll" }, h("table", { class: "facts" },
@@ -79,6 +119,7 @@ function query(hash) {
 // -- block types -----------------------------------------------------------------------------
 
 async function typesPage() {
+  const show = view();
   const data = await get("/api/types");
   const errors = Object.values(data.plugin_errors).map((m) => h("p", { class: "warning" }, m));
   const cards = data.types.map((t) => h("section", { class: "card" },
@@ -96,6 +137,7 @@ async function typesPage() {
 // -- blocks ----------------------------------------------------------------------------------
 
 async function blocksPage(params) {
+  const show = view();
   const type = params.get("type") || "";
   const search = params.get("q") || "";
   const [types, blocks] = await Promise.all([get("/api/types"),
@@ -130,11 +172,13 @@ function fieldValue(value, secretSet) {
     return h("a", { href: blockHref(value.ref) }, value.ref);
   }
   if (value === null) return h("span", { class: "muted" }, "null");
-  if (typeof value === "object") return h("pre", {}, JSON.stringify(value, null, 2));
+  if (value instanceof ExactNumber) return String(value);
+  if (typeof value === "object") return h("pre", {}, toJSON(value, 2));
   return String(value);
 }
 
 async function blockPage(slug, name) {
+  const show = view();
   const b = await get(`/api/blocks/${enc(slug)}/${enc(name)}`);
   const ref = `${slug}/${name}`;
   const message = h("div", {});
@@ -192,7 +236,7 @@ function fieldSpec(schema, name, prop) {
 
 function parseJson(spec, text) {
   try {
-    return { value: JSON.parse(text) };
+    return { value: parseJSON(text) };
   } catch (e) {
     if (spec.allowsString) return { value: text };
     return { error: `Not valid JSON: ${e.message}. Write it as JSON (text in double quotes).` };
@@ -206,12 +250,14 @@ async function blockChoices(slugs) {
 
 function inputFor(spec, current, choices, editing) {
   const id = `f-${spec.name}`;
-  const common = { id, name: spec.name, "aria-describedby": `help-${spec.name} err-${spec.name}` };
+  const common = { id, name: spec.name,
+    "aria-describedby": `help-${spec.name} hint-${spec.name} err-${spec.name}` };
   const has = current !== undefined;
   switch (spec.kind) {
     case "block": {
       const select = h("select", common,
-        !spec.required || spec.nullable ? h("option", { value: "" }, "(none)") : null,
+        !spec.required || spec.nullable ? h("option", { value: "" }, "(none)")
+          : !choices.length && !has ? h("option", { value: "" }, "(none saved yet)") : null,
         has && current && current.type ? h("option", { value: "$keep" }, `keep the inline ${current.type} block`) : null,
         choices.map((c) => h("option", { value: c }, c)));
       if (has && current && current.ref) select.value = current.ref;
@@ -259,7 +305,7 @@ function inputFor(spec, current, choices, editing) {
     default: {
       const value = has ? current : spec.default;
       const text = value === undefined || value === null ? ""
-        : typeof value === "string" && spec.allowsString ? value : JSON.stringify(value, null, 2);
+        : typeof value === "string" && spec.allowsString ? value : toJSON(value, 2);
       const area = h("textarea", { ...common, rows: 3, spellcheck: "false", value: text });
       area.addEventListener("input", () => {  // JSON checked as you type
         const out = area.value.trim() ? parseJson(spec, area.value) : {};
@@ -277,8 +323,10 @@ function readField(spec, el, editing) {
     case "block":
       return el.value === "$keep" ? undefined : el.value === "" ? empty : el.value;
     case "secret":
+      if (document.getElementById(`clear-${spec.name}`)?.checked) return null;
       return el.value === "" ? undefined : el.value;
     case "secret-json": {
+      if (document.getElementById(`clear-${spec.name}`)?.checked) return null;
       if (!el.value.trim()) return undefined;
       const out = parseJson({}, el.value);
       if (out.error) throw new FieldError(spec.name, out.error);
@@ -291,10 +339,13 @@ function readField(spec, el, editing) {
     case "tristate":
       return el.value === "" ? empty : el.value === "true";
     case "number": {
-      if (el.value === "") return empty;
-      const n = Number(el.value);
-      if (Number.isNaN(n)) throw new FieldError(spec.name, "Not a number.");
-      return n;
+      if (el.validity.badInput) throw new FieldError(spec.name, "Not a number.");
+      const text = el.value.trim();
+      if (text === "") return empty;
+      if (!/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) {
+        throw new FieldError(spec.name, "Not a number.");
+      }
+      return fitsANumber(text) ? Number(text) : new ExactNumber(text);
     }
     case "text":
       return el.value === "" ? (editing ? (spec.nullable ? null : "") : undefined) : el.value;
@@ -318,7 +369,21 @@ function setFieldError(field, message) {
   if (input) input.classList.toggle("invalid", Boolean(message));
 }
 
+// A nested block field with nothing saved to choose: say so, and where to create one.
+function createFirst(spec) {
+  const links = spec.slugs.map((s) => h("a", { href: `#/new/${enc(s)}` }, s))
+    .flatMap((a, i) => (i ? [", ", a] : [a]));
+  const kinds = spec.slugs.length > 1 ? "block of these types" : "block of this type";
+  if (!spec.required || spec.nullable) {
+    return h("p", { class: "help", id: `hint-${spec.name}` },
+      `Optional; no saved ${kinds} yet. To use one, create it first: `, links, ".");
+  }
+  return h("p", { class: "hint", id: `hint-${spec.name}` }, `Required, and no saved ${kinds} ` +
+    "yet: create one first, then come back to this form: ", links, ".");
+}
+
 async function formPage(slug, name) {
+  const show = view();
   const editing = name !== undefined;
   const [schema, saved] = await Promise.all([get(`/api/types/${enc(slug)}/schema`),
     editing ? get(`/api/blocks/${enc(slug)}/${enc(name)}`) : null]);
@@ -338,7 +403,12 @@ async function formPage(slug, name) {
         " ", h("code", {}, spec.name),
         spec.kind.startsWith("secret") ? h("span", { class: "tag" }, "secret") : null),
       input,
+      // Write-only, so blank keeps it: an optional secret set before needs its own way out.
+      editing && spec.kind.startsWith("secret") && spec.nullable && current === "********"
+        ? h("label", { class: "clear" }, h("input", { type: "checkbox", id: `clear-${spec.name}` }),
+          ` Clear the saved ${spec.name}`) : null,
       h("p", { class: "help", id: `help-${spec.name}` }, spec.description),
+      spec.kind === "block" && !(choices[spec.name] || []).length ? createFirst(spec) : null,
       h("p", { class: "field-error", id: `err-${spec.name}`, role: "alert" }));
   });
   const submit = async (event) => {
@@ -373,13 +443,16 @@ async function formPage(slug, name) {
   };
   show(h("h1", {}, editing ? `Edit ${slug}/${name}` : `New ${slug} block`),
     editing ? h("p", { class: "meta" }, `Editing version ${saved.version}. Secret fields are ` +
-      "write-only: leave them blank to keep the saved value.") : h("p", { class: "meta" },
+      "write-only: leave them blank to keep the saved value, unless you change where the " +
+      "block connects (its url, host, port…): then enter them again.") : h("p", { class: "meta" },
       schema.description || ""),
     top,
     h("form", { id: "block-form", onsubmit: submit, novalidate: true },
       editing ? null : h("div", { class: "field" },
-        h("label", { for: "f-$name" }, "Name", h("span", { class: "req" }, " *")), nameInput,
-        h("p", { class: "help" }, "Lowercase letters, digits and single dashes."),
+        h("label", { for: "f-$name" }, "Block name", h("span", { class: "req" }, " *")),
+        nameInput,
+        h("p", { class: "help" }, `Saved as ${slug}/NAME: lowercase letters, digits and ` +
+          "single dashes."),
         h("p", { class: "field-error", id: "err-$name", role: "alert" })),
       rows,
       h("div", { class: "toolbar" }, h("button", { type: "submit", id: "save" }, "Save"),
@@ -390,6 +463,7 @@ async function formPage(slug, name) {
 // -- runs ------------------------------------------------------------------------------------
 
 async function runsPage(params) {
+  const show = view();
   const filters = { flow: params.get("flow") || "", state: params.get("state") || "",
     kind: params.get("kind") || "" };
   const runs = await get(`/api/runs?flow=${enc(filters.flow)}&state=${enc(filters.state)}` +
@@ -413,16 +487,27 @@ async function runsPage(params) {
       "No runs recorded yet. Runs of @flow and @task functions appear here."));
 }
 
+const cell = (v) => (v === null || v === undefined ? ""
+  : typeof v === "object" && !(v instanceof ExactNumber) ? toJSON(v) : String(v));
+
+// A table artifact as a table (a dbt run's one row per node), markdown as its text: never as
+// markup, since a run may have put anything in it.
 function artifactView(artifact) {
-  if (!artifact || typeof artifact !== "object") return h("pre", {}, JSON.stringify(artifact));
-  const title = artifact.key || artifact.name || artifact.type || "artifact";
-  const body = artifact.data !== undefined ? artifact.data : artifact;
-  return h("section", { class: "artifact" }, h("h3", {}, title),
+  const data = artifact.data;
+  const isTable = artifact.type === "table" && data && Array.isArray(data.columns)
+    && Array.isArray(data.rows);
+  const body = isTable
+    ? table(data.columns, data.rows.map((row) => row.map(cell)), "No rows.")
+    : h("pre", { class: "markdown" }, typeof data === "string" ? data : toJSON(data, 2));
+  return h("section", { class: "artifact", "data-key": artifact.key },
+    h("h3", {}, artifact.key, " ", h("span", { class: "muted" }, `${artifact.type} · ` +
+      `${when(artifact.created)}`)),
     artifact.description ? h("p", {}, artifact.description) : null,
-    h("pre", {}, typeof body === "string" ? body : JSON.stringify(body, null, 2)));
+    body);
 }
 
 async function runPage(id) {
+  const show = view();
   const r = await get(`/api/runs/${enc(id)}`);
   const rows = [["kind", r.kind], ["flow", r.flow_name || ""], ["state", badge(r.state_name)],
     ["attempts", r.attempts], ["started", when(r.started)], ["duration", seconds(r.duration)],
@@ -437,7 +522,7 @@ async function runPage(id) {
     h("h2", {}, "States"),
     table(["at", "state", "message"], r.states.map((s) => [when(s.at), badge(s.name),
       s.message || ""]), "No states recorded."),
-    h("h2", {}, "Parameters"), h("pre", {}, JSON.stringify(r.parameters, null, 2)),
+    h("h2", {}, "Parameters"), h("pre", {}, toJSON(r.parameters, 2)),
     h("h2", {}, "Child runs"),
     table(["run", "kind", "state", "duration"], r.children.map((c) => [
       h("a", { href: runHref(c.id) }, c.name), c.kind, badge(c.state_name), seconds(c.duration)]),
@@ -449,6 +534,7 @@ async function runPage(id) {
 // -- concurrency limits ----------------------------------------------------------------------
 
 async function limitsPage() {
+  const show = view();
   const limits = await get("/api/concurrency");
   const message = h("div", {});
   const name = h("input", { id: "limit-name", type: "text", placeholder: "Name, e.g. warehouse",
@@ -481,6 +567,8 @@ async function limitsPage() {
 // -- routing ---------------------------------------------------------------------------------
 
 async function route() {
+  const show = view();
+  const at = location.hash;
   const hash = location.hash || "#/blocks";
   const path = hash.slice(1).split("?")[0].split("/").filter(Boolean).map(decodeURIComponent);
   const params = query(hash);
@@ -499,7 +587,9 @@ async function route() {
       case "limits": await limitsPage(); break;
       default: await blocksPage(params);
     }
-    document.title = `${main.querySelector("h1")?.textContent || "blocks"} · blocks`;
+    if (location.hash === at) {
+      document.title = `${main.querySelector("h1")?.textContent || "blocks"} · blocks`;
+    }
   } catch (e) {
     show(h("h1", {}, "Something went wrong"), errorBox(e.message));
   }
