@@ -18,7 +18,8 @@ from core_blocks.abstract import ObjectStorageBlock
 from core_blocks.errors import StoragePathError
 from prefect_aws import ignore_files, objects, transfers
 from prefect_aws.credentials import AwsCredentials, MinIOCredentials
-from prefect_aws.errors import LocalPathNotFound, aws_errors
+from prefect_aws.error_translation import aws_errors
+from prefect_aws.errors import LocalPathNotFound
 from prefect_aws.in_thread import in_thread
 
 _MiB = 1024 * 1024
