@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import pytest
+from tests.conftest import service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def engines_of_the_demo() -> set[Path]:
 def test_the_stage_runs_on_its_own_engine_and_never_on_the_users(docker_host, monkeypatch,
                                                                  capsys):
     if os.geteuid() != 0 or shutil.which("dockerd") is None:
-        pytest.skip("the demo's own engine needs root and dockerd")
+        service_missing("The demo's own Docker engine", "run as root with dockerd installed")
     monkeypatch.setenv("DOCKER_HOST", docker_host.engine_url())  # the user's engine
     before = engines_of_the_demo()
     started = int(time.time())
