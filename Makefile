@@ -37,6 +37,8 @@ install-test: $(PY)
 	$(PIP) install -q -e '.[test]'
 	$(PIP) install -q $(EDITABLE) $(INTEGRATIONS)
 
+# The demo's Docker stage starts a dockerd of its own (as root) and stops it after; it never
+# uses DOCKER_HOST's engine or the default socket, and skips with how to run it otherwise.
 demo: install
 	rm -rf "$(DEMO_HOME)"
 	CORE_BLOCKS_HOME="$(DEMO_HOME)/home" PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) scripts/demo.py

@@ -177,34 +177,36 @@ def run_slack_stage() -> bool:
 
 
 def run_docker_stage() -> str:
-    """core-blocks-docker: a container run in a flow, when a Docker engine is reachable.
+    """core-blocks-docker: a container run in a flow, on a Docker engine the demo starts itself.
 
-    Returns "ok", "FAILED" or why it was skipped; the image is built FROM scratch out of the
-    host's static busybox (nothing is pulled) and removed afterwards.
+    Never on the user's engine (DOCKER_HOST or the default socket): that is shared, and the
+    demo's image and container have no place there. Returns "ok", "FAILED" or why it was
+    skipped; the image is built FROM scratch out of the host's static busybox (nothing is
+    pulled) and goes with the engine.
     """
     import tempfile
+
+    from demo_docker_engine import EngineUnavailable, private_engine
 
     from prefect_docker import DockerError, DockerHost
     from prefect_docker.testing.contexts import MissingTool, busybox_context
     from prefect_docker.testing.images import ImageBuilder
 
-    print("\n# Docker (core-blocks-docker): a container run in a flow")
-    host = DockerHost(timeout=10)
+    print("\n# Docker (core-blocks-docker): a container run in a flow, on the demo's own engine")
     try:
-        with host.get_client() as client:
-            client.ping()
-        with tempfile.TemporaryDirectory() as tmp:
-            builder = ImageBuilder(host, prefix="core-blocks-demo")
-            image = builder(busybox_context(Path(tmp) / "busybox"))
-    except (DockerError, MissingTool) as exc:
+        with private_engine() as base_url:
+            host = DockerHost(base_url=base_url, timeout=10)
+            with tempfile.TemporaryDirectory() as tmp:
+                image = ImageBuilder(host, prefix="core-blocks-demo")(
+                    busybox_context(Path(tmp) / "busybox"))
+            blocks("create", "docker-host/demo-engine", "--set", f"base_url={base_url}")
+            ok = _docker_flow(image)
+            blocks("delete", "docker-host/demo-engine", "--yes")  # the engine stops next
+            return "ok" if ok else "FAILED"
+    except (EngineUnavailable, DockerError, MissingTool) as exc:
         reason = f"skipped: {exc}"
         print(f"Docker stage {reason}")
         return reason
-    try:
-        blocks("create", "docker-host/local", "--set", f"base_url={host.engine_url()}")
-        return "ok" if _docker_flow(image) else "FAILED"
-    finally:
-        builder.cleanup()
 
 
 def _docker_flow(image: str) -> bool:
@@ -215,7 +217,7 @@ def _docker_flow(image: str) -> bool:
     @flow(name="container-hello")
     def container_hello() -> str:
         result = run_container(image, ["echo", "hello from a container"], network_mode="none",
-                               docker_host=DockerHost.load("local"))
+                               docker_host=DockerHost.load("demo-engine"))
         return result.logs
 
     logs = container_hello()

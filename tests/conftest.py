@@ -16,13 +16,19 @@ def _snapshot(folder) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _real_home_untouched():
-    """No test may create or change the user's own ~/.core_blocks (every test has its own
-    home): its files are compared before and after, so an existing folder hides nothing."""
+    """No test may create or change the user's own home (CORE_BLOCKS_HOME as the session
+    found it, else ~/.core_blocks; every test has its own): its files are compared before and
+    after, so an existing folder hides nothing. Runs are recorded by a background writer, so
+    its queue is flushed first: a run recorded outside block_home is caught too."""
+    import sys
     from pathlib import Path
 
-    real = Path.home() / ".core_blocks"
+    real = Path(os.environ.get("CORE_BLOCKS_HOME") or Path.home() / ".core_blocks").expanduser()
     existed, before = real.exists(), _snapshot(real)
     yield
+    history = sys.modules.get("core_blocks.runtime.history")
+    if history is not None:
+        history.flush()
     assert existed or not real.exists(), f"a test created {real}; it must use block_home"
     assert _snapshot(real) == before, f"a test changed files in {real}; it must use block_home"
 

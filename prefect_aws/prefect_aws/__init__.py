@@ -26,6 +26,7 @@ _EXPORTS = {  # public name -> module defining it
     "AwsSecretNotFound": "prefect_aws.errors",
     "LocalPathNotFound": "prefect_aws.errors",
     "S3BucketNotFound": "prefect_aws.errors",
+    "S3ObjectArchived": "prefect_aws.errors",
     "S3ObjectNotFound": "prefect_aws.errors",
 }
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
         AwsSecretNotFound,
         LocalPathNotFound,
         S3BucketNotFound,
+        S3ObjectArchived,
         S3ObjectNotFound,
     )
     from prefect_aws.s3 import S3Bucket

@@ -16,7 +16,8 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_valida
 
 from core_blocks.abstract import CredentialsBlock
 from prefect_aws.client_parameters import AwsClientParameters
-from prefect_aws.errors import AwsError, aws_errors
+from prefect_aws.error_translation import aws_errors
+from prefect_aws.errors import AwsError
 from prefect_aws.log_masking import hide_aws_secrets
 
 # botocore is not thread-safe while building sessions and clients; held only for that, never

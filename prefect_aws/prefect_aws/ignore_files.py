@@ -11,13 +11,29 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 
-def read_patterns(ignore_file: str | Path) -> list[str]:
-    """The patterns of an ignore file, without blank lines and comments."""
-    path = Path(ignore_file).expanduser()
-    if not path.is_file():
-        from prefect_aws.errors import LocalPathNotFound
+def locate(ignore_file: str | Path, folder: Path) -> Path:
+    """The ignore file to read for an upload of folder.
 
-        raise LocalPathNotFound(f"No ignore file {str(path)!r}. Check the ignore_file path.")
+    An absolute path (or one from `~`) is taken as it is. A relative one is looked for in
+    folder, the folder uploaded, where a project keeps its `.prefectignore`; then in the
+    working directory, where Prefect's put_directory opens it (the same folder when, as in
+    Prefect's deployments, the working directory is the one uploaded).
+    """
+    path = Path(ignore_file).expanduser()
+    candidates = [path] if path.is_absolute() else [folder / path, path]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    from prefect_aws.errors import LocalPathNotFound
+
+    places = (f"{str(path)!r}" if path.is_absolute() else
+              f"{str(path)!r} in {str(folder)!r} (the folder uploaded) or in the working "
+              f"directory {str(Path.cwd())!r}")
+    raise LocalPathNotFound(f"No ignore file {places}. Check the ignore_file path.")
+
+
+def read_patterns(path: Path) -> list[str]:
+    """The patterns of an ignore file, without blank lines and comments."""
     lines = (line.rstrip("\n").rstrip() for line in path.read_text().splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 

@@ -10,7 +10,8 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from prefect_aws.errors import AwsError, aws_errors, is_transient_code
+from prefect_aws.error_translation import aws_errors, is_transient_code
+from prefect_aws.errors import AwsError
 
 _DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys per request
 _SHOWN = 3  # failed keys named in an error message

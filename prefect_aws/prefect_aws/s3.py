@@ -18,7 +18,8 @@ from core_blocks.abstract import ObjectStorageBlock
 from core_blocks.errors import StoragePathError
 from prefect_aws import ignore_files, objects, transfers
 from prefect_aws.credentials import AwsCredentials, MinIOCredentials
-from prefect_aws.errors import LocalPathNotFound, aws_errors
+from prefect_aws.error_translation import aws_errors
+from prefect_aws.errors import LocalPathNotFound
 from prefect_aws.in_thread import in_thread
 
 _MiB = 1024 * 1024
@@ -322,10 +323,12 @@ class S3Bucket(ObjectStorageBlock):
         to_path, concurrently; return how many were uploaded.
 
         ignore_file names a `.prefectignore`/`.gitignore`-style file: paths it matches,
-        relative to local_path, are left out (see prefect_aws.ignore_files).
+        relative to local_path, are left out. A relative ignore_file is looked for in
+        local_path first, then in the working directory (see prefect_aws.ignore_files).
         """
         source = _existing(Path(local_path or "."), "folder")
-        patterns = ignore_files.read_patterns(ignore_file) if ignore_file else []
+        patterns = (ignore_files.read_patterns(ignore_files.locate(ignore_file, source))
+                    if ignore_file else [])
         prefix = self._prefix(to_path or "")
         pairs = [(file, prefix + relative) for file, relative in transfers.local_files(source)
                  if not ignore_files.is_ignored(relative, patterns)]

@@ -24,7 +24,7 @@ from typing import Any
 from core_blocks.errors import SecretBackendError
 from core_blocks.secrets.base import SecretBackend
 from core_blocks.settings import Settings
-from prefect_aws.errors import Advice, translate
+from prefect_aws.error_translation import Advice, translate
 
 REGION = "CORE_BLOCKS_AWS_SECRETS_REGION"
 ENDPOINT = "CORE_BLOCKS_AWS_SECRETS_ENDPOINT_URL"
@@ -40,6 +40,15 @@ _ADVICE = Advice(
                  f"AWS_SECRET_ACCESS_KEY, {PROFILE}, or the instance or task role) and their "
                  "secretsmanager permissions on the secrets under "
                  f"{PREFIX}."),
+    key_id=(f"Fix AWS_ACCESS_KEY_ID (or the key of the profile named by {PROFILE}): AWS "
+            "knows no such key."),
+    secret_key=(f"Fix AWS_SECRET_ACCESS_KEY (or the secret key of the profile named by "
+                f"{PROFILE}): it must be the one issued with the access key id."),
+    session=("Get new temporary credentials and update AWS_SESSION_TOKEN, or use long-term "
+             "keys, a profile or a role that renews itself."),
+    permissions=("Grant these credentials secretsmanager permissions (GetSecretValue, "
+                 f"CreateSecret, PutSecretValue, DeleteSecret) on the secrets under {PREFIX}."),
+    region=f"Set {REGION} to the region of the secrets.",
     tls=("Check AWS_CA_BUNDLE: the path of the CA bundle that signed the endpoint's "
          f"certificate, for the endpoint set by {ENDPOINT}."),
 )

@@ -17,7 +17,7 @@ from typing import Any
 
 from core_blocks.tasks import exponential_backoff, task
 from prefect_aws.credentials import AwsCredentials
-from prefect_aws.errors import aws_errors, retry_on_transient_errors
+from prefect_aws.error_translation import aws_errors, retry_on_transient_errors
 from prefect_aws.secrets_manager import AwsSecret, deletion_options
 from prefect_aws.secrets_manager import secret_value as secret_request
 

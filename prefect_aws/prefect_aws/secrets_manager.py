@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 
 from core_blocks.abstract import SecretBlock
 from prefect_aws.credentials import AwsCredentials
-from prefect_aws.errors import aws_errors
+from prefect_aws.error_translation import aws_errors
 from prefect_aws.in_thread import in_thread
 
 _TASKS = ("read_secret", "create_secret", "update_secret", "delete_secret")

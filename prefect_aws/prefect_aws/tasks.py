@@ -25,7 +25,7 @@ from core_blocks.tasks import exponential_backoff, task
 from prefect_aws import objects
 from prefect_aws.client_parameters import AwsClientParameters
 from prefect_aws.credentials import AwsCredentials, MinIOCredentials
-from prefect_aws.errors import retry_on_transient_errors
+from prefect_aws.error_translation import retry_on_transient_errors
 
 Credentials = AwsCredentials | MinIOCredentials
 

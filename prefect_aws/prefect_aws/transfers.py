@@ -16,7 +16,7 @@ from typing import Any
 
 from core_blocks.errors import StoragePathError
 from core_blocks.terminal import progress_enabled
-from prefect_aws.errors import aws_errors
+from prefect_aws.error_translation import aws_errors
 
 logger = logging.getLogger("prefect_aws")
 

@@ -456,7 +456,7 @@ def test_file_transfers_translate_boto3_wrappers_for_refused_keys(
 
     for error in attempts():
         assert "in S3 bucket 'test-bucket'" in str(error)
-        assert "Check the access key" in str(error)
+        assert "(InvalidAccessKeyId)" in str(error) and "Fix aws_access_key_id" in str(error)
         assert all(canary not in str(e) for e in _chain(error))
 
 

@@ -61,3 +61,18 @@ def test_a_wrong_password_names_the_login_failure_not_the_password(shop_project,
 
     assert "password authentication failed" in str(caught.value)
     assert "wrong-password-123" not in str(caught.value)
+
+
+def test_a_core_operation_on_postgres_writes_its_profile_once(shop_project, postgres_profile,
+                                                              postgres_login, tmp_path):
+    from prefect_dbt.cli import DbtCoreOperation
+
+    folder = tmp_path / "dot-dbt"
+    operation = DbtCoreOperation(commands=["dbt seed", "dbt run"], project_dir=shop_project,
+                                 profiles_dir=folder, dbt_cli_profile=postgres_profile)
+
+    seeded, ran = operation.run()
+
+    assert node_names(seeded) == {("seed", "raw_orders")}
+    assert node_names(ran) == {("model", "orders"), ("model", "customer_totals")}
+    assert (folder / "profiles.yml").stat().st_mode & 0o777 == 0o600

@@ -89,17 +89,17 @@ def test_integration_needs_this_core_release_and_declares_its_entry_point(wheels
 def test_slack_pulls_slack_sdk_and_aiohttp_and_ships_its_pytest_plugin(wheels):
     requires = metadata(wheels["core-blocks-slack"]).get_all("Requires-Dist")
 
-    assert sorted(requires) == ["aiohttp<4,>=3.9", "core-blocks<0.2,>=0.1",
-                                "pydantic<3,>=2.7", "slack-sdk<4,>=3.19"]
+    assert sorted(requires) == ["aiohttp>=3.9", "core-blocks<0.2,>=0.1", "pydantic>=2.7",
+                                "slack-sdk>=3.19"]
     assert "[pytest11]\ncore_blocks_slack = prefect_slack.testing.plugin" in entry_points(
         wheels["core-blocks-slack"])
 
 
-def test_docker_depends_on_the_bounded_sdk_and_ships_its_pytest_plugin(wheels):
+def test_docker_depends_on_its_sdk_and_ships_its_pytest_plugin(wheels):
     wheel = wheels["core-blocks-docker"]
     requires = metadata(wheel).get_all("Requires-Dist")
 
-    assert "docker<8,>=7.0" in requires and "core-blocks<0.2,>=0.1" in requires
+    assert "docker>=7.0" in requires and "core-blocks<0.2,>=0.1" in requires
     assert "[pytest11]\ncore_blocks_docker = prefect_docker.testing.plugin" in entry_points(
         wheel)
     assert "prefect_docker/testing/plugin.py" in members(wheel)
@@ -111,7 +111,7 @@ def test_dbt_requires_dbt_core_below_1_12_and_offers_its_adapters_as_extras(whee
 
     assert "dbt-core<1.12,>=1.10" in requires
     assert sorted(meta.get_all("Provides-Extra")) == ["duckdb", "postgres"]
-    assert 'dbt-duckdb<1.12,>=1.10; extra == "duckdb"' in requires
+    assert 'dbt-duckdb>=1.10; extra == "duckdb"' in requires
     assert not any(r.startswith(("boto3", "docker", "slack")) for r in requires)
 
 

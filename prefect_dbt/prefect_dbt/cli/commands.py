@@ -50,7 +50,8 @@ def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
 
     With `dbt_cli_profile`, its profiles.yml is written to a private temporary folder removed
     afterwards; with `profiles_dir` too, it is written there instead (and kept), unless a
-    profiles.yml is there already: that one is replaced only with `overwrite_profiles=True`.
+    profiles.yml is there already: one with the same content is used as it is, another is
+    replaced only with `overwrite_profiles=True`.
     dbt's log lines go to the run's log as they happen (unless `stream_output=False`); a
     table of the nodes is attached to the run as artifact `summary_artifact_key` (default
     `dbt-<subcommand>-results`). Failed nodes raise DbtFailure naming each; dbt unable to
@@ -142,6 +143,9 @@ def _profiles_dir(profile: DbtCliProfile | None, profiles_dir: str | Path | None
         folder = Path(profiles_dir).expanduser()
         path = folder / "profiles.yml"
         if not overwrite and path.exists():
+            if _holds(path, text):  # written by an earlier command, or the same by hand
+                yield folder
+                return
             raise _kept_profiles(path)
         folder.mkdir(parents=True, exist_ok=True)
         _write_profile(path, text, replace=overwrite)
@@ -153,6 +157,14 @@ def _profiles_dir(profile: DbtCliProfile | None, profiles_dir: str | Path | None
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _holds(path: Path, text: str) -> bool:
+    """True when the file at path reads exactly text."""
+    try:
+        return path.read_text() == text
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _kept_profiles(path: Path) -> DbtConfigError:

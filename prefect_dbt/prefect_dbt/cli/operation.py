@@ -51,12 +51,20 @@ class DbtCoreOperation(Block):
 
     def run(self) -> list[DbtResult]:
         """Run every command, each as a trigger_dbt_cli_command task; stops at the first
-        failure (raising it) and returns every result otherwise."""
-        from prefect_dbt.cli.commands import trigger_dbt_cli_command
+        failure (raising it) and returns every result otherwise.
 
-        return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
-                                        profiles_dir=self.profiles_dir,
-                                        dbt_cli_profile=self.dbt_cli_profile,
-                                        overwrite_profiles=self.overwrite_profiles,
-                                        stream_output=self.stream_output)
-                for command in self.commands]
+        dbt_cli_profile is written once, before the first command, and serves them all; a
+        temporary folder for it is removed after the last.
+        """
+        from prefect_dbt.cli.commands import _profiles_dir, trigger_dbt_cli_command
+
+        with _profiles_dir(self.dbt_cli_profile, self.profiles_dir,
+                           self.overwrite_profiles) as folder:
+            # The profile goes with each command too, so that its secrets are masked in the
+            # command's log; the file written above holds it already, so it is not rewritten.
+            return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
+                                            profiles_dir=folder,
+                                            dbt_cli_profile=self.dbt_cli_profile,
+                                            overwrite_profiles=False,
+                                            stream_output=self.stream_output)
+                    for command in self.commands]
