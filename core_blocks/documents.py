@@ -29,6 +29,7 @@ from core_blocks.errors import (
     BlockExistsError,
     BlockInUseError,
     BlockNotFound,
+    BlockTypeNotFound,
     BlockValidationError,
     SecretBackendError,
     StoreError,
@@ -361,8 +362,15 @@ def load_block(cls: type[BlockModel], name: str, validate: bool = True) -> Block
     raise SecretBackendError(f"{slug}/{name} kept changing while it was being loaded; try again.")
 
 
-def not_found(store: Store, slug: str, name: str) -> BlockNotFound:
+def not_found(store: Store, slug: str, name: str) -> BlockNotFound | BlockTypeNotFound:
+    """The error for a missing slug/name: the unknown type (with close matches) when nothing
+    knows slug, else the names saved for it."""
     saved = [r.name for r in store.list_documents(slug)]
+    if not saved and not any(t.slug == slug for t in store.list_types()):
+        try:
+            class_for_slug(slug)  # a misspelt type says so rather than "no block named"
+        except BlockTypeNotFound as exc:
+            return exc
     shown = ", ".join(saved[:20]) + (" …" if len(saved) > 20 else "")
     return BlockNotFound(
         f"No {slug} block named {name!r}. Saved {slug} blocks: {shown or 'none'}. "

@@ -7,6 +7,7 @@ snapshotted and must be unchanged.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sqlite3
@@ -149,6 +150,25 @@ def _warehouse_saved_then_changed(home: Path) -> None:
     import_file(path).Warehouse(host="db", password="pw").save("analytics")
     path.write_text(WAREHOUSE_PLUGIN.replace(
         "    port: int", '    database: str = Field(description="Database name")\n    port: int'))
+
+
+PROFILES_YML = """
+shop:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: shop.duckdb}
+    prod: {type: postgres, host: db, user: etl, pass: pw-5e1d, dbname: shop, schema: mart}
+"""
+# The dbt cases need core-blocks-dbt (not dbt itself: importing profiles never runs it).
+_NEEDS_DBT = pytest.mark.skipif(importlib.util.find_spec("prefect_dbt") is None,
+                                reason="core-blocks-dbt is not installed")
+
+
+def _dbt_profile_imported(home: Path) -> None:
+    """profiles.yml in home, its prod target already imported as dbt-cli-profile/shop-prod."""
+    (home / "profiles.yml").write_text(PROFILES_YML)
+    done = blocks_cli("dbt", "import-profiles", str(home / "profiles.yml"), "--target", "prod")
+    assert done.returncode == 0, done.stderr
 
 
 def _plugin(folder: str, stem: str, source: str) -> Callable[[Path], None]:
@@ -309,14 +329,46 @@ CASES = [
     pytest.param(Bad(
         ("create", "webhook/hook", "--set", f"url={_HOOK}",
          "--set", "timeout_seconds=not-a-number-7f3a"),
-        # A number field takes JSON from --set: the parser's message, never the text typed.
-        "--set value for field 'timeout_seconds' of webhook is not valid JSON: Expecting value "
-        "at column 1. Write it as JSON (text in double quotes).",
+        # A number field says it wants a number, never repeating the text typed.
+        "--set value for field 'timeout_seconds' of webhook must be a number, e.g. 2.5.",
         lambda: Webhook(url=_HOOK, timeout_seconds="not-a-number-7f3a"), BlockValidationError,
         api_message="Invalid webhook block: field 'timeout_seconds': Input should be a valid "
                     "number, unable to parse string as a number.",
         hidden="not-a-number-7f3a", fields=("timeout_seconds",),
     ), id="field-not-a-number"),
+    pytest.param(Bad(
+        ("create", "warehouse/analytics", "--set", "host=db", "--set", "password=pw",
+         "--set", "port=abc"),
+        "--set value for field 'port' of warehouse must be an integer, e.g. 42.",
+        env={"CORE_BLOCKS_PLUGINS_DIRS": "{home}/plugins-wh"},
+        setup=_plugin("plugins-wh", "warehouse", WAREHOUSE_PLUGIN), hidden="abc",
+    ), id="field-not-an-integer"),
+    pytest.param(Bad(
+        ("inspect", "webhok/alerts"),
+        unknown_type("webhok", suggests="webhook"),
+        lambda: Block.load("webhok/alerts"), BlockTypeNotFound,
+    ), id="inspect-unknown-type-suggests-webhook"),
+    pytest.param(Bad(
+        ("delete", "webhok/alerts", "--yes"),
+        unknown_type("webhok", suggests="webhook"),
+        lambda: Block.delete("webhok/alerts"), BlockTypeNotFound,
+    ), id="delete-unknown-type-suggests-webhook"),
+    pytest.param(Bad(
+        ("concurrency", "set", "db", "-1"),
+        "The limit must be 0 or more slots, not -1; e.g. blocks concurrency set db 2.",
+    ), id="concurrency-limit-negative"),
+    pytest.param(Bad(
+        ("dbt", "import-profiles", "{home}/profiles.yml", "--target", "prod"),
+        "dbt-cli-profile/shop-prod already exists; nothing was saved. Pass --overwrite to "
+        "replace it or --name to save it under another name.",
+        setup=_dbt_profile_imported, hidden="pw-5e1d",
+    ), id="dbt-import-profiles-existing", marks=_NEEDS_DBT),
+    pytest.param(Bad(
+        ("dbt", "import-profiles", "{home}/profiles.yml"),
+        "dbt-cli-profile/shop-prod already exists; nothing was saved. Pass --overwrite to "
+        "replace it.",
+        setup=_dbt_profile_imported, hidden="pw-5e1d",
+    ), id="dbt-import-profiles-existing-among-several", marks=_NEEDS_DBT),
     pytest.param(Bad(
         ("create", "webhook/hook", "--set", f"url={_HOOK}", "--set", "timeout_seconds=-7.25"),
         "Invalid webhook block: field 'timeout_seconds': Input should be greater than 0.",
@@ -433,8 +485,9 @@ CASES = [
     ), id="plugin-raises-on-import"),
     pytest.param(Bad(
         ("create", "warehouse/analytics", "--set", "port=5433"),
-        "Missing required field(s) for warehouse/analytics: host, password. Pass them with "
-        "--set FIELD=VALUE or --from-json FILE (there is no terminal to prompt on).",
+        "Missing required field(s) for warehouse/analytics: host, password. Add --set "
+        "host=VALUE --set password=VALUE or use --from-json FILE (there is no terminal to "
+        "prompt on).",
         lambda: get_registry().block_type("warehouse")(port=5433), BlockValidationError,
         api_message="Invalid warehouse block: field 'host' is required; "
                     "field 'password' is required.",
@@ -484,7 +537,7 @@ def test_bad_input_is_one_exact_error_and_saves_nothing(case: Bad, block_home, m
     assert before["secrets.db"] is not None
 
     if case.argv is not None:
-        result = blocks_cli(*case.argv)
+        result = blocks_cli(*(arg.replace("{home}", str(block_home)) for arg in case.argv))
         assert result.returncode == 1, result
         [line] = result.stderr.splitlines()
         assert line.startswith("Error: ") and same_message(case.cli, line[7:], block_home), line
