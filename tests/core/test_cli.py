@@ -566,23 +566,33 @@ def test_prompt_echoes_plain_input_and_hides_webhook_url():
 
 
 def test_a_fully_interactive_create_offers_optional_secrets_hidden():
-    """With no --set, optional secret fields are prompted for too (hidden; Enter skips)."""
+    """With no --set, optional fields are offered too, secret ones hidden; Enter keeps each
+    default, and answering no to the offer keeps them all."""
     url, auth = "https://hooks.example/typed-77ab", '{"Authorization": "Bearer typed-9c2e"}'
     child = spawn("create", "webhook/full")
     child.expect("url")
     child.waitnoecho(timeout=10)
     child.sendline(url)
-    child.expect(r"headers.*\(optional")
+    child.expect(r"Set optional fields \(method, headers, .*\)\?")
+    child.sendline("y")
+    child.expect(r"method.*\(Enter: POST\)")
+    child.sendline("")
+    child.expect(r"headers.*\(Enter: default\)")
     child.waitnoecho(timeout=10)
     child.sendline(auth)
+    for _ in ("body_template", "timeout_seconds", "idempotent"):
+        child.expect(r"\(Enter: ")
+        child.sendline("")
     assert finish(child) == 0
     assert "typed-9c2e" not in child.transcript.getvalue()
-    assert Webhook.load("full").headers.get_secret_value() == json.loads(auth)
+    full = Webhook.load("full")
+    assert full.headers.get_secret_value() == json.loads(auth)
+    assert (full.method, full.timeout_seconds) == ("POST", 10.0)
 
     child = spawn("create", "webhook/skipped")
     child.expect("url")
     child.sendline(url)
-    child.expect(r"\(optional")
+    child.expect(r"Set optional fields")
     child.sendline("")
     assert finish(child) == 0
     assert Webhook.load("skipped").headers.get_secret_value() == {}
