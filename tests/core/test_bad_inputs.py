@@ -159,9 +159,26 @@ shop:
     dev: {type: duckdb, path: shop.duckdb}
     prod: {type: postgres, host: db, user: etl, pass: pw-5e1d, dbname: shop, schema: mart}
 """
-# The dbt cases need core-blocks-dbt (not dbt itself: importing profiles never runs it).
-_NEEDS_DBT = pytest.mark.skipif(importlib.util.find_spec("prefect_dbt") is None,
-                                reason="core-blocks-dbt is not installed")
+
+
+def _needs(package: str) -> pytest.MarkDecorator:
+    """Cases of an integration's blocks (none imports its SDK) run where it is installed."""
+    return pytest.mark.skipif(importlib.util.find_spec(package) is None,
+                              reason=f"{package} is not installed")
+
+
+_NEEDS_DBT = _needs("prefect_dbt")
+_URL_RULE = "must be an http:// or https:// URL, e.g. https://hooks.example.com/T0; this one"
+_BUCKET_RULE = ("must follow S3's bucket naming rules: 3 to 63 lowercase letters, digits, dots "
+                "and hyphens, starting and ending with a letter or digit, not shaped like an IP "
+                "address (e.g. 'raw-data').")
+_SLACK_RULE = ("must be the webhook's https:// URL, e.g. https://hooks.slack.com/services/T0/B0/"
+               "XXXX; this one")
+
+
+def _integration_type(slug: str) -> Callable[..., object]:
+    """A constructor of an integration's block type, looked up when the case runs."""
+    return lambda **values: class_for_slug(slug)(**values)
 
 
 def _dbt_profile_imported(home: Path) -> None:
@@ -369,6 +386,70 @@ CASES = [
         "replace it.",
         setup=_dbt_profile_imported, hidden="pw-5e1d",
     ), id="dbt-import-profiles-existing-among-several", marks=_NEEDS_DBT),
+    pytest.param(Bad(
+        ("create", "webhook/hook", "--set", "url=not a url-3c9d"),
+        f"Invalid webhook block: field 'url': {_URL_RULE} has no http:// or https:// scheme.",
+        lambda: Webhook(url="not a url-3c9d"), BlockValidationError,
+        hidden="url-3c9d", fields=("url",),
+    ), id="webhook-url-not-a-url"),
+    pytest.param(Bad(
+        ("create", "webhook/hook", "--set", "url=https://hooks.example:80x/T-3c9d"),
+        f"Invalid webhook block: field 'url': {_URL_RULE} has a malformed host or port.",
+        lambda: Webhook(url="https://hooks.example:80x/T-3c9d"), BlockValidationError,
+        hidden="T-3c9d", fields=("url",),
+    ), id="webhook-url-bad-port"),
+    pytest.param(Bad(
+        ("create", "s3-bucket/raw", "--set", "bucket_name=My_Bucket!!"),
+        f"Invalid s3-bucket block: field 'bucket_name': {_BUCKET_RULE}",
+        lambda: _integration_type("s3-bucket")(bucket_name="My_Bucket!!"),
+        BlockValidationError, fields=("bucket_name",),
+    ), id="s3-bucket-name-breaks-s3-rules", marks=_needs("prefect_aws")),
+    pytest.param(Bad(
+        ("create", "s3-bucket/raw", "--set", "bucket_name=10.0.0.1"),
+        f"Invalid s3-bucket block: field 'bucket_name': {_BUCKET_RULE}",
+        lambda: _integration_type("s3-bucket")(bucket_name="10.0.0.1"),
+        BlockValidationError, fields=("bucket_name",),
+    ), id="s3-bucket-name-is-an-ip-address", marks=_needs("prefect_aws")),
+    pytest.param(Bad(
+        ("create", "aws-credentials/temp", "--set", "aws_session_token=token-3c9d"),
+        "Missing field(s) for aws-credentials/temp: aws_access_key_id, aws_secret_access_key "
+        "(set it only with aws_access_key_id and aws_secret_access_key: a session token "
+        "belongs to the temporary keys issued with it). Add --set aws_access_key_id=VALUE "
+        "--set aws_secret_access_key=VALUE or use --from-json FILE (there is no terminal to "
+        "prompt on).",
+        lambda: _integration_type("aws-credentials")(aws_session_token="token-3c9d"),
+        BlockValidationError,
+        api_message="Invalid aws-credentials block: field 'aws_session_token': set it only "
+                    "with aws_access_key_id and aws_secret_access_key: a session token belongs "
+                    "to the temporary keys issued with it.",
+        hidden="token-3c9d", fields=("aws_session_token",),
+    ), id="aws-session-token-without-keys", marks=_needs("prefect_aws")),
+    pytest.param(Bad(
+        ("create", "slack-webhook/alerts", "--set",
+         "url=http://hooks.slack.com/services/T0/B0/X-3c9d"),
+        f"Invalid slack-webhook block: field 'url': {_SLACK_RULE} is http://, which sends it "
+        "unencrypted; use https://.",
+        lambda: _integration_type("slack-webhook")(
+            url="http://hooks.slack.com/services/T0/B0/X-3c9d"),
+        BlockValidationError, hidden="X-3c9d", fields=("url",),
+    ), id="slack-webhook-url-not-https", marks=_needs("prefect_slack")),
+    pytest.param(Bad(
+        ("create", "docker-registry-credentials/ci", "--set", "username=ci",
+         "--set", "password=pw-3c9d", "--set", "registry_url=my registry:5000"),
+        "Invalid docker-registry-credentials block: field 'registry_url': must be a registry "
+        "address such as registry.example.com:5000, without a repository path.",
+        lambda: _integration_type("docker-registry-credentials")(
+            username="ci", password="pw-3c9d", registry_url="my registry:5000"),
+        BlockValidationError, hidden="pw-3c9d", fields=("registry_url",),
+    ), id="docker-registry-url-with-a-space", marks=_needs("prefect_docker")),
+    pytest.param(Bad(
+        ("create", "dbt-cli-target-configs/dev", "--set", "type=Postgres SQL",
+         "--set", "schema_=mart"),
+        "Invalid dbt-cli-target-configs block: field 'type': must be a dbt adapter name in "
+        "lowercase, e.g. postgres, duckdb, snowflake or bigquery.",
+        lambda: _integration_type("dbt-cli-target-configs")(type="Postgres SQL", schema="mart"),
+        BlockValidationError, fields=("type",),
+    ), id="dbt-target-type-not-an-adapter-name", marks=_NEEDS_DBT),
     pytest.param(Bad(
         ("create", "webhook/hook", "--set", f"url={_HOOK}", "--set", "timeout_seconds=-7.25"),
         "Invalid webhook block: field 'timeout_seconds': Input should be greater than 0.",

@@ -364,8 +364,8 @@ def test_create_without_a_tty_lists_the_missing_required_fields(database_type):
 @pytest.mark.parametrize("args, fragments", [
     (["create", "secret/x", "--set", "valu=1"], ["'valu' is not a field of secret", "value"]),
     (["create", "secret/x", "--set", "no-equals-sign"], ["FIELD=VALUE"]),
-    (["create", "webhook/x", "--set", "url=u", "--set", "timeout_seconds=-1"],
-     ["timeout_seconds"]),
+    (["create", "webhook/x", "--set", "url=https://hooks.example/u",
+      "--set", "timeout_seconds=-1"], ["timeout_seconds"]),
     (["create", "nosuchtype/x", "--set", "a=b"], ["Unknown block type 'nosuchtype'"]),
     (["create", "secret/Bad_Name", "--set", "value=x"], ["Invalid block name", "lowercase"]),
     (["create", "secret", "--set", "value=x"], ["TYPE/NAME"]),
