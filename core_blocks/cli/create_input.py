@@ -78,7 +78,11 @@ def collect_values(cls: type[Block], ref: str, sets: list[str],
 def _missing_message(ref: str, missing: dict[str, str]) -> str:
     """One line naming the missing fields (each with the rule asking for it, if any) and the
     --set options that would add them."""
-    names = ", ".join(f"{f} ({why})" if why else f for f, why in missing.items())
+    by_reason: dict[str, list[str]] = {}  # fields one rule asks for are named together
+    for field, why in missing.items():
+        by_reason.setdefault(why, []).append(field)
+    names = ", ".join(", ".join(fields) + (f" ({why})" if why else "")
+                      for why, fields in by_reason.items())
     adds = " ".join(f"--set {f}=VALUE" for f in missing)
     kind = "required " if not any(missing.values()) else ""
     return (f"Missing {kind}field(s) for {ref}: {names}. Add {adds} or use --from-json FILE "
