@@ -502,11 +502,15 @@ def _class_or_base(row: DocumentRow) -> type:
         return BlockModel  # unknown type: a subclass of no interface
 
 
-def describe_document(store: Store, row: DocumentRow, depth: int = 0) -> dict[str, Any]:
-    """A document's fields as saved, secrets shown as '********', nested blocks expanded.
+def describe_document(store: Store, row: DocumentRow, depth: int = 0,
+                      aliases: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """A document's fields as saved, secrets shown as '********', nested blocks expanded, each
+    field under the name users know (its alias, as the type's stored schema records it).
 
     Reads only the store: inspecting a block needs neither its plugin nor the secret backend.
     """
+    if aliases is None:
+        aliases = {t.slug: t.schema.get("field_aliases", {}) for t in store.list_types()}
     data = json.loads(row.data)
     kinds = data.pop(SECRETS_KEY, {})
     refs = data.pop(REFS_KEY, {})
@@ -518,7 +522,9 @@ def describe_document(store: Store, row: DocumentRow, depth: int = 0) -> dict[st
         if child is None or depth > 10:
             fields[field] = {"$missing": child_id}
         elif child.anonymous:
-            fields[field] = {"type": child.type_slug, **describe_document(store, child, depth + 1)}
+            fields[field] = {"type": child.type_slug,
+                             **describe_document(store, child, depth + 1, aliases)}
         else:
             fields[field] = {"ref": child.ref}
-    return dict(sorted(fields.items()))
+    shown = aliases.get(row.type_slug, {})
+    return dict(sorted((shown.get(field, field), value) for field, value in fields.items()))

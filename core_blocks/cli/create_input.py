@@ -47,18 +47,20 @@ def collect_values(cls: type[Block], ref: str, sets: list[str],
                             "write it as e.g. --set region=eu-west-1.")
         raw_sets[field] = raw
     values.update(raw_sets)
-    unknown = [f for f in values if f not in cls.model_fields]
+    unknown = [f for f in values if _field_of(cls, f) is None]
     if unknown:
+        fields = ", ".join(_shown(cls, f) for f in cls.model_fields)
         raise UserError(f"{', '.join(repr(f) for f in unknown)} is not a field of "
-                        f"{cls._block_type_slug}; its fields: {', '.join(cls.model_fields)}.")
-    values = {field: _parse(cls, field, value, "--set value") if field in raw_sets else
-              _resolve(cls, field, value) for field, value in values.items()}
+                        f"{cls._block_type_slug}; its fields: {fields}.")
+    values = {_field_of(cls, key): _parse(cls, _field_of(cls, key), value, "--set value")
+              if key in raw_sets else _resolve(cls, _field_of(cls, key), value)
+              for key, value in values.items()}
     given = set(values)
     can_prompt = is_interactive() and from_json != "-"
     missing = {f: "" for f, info in cls.model_fields.items()
                if info.is_required() and f not in values}
     if missing and not can_prompt:
-        raise UserError(_missing_message(ref, missing))
+        raise UserError(_missing_message(cls, ref, missing))
     for field in missing:
         values[field] = _ask(cls, field, values)
     if not given and can_prompt:
@@ -68,22 +70,39 @@ def collect_values(cls: type[Block], ref: str, sets: list[str],
         if not needed:
             break
         if not can_prompt:
-            raise UserError(_missing_message(ref, needed))
+            raise UserError(_missing_message(cls, ref, needed))
         for field, why in needed.items():
-            click.echo(f"{field} is needed: {why}.")
+            click.echo(f"{_shown(cls, field)} is needed: {why}.")
             values[field] = _ask(cls, field, {k: v for k, v in values.items() if k != field})
-    return values
+    return _as_input(cls, values)
 
 
-def _missing_message(ref: str, missing: dict[str, str]) -> str:
+def _shown(cls: type[Block], field: str) -> str:
+    """The name users know a field by: its alias (dbt's `schema`), else its name."""
+    return cls.model_fields[field].alias or field
+
+
+def _field_of(cls: type[Block], key: str) -> str | None:
+    """The field a user's key (its alias or its name) means; None if no field."""
+    if key in cls.model_fields:
+        return key
+    return next((f for f, info in cls.model_fields.items() if info.alias == key), None)
+
+
+def _as_input(cls: type[Block], values: dict[str, Any]) -> dict[str, Any]:
+    """values keyed as the model takes them: by alias where a field has one."""
+    return {_shown(cls, field): value for field, value in values.items()}
+
+
+def _missing_message(cls: type[Block], ref: str, missing: dict[str, str]) -> str:
     """One line naming the missing fields (each with the rule asking for it, if any) and the
     --set options that would add them."""
     by_reason: dict[str, list[str]] = {}  # fields one rule asks for are named together
     for field, why in missing.items():
-        by_reason.setdefault(why, []).append(field)
+        by_reason.setdefault(why, []).append(_shown(cls, field))
     names = ", ".join(", ".join(fields) + (f" ({why})" if why else "")
                       for why, fields in by_reason.items())
-    adds = " ".join(f"--set {f}=VALUE" for f in missing)
+    adds = " ".join(f"--set {_shown(cls, f)}=VALUE" for f in missing)
     kind = "required " if not any(missing.values()) else ""
     return (f"Missing {kind}field(s) for {ref}: {names}. Add {adds} or use --from-json FILE "
             "(there is no terminal to prompt on).")
@@ -106,7 +125,8 @@ def _offer_optional(cls: type[Block], values: dict[str, Any]) -> None:
         return
     from rich.markup import escape
 
-    if not Confirm.ask(escape(f"Set optional fields ({', '.join(optional)})?"), default=False):
+    names = ", ".join(_shown(cls, f) for f in optional)
+    if not Confirm.ask(escape(f"Set optional fields ({names})?"), default=False):
         return
     for field in optional:
         answer = _ask(cls, field, values, optional=True)
@@ -125,17 +145,17 @@ def _needed_by_rules(cls: type[Block], values: dict[str, Any], given: set[str]
     from pydantic import ValidationError
 
     try:
-        cls._validate_raw(values)
+        cls._validate_raw(_as_input(cls, values))
     except ValidationError as exc:
         needed: dict[str, str] = {}
         for error in exc.errors(include_input=False, include_url=False, include_context=False):
             why = error["msg"].removeprefix("Value error, ").rstrip(".")
-            field = error["loc"][0] if error["loc"] else None
-            if field in cls.model_fields and field not in given:
+            field = _field_of(cls, str(error["loc"][0])) if error["loc"] else None
+            if field is not None and field not in given:
                 needed.setdefault(field, why)
                 continue
             for name in cls.model_fields:
-                if name not in values and _names(why, name):
+                if name not in values and _names(why, _shown(cls, name)):
                     needed.setdefault(name, why)
         return needed
     return {}
@@ -190,11 +210,13 @@ def _parse(cls: type[Block], field: str, text: str, source: str) -> Any:
             return text  # a path, a date, a URL...: pydantic reads those from text
         wanted = _scalar_wanted(cls, field)
         if wanted:  # a number or a boolean: say which, not "JSON"
-            raise UserError(f"{source} for field {field!r} of {cls._block_type_slug} must be "
+            raise UserError(f"{source} for field {_shown(cls, field)!r} of "
+                            f"{cls._block_type_slug} must be "
                             f"{wanted}.") from None
         where = f"line {exc.lineno} column {exc.colno}" if exc.lineno > 1 else f"column {exc.colno}"
         # The message and position only: the value itself may be a secret.
-        raise UserError(f"{source} for field {field!r} of {cls._block_type_slug} is not valid "
+        raise UserError(f"{source} for field {_shown(cls, field)!r} of {cls._block_type_slug} "
+                        "is not valid "
                         f"JSON: {exc.msg} at {where}. Write it as JSON (text in double quotes)."
                         ) from None
 
@@ -246,7 +268,8 @@ def _ask(cls: type[Block], field: str, values: dict[str, Any], optional: bool = 
         try:
             if not answer:
                 if not optional:
-                    raise UserError(f"Field {field!r} of {cls._block_type_slug} needs a value.")
+                    raise UserError(f"Field {_shown(cls, field)!r} of {cls._block_type_slug} "
+                                    "needs a value.")
                 _check_field(cls, field, values)  # may its default stay, given the others?
                 return None
             value = _parse(cls, field, answer, "The value")
@@ -265,13 +288,15 @@ def _check_field(cls: type[Block], field: str, values: dict[str, Any]) -> None:
     from pydantic import ValidationError
 
     try:
-        cls._validate_raw(values)
+        cls._validate_raw(_as_input(cls, values))
     except ValidationError as exc:
         problems = [e["msg"].removeprefix("Value error, ").rstrip(".")
                     for e in exc.errors(include_input=False, include_url=False,
-                                        include_context=False) if e["loc"][:1] == (field,)]
+                                        include_context=False)
+                    if e["loc"][:1] == (_shown(cls, field),)]
         if problems:
-            raise UserError(f"Invalid value for field {field!r} of {cls._block_type_slug}: "
+            raise UserError(f"Invalid value for field {_shown(cls, field)!r} of "
+                            f"{cls._block_type_slug}: "
                             f"{'; '.join(problems)}.") from None
 
 
@@ -279,7 +304,7 @@ def _prompt(cls: type[Block], field: str, optional: bool = False) -> str:
     from rich.prompt import Prompt
 
     info = cls.model_fields[field]
-    label = f"{field}" + (f" ({info.description})" if info.description else "")
+    label = _shown(cls, field) + (f" ({info.description})" if info.description else "")
     if optional:
         label += f" (Enter: {_default_shown(cls, field)})"
     if field in block_fields(cls):
