@@ -31,6 +31,10 @@ def _schema_extra(schema: dict[str, Any], cls: type[BlockModel]) -> None:
     schema["block_type_slug"] = cls._block_type_slug
     schema["block_capabilities"] = list(cls._capabilities)
     schema["secret_fields"] = sorted(secret_fields(cls))
+    aliases = {name: info.alias for name, info in cls.model_fields.items()
+               if info.alias and info.alias != name}
+    if aliases:  # the store keeps documents by field name; users know these by alias
+        schema["field_aliases"] = aliases
     if cls._description:
         schema["description"] = cls._description
 
@@ -255,8 +259,11 @@ def block_fields(cls: type[BaseModel]) -> dict[str, tuple[type[BlockModel], ...]
 
 
 def _reveal(block: BlockModel, data: dict[str, Any], json_mode: bool) -> None:
-    for name in list(data):
-        value = getattr(block, name, None)
+    for field, info in type(block).model_fields.items():
+        name = field if field in data else info.alias  # a dump by_alias=True
+        if name not in data:
+            continue
+        value = getattr(block, field, None)
         kind = kind_of(value)
         if kind is not None:
             secret = value.get_secret_value()

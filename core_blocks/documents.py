@@ -29,6 +29,7 @@ from core_blocks.errors import (
     BlockExistsError,
     BlockInUseError,
     BlockNotFound,
+    BlockTypeNotFound,
     BlockValidationError,
     SecretBackendError,
     StoreError,
@@ -361,8 +362,15 @@ def load_block(cls: type[BlockModel], name: str, validate: bool = True) -> Block
     raise SecretBackendError(f"{slug}/{name} kept changing while it was being loaded; try again.")
 
 
-def not_found(store: Store, slug: str, name: str) -> BlockNotFound:
+def not_found(store: Store, slug: str, name: str) -> BlockNotFound | BlockTypeNotFound:
+    """The error for a missing slug/name: the unknown type (with close matches) when nothing
+    knows slug, else the names saved for it."""
     saved = [r.name for r in store.list_documents(slug)]
+    if not saved and not any(t.slug == slug for t in store.list_types()):
+        try:
+            class_for_slug(slug)  # a misspelt type says so rather than "no block named"
+        except BlockTypeNotFound as exc:
+            return exc
     shown = ", ".join(saved[:20]) + (" …" if len(saved) > 20 else "")
     return BlockNotFound(
         f"No {slug} block named {name!r}. Saved {slug} blocks: {shown or 'none'}. "
@@ -494,11 +502,15 @@ def _class_or_base(row: DocumentRow) -> type:
         return BlockModel  # unknown type: a subclass of no interface
 
 
-def describe_document(store: Store, row: DocumentRow, depth: int = 0) -> dict[str, Any]:
-    """A document's fields as saved, secrets shown as '********', nested blocks expanded.
+def describe_document(store: Store, row: DocumentRow, depth: int = 0,
+                      aliases: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """A document's fields as saved, secrets shown as '********', nested blocks expanded, each
+    field under the name users know (its alias, as the type's stored schema records it).
 
     Reads only the store: inspecting a block needs neither its plugin nor the secret backend.
     """
+    if aliases is None:
+        aliases = {t.slug: t.schema.get("field_aliases", {}) for t in store.list_types()}
     data = json.loads(row.data)
     kinds = data.pop(SECRETS_KEY, {})
     refs = data.pop(REFS_KEY, {})
@@ -510,7 +522,9 @@ def describe_document(store: Store, row: DocumentRow, depth: int = 0) -> dict[st
         if child is None or depth > 10:
             fields[field] = {"$missing": child_id}
         elif child.anonymous:
-            fields[field] = {"type": child.type_slug, **describe_document(store, child, depth + 1)}
+            fields[field] = {"type": child.type_slug,
+                             **describe_document(store, child, depth + 1, aliases)}
         else:
             fields[field] = {"ref": child.ref}
-    return dict(sorted(fields.items()))
+    shown = aliases.get(row.type_slug, {})
+    return dict(sorted((shown.get(field, field), value) for field, value in fields.items()))

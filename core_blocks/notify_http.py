@@ -180,6 +180,36 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def http_url_problem(url: str, https_only: bool = False) -> str | None:
+    """Why url cannot be a notifier's endpoint, in words that never quote it; None if it can.
+
+    It needs the scheme http or https (https_only: http only to this machine, where nothing
+    crosses a network), a host, a numeric port if any, and no spaces.
+
+        >>> http_url_problem("not a url"), http_url_problem("https://hooks.example/T0")
+        ('has no http:// or https:// scheme', None)
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "has a malformed host or port"
+    if parts.scheme not in ("http", "https"):
+        return "has no http:// or https:// scheme"
+    if not parts.hostname:
+        return "has no host"
+    if any(c.isspace() for c in url.strip()):
+        return "contains spaces"
+    if https_only and parts.scheme == "http" and parts.hostname not in _LOCAL_HOSTS:
+        return "is http://, which sends it unencrypted; use https://"
+    return None
+
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def secret_parts(url: str, header_values: Iterable[str]) -> list[str]:
     """The strings a server may echo back that give a secret away, longest first.
 

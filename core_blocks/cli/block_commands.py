@@ -132,7 +132,7 @@ def inspect_command(ref: str, show_secrets: bool, as_json: bool) -> None:
     if row is None:
         raise not_found(store, slug, name)
     if show_secrets:
-        fields = Block.load(ref).model_dump(mode="json", include_secrets=True)
+        fields = Block.load(ref).model_dump(mode="json", include_secrets=True, by_alias=True)
     else:
         fields = describe_document(store, row)
     info = {"type": row.type_slug, "name": row.name, "id": row.id, "created": row.created,

@@ -160,9 +160,10 @@ def runs_prune(older_than: str | None, keep: int | None, as_json: bool) -> None:
         say(f"Pruned {removed} run(s); kept {retention.describe()}.")
 
 
-@concurrency_group.command("set")
+# ignore_unknown_options: "-1" is then a SLOTS argument refused in words, not "No such option".
+@concurrency_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
-@click.argument("slots", type=click.IntRange(min=0))
+@click.argument("slots", type=int)
 def concurrency_set(name: str, slots: int) -> None:
     """Create or change a limit.
 
@@ -171,6 +172,9 @@ def concurrency_set(name: str, slots: int) -> None:
     from core_blocks.runtime.concurrency import set_limit
     from core_blocks.store import get_store
 
+    if slots < 0:
+        raise UserError(f"The limit must be 0 or more slots, not {slots}; e.g. "
+                        f"blocks concurrency set {name} 2.")
     set_limit(get_store(), name, slots)
     say(f"Concurrency limit {name} set to {slots}.")
 

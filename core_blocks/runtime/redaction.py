@@ -8,9 +8,14 @@ The secret values a run received are also masked in its error message and traceb
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import decimal
+import enum
 import functools
+import os
 import re
 import threading
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -109,6 +114,9 @@ def _first(values: Any, count: int) -> list:
 def _special(value: Any, depth: int, found: set[str]) -> Any:
     from core_blocks.block import Block
 
+    text = _as_text(value)
+    if text is not None:
+        return text
     base_model, secret_types = _pydantic_types()
     if isinstance(value, secret_types):
         _collect_plain(value.get_secret_value(), found, 0)
@@ -124,6 +132,25 @@ def _special(value: Any, depth: int, found: set[str]) -> Any:
             return _short_repr(value)
         return {"$type": type(value).__name__, **_redact("", dumped, depth + 1, found)}
     return _short_repr(value)
+
+
+def _as_text(value: Any) -> str | None:
+    """Common values as a person writes them (a path, not PosixPath('…')); None for others.
+
+    Only reached for values under names that do not look secret: those are hidden first.
+    """
+    if isinstance(value, os.PathLike):
+        path = os.fspath(value)
+        return path.decode("utf-8", "replace") if isinstance(path, bytes) else path
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return f"{value.total_seconds():g} s"
+    if isinstance(value, (uuid.UUID, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    return None
 
 
 def _block(block: Any, depth: int, found: set[str]) -> Any:

@@ -47,6 +47,17 @@ class Webhook(NotificationBlock):
                     "connection is retried; empty: yes for GET, PUT and DELETE, no for POST "
                     "and PATCH")
 
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: SecretStr) -> SecretStr:
+        from core_blocks.notify_http import http_url_problem
+
+        problem = http_url_problem(value.get_secret_value())
+        if problem:  # the URL itself is never quoted: it often embeds a token
+            raise ValueError(f"must be an http:// or https:// URL, e.g. "
+                             f"https://hooks.example.com/T0; this one {problem}")
+        return value
+
     @field_validator("body_template")
     @classmethod
     def _template_is_json(cls, value: str) -> str:

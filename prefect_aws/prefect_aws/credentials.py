@@ -185,6 +185,15 @@ class AwsCredentials(_BotoCredentials):
                              "use boto3's default chain")
         return value
 
+    @field_validator("aws_session_token")
+    @classmethod
+    def _token_needs_keys(cls, value: SecretStr | None, info: ValidationInfo
+                          ) -> SecretStr | None:
+        if value is not None and info.data.get("aws_access_key_id") is None:
+            raise ValueError("set it only with aws_access_key_id and aws_secret_access_key: a "
+                             "session token belongs to the temporary keys issued with it")
+        return value
+
     def _session_kwargs(self) -> dict[str, Any]:
         return {
             "aws_access_key_id": self.aws_access_key_id,

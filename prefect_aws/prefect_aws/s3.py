@@ -8,6 +8,7 @@ names for them (`download_from_bucket`, `aupload_to_bucket`, ...; see prefect_aw
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,6 +30,11 @@ _TASKS = ("s3_download", "s3_upload", "s3_list_objects", "s3_copy", "s3_move", "
           "download_from_bucket", "upload_to_bucket", "list_objects", "copy_objects",
           "move_objects", "adownload_from_bucket", "aupload_to_bucket", "alist_objects",
           "acopy_objects", "amove_objects")
+
+
+# S3's bucket naming rules (MinIO follows them), from the S3 user guide.
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
 
 
 class S3Bucket(ObjectStorageBlock):
@@ -65,8 +71,10 @@ class S3Bucket(ObjectStorageBlock):
     @field_validator("bucket_name")
     @classmethod
     def _bucket_name_is_plain(cls, value: str) -> str:
-        if not value or "/" in value or value != value.strip():
-            raise ValueError("must be a bucket name like 'raw-data' (no '/', no spaces)")
+        if not _BUCKET_NAME.fullmatch(value) or ".." in value or _IP_ADDRESS.fullmatch(value):
+            raise ValueError("must follow S3's bucket naming rules: 3 to 63 lowercase letters, "
+                             "digits, dots and hyphens, starting and ending with a letter or "
+                             "digit, not shaped like an IP address (e.g. 'raw-data')")
         return value
 
     @field_validator("bucket_folder")

@@ -32,6 +32,7 @@ def import_profiles(path: Path, profile_name: str | None, target: str | None,
     PATH is the profiles.yml file, e.g. ~/.dbt/profiles.yml. Password-like keys become
     secret fields. The file itself is left as it is: delete its secrets once the blocks work.
     """
+    from core_blocks.errors import BlockExistsError
     from core_blocks.naming import slugify
     from prefect_dbt.cli.credentials import DbtCliProfile
     from prefect_dbt.profiles_import import read_profiles
@@ -54,7 +55,22 @@ def import_profiles(path: Path, profile_name: str | None, target: str | None,
     blocks = [(block_name or slugify(f"{name}-{output}"),
                DbtCliProfile.from_profiles_yml(path, name, output, resolve_env_vars))
               for name, output in chosen]  # all checked before any is saved
+    if not overwrite:
+        taken = [name for name, _ in blocks if name in DbtCliProfile.list()]
+        if taken:
+            raise UserError(_already_saved(taken, len(blocks)))
     for name, block in blocks:
-        block.save(name, overwrite=overwrite)
+        try:
+            block.save(name, overwrite=overwrite)
+        except BlockExistsError:  # saved by someone else meanwhile
+            raise UserError(_already_saved([name], len(blocks))) from None
         say(f"Saved dbt-cli-profile/{name} (profile {block.name}, target {block.target}, "
             f"{block.target_configs.get_configs()['type']}).")
+
+
+def _already_saved(names: list[str], chosen: int) -> str:
+    """The refusal for targets whose blocks exist: this command's own flags, not `create`'s."""
+    refs = ", ".join(f"dbt-cli-profile/{name}" for name in names)
+    other = " or --name to save it under another name" if chosen == 1 else ""
+    return (f"{refs} already exist{'s' if len(names) == 1 else ''}; nothing was saved. "
+            f"Pass --overwrite to replace {'it' if len(names) == 1 else 'them'}{other}.")

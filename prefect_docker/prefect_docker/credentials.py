@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
@@ -12,6 +13,9 @@ from prefect_docker.translation import docker_errors
 # The only paths a registry address may have: the API version of the CLI's login addresses
 # ("https://index.docker.io/v1/", Docker Hub's); anything else is a repository path.
 _API_PATHS = frozenset({"", "v1", "v2"})
+# A host name or IPv4 address, or an [IPv6] address, and perhaps a port: nothing else (spaces).
+_REGISTRY_HOST = re.compile(r"([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+                            r"(:\d{1,5})?")
 
 
 class DockerRegistryCredentials(CredentialsBlock):
@@ -40,7 +44,7 @@ class DockerRegistryCredentials(CredentialsBlock):
     def _registry_is_an_address(cls, value: str) -> str:
         address = value.strip()
         host, _, path = address.split("://", 1)[-1].partition("/")
-        if not host or path.strip("/") not in _API_PATHS:
+        if not _REGISTRY_HOST.fullmatch(host) or path.strip("/") not in _API_PATHS:
             raise ValueError("must be a registry address such as registry.example.com:5000, "
                              "without a repository path")
         # The CLI's login address of Docker Hub keeps its "/v1/" as the CLI writes it.

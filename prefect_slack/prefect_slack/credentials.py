@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from core_blocks.abstract import CredentialsBlock, NotificationBlock
 
@@ -90,6 +90,17 @@ class SlackWebhook(NotificationBlock):
                     "anyone holding it can post")
     timeout_seconds: float = Field(default=10.0, gt=0,
                                    description="Seconds to wait for Slack's answer")
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_https(cls, value: SecretStr) -> SecretStr:
+        from core_blocks.notify_http import http_url_problem
+
+        problem = http_url_problem(value.get_secret_value(), https_only=True)
+        if problem:  # never quoted: anyone holding the URL can post
+            raise ValueError("must be the webhook's https:// URL, e.g. "
+                             f"https://hooks.slack.com/services/T0/B0/XXXX; this one {problem}")
+        return value
 
     def get_client(self, sync_client: bool = False) -> Any:
         """slack_sdk's AsyncWebhookClient for this webhook (needs aiohttp), or its

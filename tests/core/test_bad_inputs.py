@@ -7,6 +7,7 @@ snapshotted and must be unchanged.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import sqlite3
@@ -149,6 +150,42 @@ def _warehouse_saved_then_changed(home: Path) -> None:
     import_file(path).Warehouse(host="db", password="pw").save("analytics")
     path.write_text(WAREHOUSE_PLUGIN.replace(
         "    port: int", '    database: str = Field(description="Database name")\n    port: int'))
+
+
+PROFILES_YML = """
+shop:
+  target: dev
+  outputs:
+    dev: {type: duckdb, path: shop.duckdb}
+    prod: {type: postgres, host: db, user: etl, pass: pw-5e1d, dbname: shop, schema: mart}
+"""
+
+
+def _needs(package: str) -> pytest.MarkDecorator:
+    """Cases of an integration's blocks (none imports its SDK) run where it is installed."""
+    return pytest.mark.skipif(importlib.util.find_spec(package) is None,
+                              reason=f"{package} is not installed")
+
+
+_NEEDS_DBT = _needs("prefect_dbt")
+_URL_RULE = "must be an http:// or https:// URL, e.g. https://hooks.example.com/T0; this one"
+_BUCKET_RULE = ("must follow S3's bucket naming rules: 3 to 63 lowercase letters, digits, dots "
+                "and hyphens, starting and ending with a letter or digit, not shaped like an IP "
+                "address (e.g. 'raw-data').")
+_SLACK_RULE = ("must be the webhook's https:// URL, e.g. https://hooks.slack.com/services/T0/B0/"
+               "XXXX; this one")
+
+
+def _integration_type(slug: str) -> Callable[..., object]:
+    """A constructor of an integration's block type, looked up when the case runs."""
+    return lambda **values: class_for_slug(slug)(**values)
+
+
+def _dbt_profile_imported(home: Path) -> None:
+    """profiles.yml in home, its prod target already imported as dbt-cli-profile/shop-prod."""
+    (home / "profiles.yml").write_text(PROFILES_YML)
+    done = blocks_cli("dbt", "import-profiles", str(home / "profiles.yml"), "--target", "prod")
+    assert done.returncode == 0, done.stderr
 
 
 def _plugin(folder: str, stem: str, source: str) -> Callable[[Path], None]:
@@ -309,14 +346,110 @@ CASES = [
     pytest.param(Bad(
         ("create", "webhook/hook", "--set", f"url={_HOOK}",
          "--set", "timeout_seconds=not-a-number-7f3a"),
-        # A number field takes JSON from --set: the parser's message, never the text typed.
-        "--set value for field 'timeout_seconds' of webhook is not valid JSON: Expecting value "
-        "at column 1. Write it as JSON (text in double quotes).",
+        # A number field says it wants a number, never repeating the text typed.
+        "--set value for field 'timeout_seconds' of webhook must be a number, e.g. 2.5.",
         lambda: Webhook(url=_HOOK, timeout_seconds="not-a-number-7f3a"), BlockValidationError,
         api_message="Invalid webhook block: field 'timeout_seconds': Input should be a valid "
                     "number, unable to parse string as a number.",
         hidden="not-a-number-7f3a", fields=("timeout_seconds",),
     ), id="field-not-a-number"),
+    pytest.param(Bad(
+        ("create", "warehouse/analytics", "--set", "host=db", "--set", "password=pw",
+         "--set", "port=abc"),
+        "--set value for field 'port' of warehouse must be an integer, e.g. 42.",
+        env={"CORE_BLOCKS_PLUGINS_DIRS": "{home}/plugins-wh"},
+        setup=_plugin("plugins-wh", "warehouse", WAREHOUSE_PLUGIN), hidden="abc",
+    ), id="field-not-an-integer"),
+    pytest.param(Bad(
+        ("inspect", "webhok/alerts"),
+        unknown_type("webhok", suggests="webhook"),
+        lambda: Block.load("webhok/alerts"), BlockTypeNotFound,
+    ), id="inspect-unknown-type-suggests-webhook"),
+    pytest.param(Bad(
+        ("delete", "webhok/alerts", "--yes"),
+        unknown_type("webhok", suggests="webhook"),
+        lambda: Block.delete("webhok/alerts"), BlockTypeNotFound,
+    ), id="delete-unknown-type-suggests-webhook"),
+    pytest.param(Bad(
+        ("concurrency", "set", "db", "-1"),
+        "The limit must be 0 or more slots, not -1; e.g. blocks concurrency set db 2.",
+    ), id="concurrency-limit-negative"),
+    pytest.param(Bad(
+        ("dbt", "import-profiles", "{home}/profiles.yml", "--target", "prod"),
+        "dbt-cli-profile/shop-prod already exists; nothing was saved. Pass --overwrite to "
+        "replace it or --name to save it under another name.",
+        setup=_dbt_profile_imported, hidden="pw-5e1d",
+    ), id="dbt-import-profiles-existing", marks=_NEEDS_DBT),
+    pytest.param(Bad(
+        ("dbt", "import-profiles", "{home}/profiles.yml"),
+        "dbt-cli-profile/shop-prod already exists; nothing was saved. Pass --overwrite to "
+        "replace it.",
+        setup=_dbt_profile_imported, hidden="pw-5e1d",
+    ), id="dbt-import-profiles-existing-among-several", marks=_NEEDS_DBT),
+    pytest.param(Bad(
+        ("create", "webhook/hook", "--set", "url=not a url-3c9d"),
+        f"Invalid webhook block: field 'url': {_URL_RULE} has no http:// or https:// scheme.",
+        lambda: Webhook(url="not a url-3c9d"), BlockValidationError,
+        hidden="url-3c9d", fields=("url",),
+    ), id="webhook-url-not-a-url"),
+    pytest.param(Bad(
+        ("create", "webhook/hook", "--set", "url=https://hooks.example:80x/T-3c9d"),
+        f"Invalid webhook block: field 'url': {_URL_RULE} has a malformed host or port.",
+        lambda: Webhook(url="https://hooks.example:80x/T-3c9d"), BlockValidationError,
+        hidden="T-3c9d", fields=("url",),
+    ), id="webhook-url-bad-port"),
+    pytest.param(Bad(
+        ("create", "s3-bucket/raw", "--set", "bucket_name=My_Bucket!!"),
+        f"Invalid s3-bucket block: field 'bucket_name': {_BUCKET_RULE}",
+        lambda: _integration_type("s3-bucket")(bucket_name="My_Bucket!!"),
+        BlockValidationError, fields=("bucket_name",),
+    ), id="s3-bucket-name-breaks-s3-rules", marks=_needs("prefect_aws")),
+    pytest.param(Bad(
+        ("create", "s3-bucket/raw", "--set", "bucket_name=10.0.0.1"),
+        f"Invalid s3-bucket block: field 'bucket_name': {_BUCKET_RULE}",
+        lambda: _integration_type("s3-bucket")(bucket_name="10.0.0.1"),
+        BlockValidationError, fields=("bucket_name",),
+    ), id="s3-bucket-name-is-an-ip-address", marks=_needs("prefect_aws")),
+    pytest.param(Bad(
+        ("create", "aws-credentials/temp", "--set", "aws_session_token=token-3c9d"),
+        "Missing field(s) for aws-credentials/temp: aws_access_key_id, aws_secret_access_key "
+        "(set it only with aws_access_key_id and aws_secret_access_key: a session token "
+        "belongs to the temporary keys issued with it). Add --set aws_access_key_id=VALUE "
+        "--set aws_secret_access_key=VALUE or use --from-json FILE (there is no terminal to "
+        "prompt on).",
+        lambda: _integration_type("aws-credentials")(aws_session_token="token-3c9d"),
+        BlockValidationError,
+        api_message="Invalid aws-credentials block: field 'aws_session_token': set it only "
+                    "with aws_access_key_id and aws_secret_access_key: a session token belongs "
+                    "to the temporary keys issued with it.",
+        hidden="token-3c9d", fields=("aws_session_token",),
+    ), id="aws-session-token-without-keys", marks=_needs("prefect_aws")),
+    pytest.param(Bad(
+        ("create", "slack-webhook/alerts", "--set",
+         "url=http://hooks.slack.com/services/T0/B0/X-3c9d"),
+        f"Invalid slack-webhook block: field 'url': {_SLACK_RULE} is http://, which sends it "
+        "unencrypted; use https://.",
+        lambda: _integration_type("slack-webhook")(
+            url="http://hooks.slack.com/services/T0/B0/X-3c9d"),
+        BlockValidationError, hidden="X-3c9d", fields=("url",),
+    ), id="slack-webhook-url-not-https", marks=_needs("prefect_slack")),
+    pytest.param(Bad(
+        ("create", "docker-registry-credentials/ci", "--set", "username=ci",
+         "--set", "password=pw-3c9d", "--set", "registry_url=my registry:5000"),
+        "Invalid docker-registry-credentials block: field 'registry_url': must be a registry "
+        "address such as registry.example.com:5000, without a repository path.",
+        lambda: _integration_type("docker-registry-credentials")(
+            username="ci", password="pw-3c9d", registry_url="my registry:5000"),
+        BlockValidationError, hidden="pw-3c9d", fields=("registry_url",),
+    ), id="docker-registry-url-with-a-space", marks=_needs("prefect_docker")),
+    pytest.param(Bad(
+        ("create", "dbt-cli-target-configs/dev", "--set", "type=Postgres SQL",
+         "--set", "schema_=mart"),
+        "Invalid dbt-cli-target-configs block: field 'type': must be a dbt adapter name in "
+        "lowercase, e.g. postgres, duckdb, snowflake or bigquery.",
+        lambda: _integration_type("dbt-cli-target-configs")(type="Postgres SQL", schema="mart"),
+        BlockValidationError, fields=("type",),
+    ), id="dbt-target-type-not-an-adapter-name", marks=_NEEDS_DBT),
     pytest.param(Bad(
         ("create", "webhook/hook", "--set", f"url={_HOOK}", "--set", "timeout_seconds=-7.25"),
         "Invalid webhook block: field 'timeout_seconds': Input should be greater than 0.",
@@ -433,8 +566,9 @@ CASES = [
     ), id="plugin-raises-on-import"),
     pytest.param(Bad(
         ("create", "warehouse/analytics", "--set", "port=5433"),
-        "Missing required field(s) for warehouse/analytics: host, password. Pass them with "
-        "--set FIELD=VALUE or --from-json FILE (there is no terminal to prompt on).",
+        "Missing required field(s) for warehouse/analytics: host, password. Add --set "
+        "host=VALUE --set password=VALUE or use --from-json FILE (there is no terminal to "
+        "prompt on).",
         lambda: get_registry().block_type("warehouse")(port=5433), BlockValidationError,
         api_message="Invalid warehouse block: field 'host' is required; "
                     "field 'password' is required.",
@@ -484,7 +618,7 @@ def test_bad_input_is_one_exact_error_and_saves_nothing(case: Bad, block_home, m
     assert before["secrets.db"] is not None
 
     if case.argv is not None:
-        result = blocks_cli(*case.argv)
+        result = blocks_cli(*(arg.replace("{home}", str(block_home)) for arg in case.argv))
         assert result.returncode == 1, result
         [line] = result.stderr.splitlines()
         assert line.startswith("Error: ") and same_message(case.cli, line[7:], block_home), line

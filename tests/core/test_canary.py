@@ -192,7 +192,8 @@ def test_load_reveals_the_canary(planted, canary, vault_type):
 
 def test_repr_str_and_dumps_hide_the_canary(planted, canary, vault_type):
     """Fresh and loaded blocks: repr, str and default dumps obfuscate every secret kind."""
-    blocks = [Secret(value=canary), Webhook(url=canary, headers={"X-Token": canary}),
+    blocks = [Secret(value=canary),
+              Webhook(url=f"https://hooks.example/{canary}", headers={"X-Token": canary}),
               vault_type(**vault_values(canary)), *(Block.load(ref) for ref in planted)]
     for block in blocks:
         for text in (repr(block), str(block), str(block.model_dump()),
@@ -209,7 +210,7 @@ def test_logs_never_hold_the_canary(canary, vault_type, caplog, monkeypatch):
     Secret(value=canary).save("token")
     Secret(value=canary).save("token", overwrite=True)
     assert Secret.load("token").get() == canary
-    Webhook(url=canary, headers={"Authorization": canary}).save("hook")
+    Webhook(url=f"https://hooks.example/{canary}", headers={"Authorization": canary}).save("hook")
     Webhook.load("hook")
     vault_type(**vault_values(canary)).save("vault")
     vault_type.load("vault")
@@ -396,13 +397,16 @@ def test_loading_a_document_the_class_no_longer_fits_does_not_echo_the_secret(ca
 
 
 def test_failed_notify_does_not_echo_the_secret_url_or_headers(canary, http_receiver):
-    """Closed port, a malformed url, an HTTP 403: the error names neither url nor headers."""
+    """Closed port, an HTTP 403: the error names neither url nor headers; a malformed url is
+    refused when the block is made, without naming it either."""
     headers = {"Authorization": f"Bearer {canary}"}
     Webhook(url=f"{closed_port_url()}?token={canary}", headers=headers).save("down")
     http_receiver.status = 403
+    with pytest.raises(BlockValidationError) as refused:
+        Webhook(url=f"not-a-url-{canary}", headers=headers)
+    assert hidden(canary, shown(refused.value)), str(refused.value)
     hooks = [Webhook.load("down"),
              Webhook(url=f"{closed_port_url()}/{canary}", headers=headers),
-             Webhook(url=f"not-a-url-{canary}", headers=headers),
              Webhook(url=f"{http_receiver.url}/{canary}", headers=headers)]
     errors = []
     for hook in hooks:

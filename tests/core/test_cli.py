@@ -364,8 +364,8 @@ def test_create_without_a_tty_lists_the_missing_required_fields(database_type):
 @pytest.mark.parametrize("args, fragments", [
     (["create", "secret/x", "--set", "valu=1"], ["'valu' is not a field of secret", "value"]),
     (["create", "secret/x", "--set", "no-equals-sign"], ["FIELD=VALUE"]),
-    (["create", "webhook/x", "--set", "url=u", "--set", "timeout_seconds=-1"],
-     ["timeout_seconds"]),
+    (["create", "webhook/x", "--set", "url=https://hooks.example/u",
+      "--set", "timeout_seconds=-1"], ["timeout_seconds"]),
     (["create", "nosuchtype/x", "--set", "a=b"], ["Unknown block type 'nosuchtype'"]),
     (["create", "secret/Bad_Name", "--set", "value=x"], ["Invalid block name", "lowercase"]),
     (["create", "secret", "--set", "value=x"], ["TYPE/NAME"]),
@@ -566,23 +566,33 @@ def test_prompt_echoes_plain_input_and_hides_webhook_url():
 
 
 def test_a_fully_interactive_create_offers_optional_secrets_hidden():
-    """With no --set, optional secret fields are prompted for too (hidden; Enter skips)."""
+    """With no --set, optional fields are offered too, secret ones hidden; Enter keeps each
+    default, and answering no to the offer keeps them all."""
     url, auth = "https://hooks.example/typed-77ab", '{"Authorization": "Bearer typed-9c2e"}'
     child = spawn("create", "webhook/full")
     child.expect("url")
     child.waitnoecho(timeout=10)
     child.sendline(url)
-    child.expect(r"headers.*\(optional")
+    child.expect(r"Set optional fields \(method, headers, .*\)\?")
+    child.sendline("y")
+    child.expect(r"method.*\(Enter: POST\)")
+    child.sendline("")
+    child.expect(r"headers.*\(Enter: default\)")
     child.waitnoecho(timeout=10)
     child.sendline(auth)
+    for _ in ("body_template", "timeout_seconds", "idempotent"):
+        child.expect(r"\(Enter: ")
+        child.sendline("")
     assert finish(child) == 0
     assert "typed-9c2e" not in child.transcript.getvalue()
-    assert Webhook.load("full").headers.get_secret_value() == json.loads(auth)
+    full = Webhook.load("full")
+    assert full.headers.get_secret_value() == json.loads(auth)
+    assert (full.method, full.timeout_seconds) == ("POST", 10.0)
 
     child = spawn("create", "webhook/skipped")
     child.expect("url")
     child.sendline(url)
-    child.expect(r"\(optional")
+    child.expect(r"Set optional fields")
     child.sendline("")
     assert finish(child) == 0
     assert Webhook.load("skipped").headers.get_secret_value() == {}

@@ -79,7 +79,7 @@ def test_cli_set_ls_delete():
 @pytest.mark.parametrize("args, code, text", [
     (("delete", "nothing"), 1, "No concurrency limit named 'nothing'"),
     (("set", "Bad_Name", "1"), 1, "concurrency limit name"),
-    (("set", "ok", "-1"), 2, ""),
+    (("set", "ok", "-1"), 1, "The limit must be 0 or more slots, not -1"),
 ])
 def test_cli_errors(args, code, text):
     """Unknown or invalid limits: exit 1 with one line on stderr; bad usage exits 2."""

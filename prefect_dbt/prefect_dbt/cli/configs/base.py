@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from os import PathLike
 from typing import Any, ClassVar
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from core_blocks import Block, SecretDict
 from prefect_dbt.errors import DbtConfigError
+
+_ADAPTER_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def _revealed(block: Block) -> dict[str, Any]:
@@ -88,6 +91,15 @@ class TargetConfigs(BaseTargetConfigs):
 
     type: str = Field(description="The adapter, e.g. duckdb, postgres, snowflake")
     schema_: str = schema_field()
+
+    @field_validator("type")
+    @classmethod
+    def _type_is_an_adapter_name(cls, value: str) -> str:
+        # dbt looks the adapter up as the package dbt.adapters.<type>: a lowercase identifier.
+        if not _ADAPTER_NAME.fullmatch(value):
+            raise ValueError("must be a dbt adapter name in lowercase, e.g. postgres, duckdb, "
+                             "snowflake or bigquery")
+        return value
 
 
 class GlobalConfigs(Block):
