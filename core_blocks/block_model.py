@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr
 from pydantic.types import Secret
-from pydantic_core import core_schema
+from pydantic_core import PydanticUndefined, core_schema
 
 from core_blocks.block_attributes import check_block_attributes
 from core_blocks.fields import SECRET_TYPES, annotation_args, kind_of, kind_of_type
@@ -31,6 +31,8 @@ def _schema_extra(schema: dict[str, Any], cls: type[BlockModel]) -> None:
     schema["block_type_slug"] = cls._block_type_slug
     schema["block_capabilities"] = list(cls._capabilities)
     schema["secret_fields"] = sorted(secret_fields(cls))
+    for name in secret_fields(cls):  # a secret's default is as secret as any value given
+        schema.get("properties", {}).get(name, {}).pop("default", None)
     if cls._description:
         schema["description"] = cls._description
 
@@ -125,6 +127,7 @@ class BlockModel(BaseModel):
         if "_description" not in own and cls.__doc__:
             cls._description = inspect.cleandoc(cls.__doc__).split("\n\n")[0].replace("\n", " ")
         _refuse_buried_secrets(cls)
+        _validate_secret_defaults(cls)
         if not inspect.isabstract(cls):
             define_block_type(cls)  # the registry's lookup by slug finds it from now on
 
@@ -210,6 +213,22 @@ def _refuse_buried_secrets(cls: type[BlockModel]) -> None:
                 "secrets are kept out of the store only as a block's own fields. Make it a "
                 "SecretStr/SecretBytes/SecretDict field, or a nested Block with secret fields."
             )
+
+
+def _validate_secret_defaults(cls: type[BlockModel]) -> None:
+    """Turn a secret field's default into a secret, as a value given for it is.
+
+    pydantic does not validate defaults, so `options: SecretDict = Field(default_factory=dict)`
+    would otherwise hold a plain dict: shown by repr, saved as plain text, refused on load.
+    """
+    plain = [field for name in secret_fields(cls)
+             if not (field := cls.model_fields[name]).validate_default
+             and (field.default_factory is not None
+                  or field.default not in (None, PydanticUndefined))]
+    for field in plain:
+        field.validate_default = True
+    if plain:
+        cls.model_rebuild(force=True)
 
 
 def _per_class(compute: Callable[[type[BaseModel]], dict]) -> Callable[[type[BaseModel]], dict]:
