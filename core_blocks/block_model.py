@@ -11,12 +11,12 @@ import typing
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr, model_validator
 from pydantic.types import Secret
-from pydantic_core import PydanticUndefined, core_schema
+from pydantic_core import core_schema
 
 from core_blocks.block_attributes import check_block_attributes
-from core_blocks.fields import SECRET_TYPES, annotation_args, kind_of, kind_of_type
+from core_blocks.fields import SECRET_TYPES, annotation_args, kind_named, kind_of, kind_of_type
 from core_blocks.naming import slugify
 from core_blocks.registry import define_block_type
 from core_blocks.validation_errors import (
@@ -91,6 +91,22 @@ class BlockModel(BaseModel):
         return core_schema.no_info_wrap_validator_function(boundary_validator(cls), schema,
                                                             ref=ref)
 
+    @model_validator(mode="after")
+    def _secret_defaults(self) -> BlockModel:
+        """Make a secret field left to its default a secret, as a value given for it is.
+
+        pydantic does not validate defaults, so `options: SecretDict =
+        Field(default_factory=dict)` would otherwise hold a plain dict: shown by repr, saved
+        as plain text, refused on load. (Not `validate_default`: setting it on a defined
+        class means building its schema a second time, for Webhook at every start-up.)
+        """
+        values = self.__dict__
+        for name, kind in secret_fields(type(self)).items():
+            value = values.get(name)
+            if value is not None and kind_of(value) is None:
+                values[name] = kind_named(kind).type(value)
+        return self
+
     # pydantic's entry points quote the input in their errors: turn them into ours.
 
     @classmethod
@@ -127,7 +143,6 @@ class BlockModel(BaseModel):
         if "_description" not in own and cls.__doc__:
             cls._description = inspect.cleandoc(cls.__doc__).split("\n\n")[0].replace("\n", " ")
         _refuse_buried_secrets(cls)
-        _validate_secret_defaults(cls)
         if not inspect.isabstract(cls):
             define_block_type(cls)  # the registry's lookup by slug finds it from now on
 
@@ -213,22 +228,6 @@ def _refuse_buried_secrets(cls: type[BlockModel]) -> None:
                 "secrets are kept out of the store only as a block's own fields. Make it a "
                 "SecretStr/SecretBytes/SecretDict field, or a nested Block with secret fields."
             )
-
-
-def _validate_secret_defaults(cls: type[BlockModel]) -> None:
-    """Turn a secret field's default into a secret, as a value given for it is.
-
-    pydantic does not validate defaults, so `options: SecretDict = Field(default_factory=dict)`
-    would otherwise hold a plain dict: shown by repr, saved as plain text, refused on load.
-    """
-    plain = [field for name in secret_fields(cls)
-             if not (field := cls.model_fields[name]).validate_default
-             and (field.default_factory is not None
-                  or field.default not in (None, PydanticUndefined))]
-    for field in plain:
-        field.validate_default = True
-    if plain:
-        cls.model_rebuild(force=True)
 
 
 def _per_class(compute: Callable[[type[BaseModel]], dict]) -> Callable[[type[BaseModel]], dict]:

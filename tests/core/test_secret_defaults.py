@@ -88,3 +88,4 @@ def test_a_plain_value_in_a_secret_field_never_reaches_the_store(block_home, can
 
     assert canary.encode() not in store_bytes(block_home)
     assert DefaultsWarehouse.load("constructed").model_dump(include_secrets=True)[field] == data
+
