@@ -83,7 +83,7 @@ def run_bash(request: dict) -> str:
     if child.exitstatus != 0 or failed:
         line = request["line"] + int(failed.group(1)) - 1 if failed else request["line"]
         raise ExampleFailed(f"{request['readme']} line {line}: the command failed "
-                            f"(exit {child.exitstatus}):\n{_tail(text)}")
+                            f"(exit {child.exitstatus}):\n{_tail(_FAILED.sub('', text))}")
     return text
 
 
