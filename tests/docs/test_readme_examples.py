@@ -16,6 +16,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -251,14 +253,10 @@ def readme_receiver():
     receiver.close()
 
 
-def _environment(request, readme: str, folder: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """The section's environment (its own homes, local services) and the services' addresses
-    for SUBSTITUTIONS."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CORE_BLOCKS_", "AWS_", "PYTEST_"))}
-    env.update(CORE_BLOCKS_HOME=str(folder / "core_blocks_home"), HOME=str(folder / "home"),
-               CORE_BLOCKS_SECRET_BACKEND="file", COLUMNS="250",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+def _services(request, readme: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment a README's sections get for its local services, and the services'
+    addresses for SUBSTITUTIONS. Called in pytest's thread: it starts session fixtures."""
+    env: dict[str, str] = {}
     services: dict[str, str] = {}
     needs = SERVICES.get(readme, ())
     if "moto" in needs:
@@ -268,9 +266,7 @@ def _environment(request, readme: str, folder: Path) -> tuple[dict[str, str], di
                    AWS_ENDPOINT_URL=url, CORE_BLOCKS_AWS_SECRETS_ENDPOINT_URL=url)
     if "slack" in needs:
         slack = request.getfixturevalue("readme_slack")
-        slack.reset()
-        if slack.channel("#data") is None:
-            slack.add_channel("data")
+        slack.add_channel("data")
         services.update(slack_token=slack.token, slack_base_url=slack.base_url,
                         slack_webhook=slack.webhook_url("#alerts"))
     if "receiver" in needs:
@@ -278,38 +274,76 @@ def _environment(request, readme: str, folder: Path) -> tuple[dict[str, str], di
     return env, services
 
 
+def _environment(folder: Path, service_env: dict[str, str]) -> dict[str, str]:
+    """A section's environment: its own homes, no AWS or core-blocks settings of ours."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("CORE_BLOCKS_", "AWS_", "PYTEST_"))}
+    env.update(CORE_BLOCKS_HOME=str(folder / "core_blocks_home"), HOME=str(folder / "home"),
+               CORE_BLOCKS_SECRET_BACKEND="file", COLUMNS="250",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+               **service_env)
+    return env
+
+
+def _run_readme(examples: list[Example], results: dict[str, Future], folder_of,
+                service_env: dict[str, str], services: dict[str, str]) -> None:
+    """Run one README's examples in order, a process per section; each result is (reply,
+    the section's output)."""
+    section = None
+    try:
+        for example in examples:
+            if section is None or section.name != example.section:
+                if section is not None:
+                    section.close()
+                folder = folder_of()
+                for sub in ("work", "home"):  # CORE_BLOCKS_HOME is made by the project (0700)
+                    (folder / sub).mkdir()
+                section = Section(example.readme, example.section, folder,
+                                  _environment(folder, service_env), services)
+            reply = section.run(example)
+            results[example.id].set_result((reply, "" if reply["ok"] else section.output()))
+    except BaseException as exc:  # noqa: BLE001 (reported by every test still waiting)
+        for future in results.values():
+            if not future.done():
+                future.set_exception(exc)
+    finally:
+        if section is not None:
+            section.close()
+
+
 @pytest.fixture(scope="module")
-def sections(tmp_path_factory):
-    """The section processes, one at a time: starting a section closes the one before."""
-    running: dict[tuple[str, str], Section] = {}
+def example_results(request, tmp_path_factory):
+    """The outcome of every selected example, by id. READMEs run side by side (their services
+    are their own), each README's sections one after the other, in README order."""
+    selected = [item.callspec.params["example"] for item in request.session.items
+                if item.originalname == "test_readme_example"]
+    by_readme: dict[str, list[Example]] = {}
+    for example in selected:
+        if not example.not_run:
+            by_readme.setdefault(example.readme, []).append(example)
+    results = {e.id: Future() for examples in by_readme.values() for e in examples}
+    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="readme")
+    lock = threading.Lock()
 
-    def section_of(request, example: Example) -> Section:
-        key = (example.readme, example.section)
-        if key not in running:
-            for other in running.values():
-                other.close()
-            running.clear()
-            folder = tmp_path_factory.mktemp("readme-section")
-            for sub in ("work", "home"):  # CORE_BLOCKS_HOME is made by the project (0700)
-                (folder / sub).mkdir()
-            env, services = _environment(request, example.readme, folder)
-            running[key] = Section(example.readme, example.section, folder, env, services)
-        return running[key]
+    def new_folder() -> Path:
+        with lock:
+            return tmp_path_factory.mktemp("readme-section")
 
-    yield section_of
-    for section in running.values():
-        section.close()
+    for readme, examples in by_readme.items():
+        service_env, services = _services(request, readme)
+        pool.submit(_run_readme, sorted(examples, key=lambda e: e.line),
+                    {e.id: results[e.id] for e in examples}, new_folder, service_env, services)
+    yield results
+    pool.shutdown(wait=True)
 
 
 @pytest.mark.parametrize("example", list(_params()))
-def test_readme_example(example: Example, sections, request):
-    section = sections(request, example)
-
-    reply = section.run(example)
+def test_readme_example(example: Example, example_results):
+    reply, output = example_results[example.id].result(timeout=600)
 
     if not reply["ok"]:
         pytest.fail(f"{example.id} ({example.section}): {reply['error']}\n-- its output:\n"
-                    f"{section.output()}", pytrace=False)
+                    f"{output}", pytrace=False)
 
 
 def test_exclusions_stay_few():
