@@ -4,10 +4,11 @@ Each README section runs in a fresh process (tests/docs/example_runner.py) with 
 CORE_BLOCKS_HOME and HOME, its examples in order; bash fences run their `blocks` commands in
 that home. Examples that talk to a service get a local one: moto's server for AWS (through
 the environment), the Slack API test server, a recording HTTP receiver for webhooks, the
-Docker engine of DOCKER_HOST. What the test adds is listed below: URLs replaced by local
-ones (SUBSTITUTIONS), the buckets, files and blocks an example assumes exist (PRELUDES), and
-a call of the flow an example defines (EPILOGUES). A failing example names the README line
-and the error; its test id is `README:line` of its opening fence.
+Docker engine of DOCKER_HOST, the test PostgreSQL server for dbt (in a schema of its own).
+What the test adds is listed below: endpoints replaced by local ones (SUBSTITUTIONS), the
+buckets, files and blocks an example assumes exist (PRELUDES), and a call of the flow an
+example defines (EPILOGUES). A failing example names the README line and the error; its test
+id is `README:line` of its opening fence.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ SERVICES = {
     "README.md": ("receiver",),
     "prefect_aws/README.md": ("moto",),
     "prefect_slack/README.md": ("slack",),
+    "prefect_dbt/README.md": ("postgres",),
 }
 
 # Text of an example replaced before it runs: remote endpoints by local ones. Values are
@@ -42,6 +44,11 @@ SUBSTITUTIONS = {
     "README.md": [
         ("https://hooks.example.com/T0", "{receiver}/T0"),
         ("blocks ui ", "blocks ui --port 0 "),  # any free port: 8765 may be taken here
+    ],
+    "prefect_dbt/README.md": [
+        ('host="db.internal", user="etl", password="…", dbname="analytics", schema="marts",',
+         'host="{pg_host}", port={pg_port}, user="{pg_user}", password="{pg_password}", '
+         'dbname="{pg_dbname}", schema="{pg_schema}",'),
     ],
     "prefect_slack/README.md": [
         ('{"token": "xoxb-..."}', '{{"token": "{slack_token}", "base_url": "{slack_base_url}"}}'),
@@ -113,6 +120,10 @@ jaffle_shop:
 ''')
 import os
 os.environ["DBT_PASSWORD"] = "readme-example-password"
+Path("jaffle_shop/models").mkdir(parents=True)
+Path("jaffle_shop/dbt_project.yml").write_text(
+    "name: jaffle_shop\\nversion: '1.0'\\nconfig-version: 2\\nprofile: jaffle_shop\\n")
+Path("jaffle_shop/models/orders.sql").write_text("select 1 as id\\n")
 """,
     ("prefect_slack/README.md", "Quick start"): """
 from pathlib import Path
@@ -126,6 +137,7 @@ EPILOGUES = {
     ("prefect_aws/README.md", "Tasks (`from prefect_aws.s3 import ...`)", "def archive"):
         "archive()",
     ("prefect_slack/README.md", "Quick start", "def nightly"): "nightly()",
+    ("prefect_dbt/README.md", "Quick start", "def nightly"): "nightly()",
 }
 
 # Examples that fail only because of a defect being fixed elsewhere: (README, section, text
@@ -271,7 +283,32 @@ def _services(request, readme: str) -> tuple[dict[str, str], dict[str, str]]:
                         slack_webhook=slack.webhook_url("#alerts"))
     if "receiver" in needs:
         services["receiver"] = request.getfixturevalue("readme_receiver").url
+    if "postgres" in needs:
+        services.update(_postgres_schema(request))
     return env, services
+
+
+def _postgres_schema(request) -> dict[str, str]:
+    """The test PostgreSQL server's address and a new schema, dropped at the end."""
+    import uuid
+    from urllib.parse import unquote, urlsplit
+
+    base = os.environ.get("CORE_BLOCKS_TEST_PG_URL")
+    if not base:
+        service_missing("PostgreSQL", "set CORE_BLOCKS_TEST_PG_URL (make test starts a server)")
+    url = urlsplit(base)
+    schema = f"readme_{uuid.uuid4().hex[:12]}"
+
+    def drop() -> None:
+        import psycopg
+
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    request.addfinalizer(drop)
+    return {"pg_host": url.hostname, "pg_port": str(url.port or 5432),
+            "pg_user": unquote(url.username or ""), "pg_password": unquote(url.password or ""),
+            "pg_dbname": url.path.lstrip("/"), "pg_schema": schema}
 
 
 def _environment(folder: Path, service_env: dict[str, str]) -> dict[str, str]:
