@@ -38,12 +38,16 @@ SERVICES = {
     "prefect_dbt/README.md": ("postgres",),
 }
 
-# Text of an example replaced before it runs: remote endpoints by local ones. Values are
-# formatted with the services' addresses ({receiver}, {slack_base_url}, ...).
+# Text of an example replaced before it runs: remote endpoints by local ones, and a path
+# outside the section's folder by one inside. Values are formatted with the services'
+# addresses ({receiver}, {slack_base_url}, ...).
 SUBSTITUTIONS = {
     "README.md": [
         ("https://hooks.example.com/T0", "{receiver}/T0"),
         ("blocks ui ", "blocks ui --port 0 "),  # any free port: 8765 may be taken here
+    ],
+    "prefect_aws/README.md": [
+        ('"/tmp/export.csv"', '"downloaded-export.csv"'),  # in the section's folder, not /tmp
     ],
     "prefect_dbt/README.md": [
         ('host="db.internal", user="etl", password="…", dbname="analytics", schema="marts",',
