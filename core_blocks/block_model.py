@@ -11,12 +11,12 @@ import typing
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, PrivateAttr, model_validator
 from pydantic.types import Secret
 from pydantic_core import core_schema
 
 from core_blocks.block_attributes import check_block_attributes
-from core_blocks.fields import SECRET_TYPES, annotation_args, kind_of, kind_of_type
+from core_blocks.fields import SECRET_TYPES, annotation_args, kind_named, kind_of, kind_of_type
 from core_blocks.naming import slugify
 from core_blocks.registry import define_block_type
 from core_blocks.validation_errors import (
@@ -35,6 +35,8 @@ def _schema_extra(schema: dict[str, Any], cls: type[BlockModel]) -> None:
                if info.alias and info.alias != name}
     if aliases:  # the store keeps documents by field name; users know these by alias
         schema["field_aliases"] = aliases
+    for name in secret_fields(cls):  # a secret's default is as secret as any value given
+        schema.get("properties", {}).get(name, {}).pop("default", None)
     if cls._description:
         schema["description"] = cls._description
 
@@ -92,6 +94,22 @@ class BlockModel(BaseModel):
         ref = schema.pop("ref", None)  # the wrapper becomes the definition: $defs stay
         return core_schema.no_info_wrap_validator_function(boundary_validator(cls), schema,
                                                             ref=ref)
+
+    @model_validator(mode="after")
+    def _secret_defaults(self) -> BlockModel:
+        """Make a secret field left to its default a secret, as a value given for it is.
+
+        pydantic does not validate defaults, so `options: SecretDict =
+        Field(default_factory=dict)` would otherwise hold a plain dict: shown by repr, saved
+        as plain text, refused on load. (Not `validate_default`: setting it on a defined
+        class means building its schema a second time, for Webhook at every start-up.)
+        """
+        values = self.__dict__
+        for name, kind in secret_fields(type(self)).items():
+            value = values.get(name)
+            if value is not None and kind_of(value) is None:
+                values[name] = kind_named(kind).type(value)
+        return self
 
     # pydantic's entry points quote the input in their errors: turn them into ours.
 

@@ -67,9 +67,15 @@ class _SavePlan:
         kinds: dict[str, str] = {}
         refs: dict[str, Any] = {}
         plain = []
+        typed_secret = secret_fields(cls)
         for field in cls.model_fields:
             value = getattr(block, field)
             kind = kind_of(value)
+            if kind is None and value is not None and field in typed_secret:
+                # A plain value in a secret field (model_construct, validate=False) is
+                # still kept out of the store.
+                kind = kind_named(typed_secret[field])
+                value = kind.type(value)
             if isinstance(value, BlockModel):
                 refs[field] = self._child(value, f"{slug}/{name}", field)
             elif kind is not None:
