@@ -26,7 +26,10 @@ _PROMPT = r"(?:^|\n)[a-z_]+ \([^\n]*\)[^\n]*: $"  # `field (description) [...]: 
 _OPTIONAL = "(optional: Enter to skip)"
 _SERVING = r"blocks ui: open (http://\S+)"
 _FAILED = re.compile(r"__example_failed_at__ (\d+)")
+_CONFIRM = r"\[y/n\][^\n]*: $"  # rich's Confirm (colours and all): Enter takes its default
 PROMPT_ANSWER = "readme-example-secret"  # what a user types at a required prompt
+# Fields whose values are checked for their shape: a user types one that passes.
+FIELD_ANSWERS = {"url": "https://hooks.example.com/T0"}
 
 
 class ExampleFailed(Exception):
@@ -60,7 +63,7 @@ def run_bash(request: dict) -> str:
     output = []
     answers = 0
     while True:
-        index = child.expect([_PROMPT, _SERVING, pexpect.EOF])
+        index = child.expect([_PROMPT, _SERVING, _CONFIRM, pexpect.EOF])
         output.append(child.before + (child.after if isinstance(child.after, str) else ""))
         if index == 0:
             answers += 1
@@ -68,13 +71,19 @@ def run_bash(request: dict) -> str:
                 child.terminate(force=True)
                 raise ExampleFailed(f"{request['readme']} line {request['line']}: prompts "
                                     f"again and again:\n{_tail(''.join(output))}")
-            child.sendline("" if _OPTIONAL in child.after else PROMPT_ANSWER)
+            field = child.after.strip().split(" ", 1)[0]
+            child.sendline("" if _OPTIONAL in child.after
+                           else FIELD_ANSWERS.get(field, PROMPT_ANSWER))
         elif index == 1:
             served = child.match.group(1)
-            with urllib.request.urlopen(served, timeout=10) as answer:
+            # As a browser: the token URL sets a cookie, then redirects to the page.
+            browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+            with browser.open(served, timeout=10) as answer:
                 if answer.status != 200:
                     raise ExampleFailed(f"{served} answered HTTP {answer.status}")
             child.sendintr()  # Ctrl-C, as the command says to stop it
+        elif index == 2:
+            child.sendline("")
         else:
             break
     child.close()
