@@ -28,6 +28,7 @@ from core_blocks.runtime import history
 from core_blocks.runtime.redaction import REDACTED, secret_name
 from core_blocks.secret_values import MIN_MASKED_LENGTH, masked_capped, read_secrets
 from core_blocks.store import get_store
+from core_blocks.ui import api
 from tests.helpers import BLOCKS
 
 
@@ -118,7 +119,9 @@ def test_a_secret_loaded_inside_a_task_is_masked_in_its_history(field, tricky, b
         assert not leaks(tricky, json.dumps(run))
         assert not leaks(tricky, blocks("runs", "show", run_id))
         assert not leaks(tricky, blocks("runs", "show", run_id, "--json"))
+        assert not leaks(tricky, json.dumps(api.get_run(run_id)))  # what the page shows
     assert not leaks(tricky, blocks("runs", "ls", "--json"))
+    assert not leaks(tricky, json.dumps(api.list_runs()))
     assert not leaks(tricky, stored_text(block_home))
     assert not leaks(tricky, caplog.text)
 
