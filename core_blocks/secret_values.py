@@ -113,12 +113,40 @@ def _longest_first(*groups: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(merged, key=len, reverse=True))
 
 
-def mask_forms(text: str, forms: Iterable[str]) -> str:
-    """text with each of forms (longest first) replaced by MASK."""
+def mask_forms(text: str, forms: tuple[str, ...]) -> str:
+    """text with each of forms (longest first) replaced by MASK.
+
+    With many forms and a short text, only the forms starting with one of the text's
+    4-character pieces are looked for: a process that has read 200 secrets (about 3,000
+    forms) would otherwise search each log line 3,000 times.
+    """
+    # Estimated nanoseconds: a search costs ~50 plus ~1 per 3 characters; an index probe ~100.
+    if len(forms) * (50 + len(text) // 3) > 100 * len(text):
+        forms = _candidates(text, forms)
     for form in forms:
         if form in text:
             text = text.replace(form, MASK)
     return text
+
+
+_index: tuple[tuple[str, ...], dict[str, list[str]]] = ((), {})
+
+
+def _candidates(text: str, forms: tuple[str, ...]) -> list[str]:
+    """The forms whose first MIN_MASKED_LENGTH characters occur in text, longest first."""
+    global _index
+    indexed, index = _index
+    if indexed is not forms:  # one index for the newest set of forms: the one in use
+        index = {}
+        for form in forms:
+            index.setdefault(form[:MIN_MASKED_LENGTH], []).append(form)
+        _index = (forms, index)
+    found: set[str] = set()
+    for start in range(len(text) - MIN_MASKED_LENGTH + 1):
+        hits = index.get(text[start:start + MIN_MASKED_LENGTH])
+        if hits:
+            found.update(hits)
+    return sorted(found, key=len, reverse=True)
 
 
 read_secrets = SecretValues()  # every value this process read from a secret backend

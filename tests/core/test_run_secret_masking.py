@@ -221,3 +221,15 @@ def test_values_too_short_to_mask_are_left_alone(value):
     read_secrets.add([value])
     text = "a normal message: on abc x"
     assert masked_capped(text, read_secrets) == text
+
+
+def test_many_read_secrets_are_all_masked(canary):
+    """With hundreds of secrets known (an index picks which to look for), each is masked in
+    short and long texts alike, in every form."""
+    values = [f"{canary}-{i:03d}" for i in range(300)]
+    read_secrets.add(values)
+    for secret in (values[0], values[150], values[-1]):
+        for form in every_form(secret):
+            for text in (f"pw={form};", f"{'x' * 20_000} {form} {'y' * 10}"):
+                masked = masked_capped(text, read_secrets, limit=1_000_000)
+                assert canary not in masked and REDACTED in masked, form
