@@ -25,8 +25,9 @@ _print_patched = False
 
 class _MaskSecrets(logging.Filter):
     """Masks every secret this process knows in a run log record, before any handler sees
-    it: the message, and the exception's and stack's text (the exception itself is dropped
-    from the record, since a handler could format it again from its arguments)."""
+    it: the message, and the exception's and stack's text. An exception whose text held a
+    secret is dropped from the record (its masked text stays), since a handler could format
+    it again."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         forms = every_form()
@@ -41,9 +42,10 @@ class _MaskSecrets(logging.Filter):
             record.msg, record.args = masked, ()
         if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.exc_info = None
         if record.exc_text:
-            record.exc_text = mask_forms(record.exc_text, forms)
+            masked = mask_forms(record.exc_text, forms)
+            if masked != record.exc_text:
+                record.exc_text, record.exc_info = masked, None
         if record.stack_info:
             record.stack_info = mask_forms(record.stack_info, forms)
         return True

@@ -36,6 +36,10 @@ def test_prints_and_the_run_logger_mask_a_read_secret(canary, block_home, caplog
             raise ConnectionError(f"refused {pw} (Authorization: Basic {token})")
         except ConnectionError:
             get_run_logger().exception("login failed")
+        try:
+            raise KeyError("no such table")
+        except KeyError:
+            get_run_logger().exception("lookup failed")
 
     try:
         connect()
@@ -47,6 +51,10 @@ def test_prints_and_the_run_logger_mask_a_read_secret(canary, block_home, caplog
     assert f"password {REDACTED}" in messages
     assert f"url postgresql://etl:{REDACTED}%2F@db" in messages
     assert f"refused {REDACTED} (Authorization: Basic " in caplog.text
+    by_message = {r.getMessage(): r for r in caplog.records}
+    # An exception that quoted the secret is kept as masked text only; another stays whole.
+    assert by_message["login failed"].exc_info is None
+    assert by_message["lookup failed"].exc_info[0] is KeyError
     for text in (caplog.text, stored.read_text()):
         assert canary not in text
         assert base64.b64encode(canary.encode()).decode()[:24] not in text
