@@ -161,6 +161,15 @@ def remember_read(value: Any) -> None:
         read_secrets.add(found)
 
 
+def forget_read() -> None:
+    """Stop masking the values read so far (the testing plugin calls it between tests)."""
+    global _generation
+    with _lock:
+        read_secrets._values.clear()
+        read_secrets._forms = ()
+        _generation += 1
+
+
 def _plain_values(value: Any, found: list[str | bytes], depth: int) -> None:
     if depth > 8:
         return
