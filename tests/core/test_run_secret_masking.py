@@ -233,3 +233,13 @@ def test_many_read_secrets_are_all_masked(canary):
             for text in (f"pw={form};", f"{'x' * 20_000} {form} {'y' * 10}"):
                 masked = masked_capped(text, read_secrets, limit=1_000_000)
                 assert canary not in masked and REDACTED in masked, form
+
+
+def test_the_testing_plugin_forgets_read_secrets_between_tests(canary):
+    from core_blocks.secret_values import remember_read
+    from core_blocks.testing import reset_state
+
+    remember_read({"nested": [canary]})
+    assert masked_capped(f"pw {canary}", read_secrets) == f"pw {REDACTED}"
+    reset_state()
+    assert masked_capped(f"pw {canary}", read_secrets) == f"pw {canary}"
