@@ -1,4 +1,5 @@
-"""The secret values run text and run logs are masked with, in every form they may be quoted.
+"""The secret values run text and run logs are masked with, in every form they may be
+quoted; and the cap on a run's long texts (masked_capped).
 
 Two sources: what each tree of runs received (secret parameters, secret fields of blocks
 passed in), and every value this process has read from a secret backend (a block's secret
@@ -221,12 +222,12 @@ def masked_capped(text: str | None, secrets: SecretValues, limit: int = MAX_TEXT
     forms = secrets.forms()
     if len(text) <= limit:
         return mask_forms(text, forms)
-    head, tail = _clear_of(text, limit // 2, forms, -1), _clear_of(
-        text, len(text) - limit // 2, forms, +1)
-    if head >= tail:  # the secrets at both cuts overlap: keep what is clear of them
-        head = tail = _clear_of(text, limit // 2, forms, -1)
-    cut = tail - head
-    return (mask_forms(text[:head], forms) + f"\n[… {cut:,} characters cut …]\n"
+    half = limit // 2
+    head, tail = _clear_of(text, half, forms, -1), _clear_of(text, len(text) - half, forms, +1)
+    if head >= tail:  # one secret spans both cuts: mask it all, then cut the masked text
+        masked = mask_forms(text, forms)
+        head, tail, text = half, max(len(masked) - half, half), masked
+    return (mask_forms(text[:head], forms) + f"\n[… {tail - head:,} characters cut …]\n"
             + mask_forms(text[tail:], forms))
 
 
