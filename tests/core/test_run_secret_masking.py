@@ -32,7 +32,7 @@ from core_blocks.ui import api
 from tests.helpers import BLOCKS
 
 
-class Vault(Block):
+class MaskingVault(Block):
     """Every kind of secret field, and a nested block with a secret."""
 
     token: SecretStr = Field(description="An API token")
@@ -86,14 +86,14 @@ def test_a_secret_loaded_inside_a_task_is_masked_in_its_history(field, tricky, b
     of the task and of the flow the error reaches."""
     caplog.set_level(logging.DEBUG, logger="core_blocks")
     Secret(value=tricky).save("db-password")
-    Vault(token=tricky, blob=tricky.encode(), options={"dsn": {"password": tricky}},
+    MaskingVault(token=tricky, blob=tricky.encode(), options={"dsn": {"password": tricky}},
           inner=Secret(value=tricky)).save("vault")
     ids = {}
 
     def read() -> str:
         if field == "secret":
             return Secret.load("db-password").get()
-        vault = Vault.load("vault")
+        vault = MaskingVault.load("vault")
         return {"token": lambda: vault.token.get_secret_value(),
                 "blob": lambda: vault.blob.get_secret_value().decode(),
                 "options": lambda: vault.options.get_secret_value()["dsn"]["password"],
