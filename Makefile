@@ -68,6 +68,7 @@ bench: install-test  # the S3 benchmark needs moto's server, a test extra
 	$(PY) bench/s3_throughput.py
 	$(PY) bench/task_overhead.py
 	$(PY) bench/run_history_scale.py
+	$(PY) bench/huge_error.py
 	$(PY) bench/dbt_invoke.py
 	$(PY) bench/docker_run.py  # needs DOCKER_HOST (scripts/services.sh up); skips without
 

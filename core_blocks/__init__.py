@@ -42,6 +42,7 @@ _EXPORTS = {  # public name -> module defining it
     "concurrency": "core_blocks.runtime.concurrency",
     "notify": "core_blocks.runtime.notify",
     "get_run_context": "core_blocks.runtime.context",
+    "get_run_logger": "core_blocks.runtime.run_logging",
     "create_markdown_artifact": "core_blocks.runtime.artifacts",
     "create_table_artifact": "core_blocks.runtime.artifacts",
     "State": "core_blocks.runtime.states",
@@ -79,6 +80,7 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
     from core_blocks.runtime.concurrency import concurrency
     from core_blocks.runtime.context import get_run_context
     from core_blocks.runtime.notify import notify
+    from core_blocks.runtime.run_logging import get_run_logger
     from core_blocks.runtime.states import State, StateType
     from core_blocks.tasks import Task, exponential_backoff, task, task_input_hash, unmapped
     from core_blocks.types.json_block import JSON

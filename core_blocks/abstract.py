@@ -112,11 +112,38 @@ class NotificationBlock(Block):
 
 
 class SecretBlock(Block):
-    """A block whose purpose is to hold one secret value."""
+    """A block whose purpose is to hold one secret value.
+
+    What `get()` returns is masked from then on in run history and run logs, wherever the
+    implementation fetched it from (its secret field, a remote secret store).
+    """
 
     @abstractmethod
     def get(self) -> Any:
         """Return the secret value."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        get = cls.__dict__.get("get")
+        if callable(get) and not getattr(get, "_remembers", False):
+            cls.get = _remembering(get)
+
+
+def _remembering(get: Callable[..., Any]) -> Callable[..., Any]:
+    """get, with the secret it returns added to the values run text and logs mask."""
+    import functools
+
+    from core_blocks.secret_values import remember_read
+
+    @functools.wraps(get)
+    def remembered(self: SecretBlock, *args: Any, **kwargs: Any) -> Any:
+        value = get(self, *args, **kwargs)
+        remember_read(value)
+        return value
+
+    remembered._remembers = True  # type: ignore[attr-defined]
+    return remembered
 
 
 class ObjectStorageBlock(Block):

@@ -38,6 +38,7 @@ from core_blocks.errors import (
 from core_blocks.fields import kind_named, kind_of
 from core_blocks.naming import check_name, split_ref
 from core_blocks.registry import get_registry, refuse_claimed_slugs
+from core_blocks.secret_values import remember_read
 from core_blocks.secrets.selection import backend_for_read, backend_for_write, backend_named
 from core_blocks.store import REFS_KEY, DocumentRow, DocumentWrite, Store, get_store
 from core_blocks.validation_errors import validation_error
@@ -401,6 +402,7 @@ def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
             if fresh is None or fresh.secret_key != row.secret_key:
                 raise _TreeChanged  # its secret was replaced (and deleted) meanwhile
             raise SecretBackendError(backend.missing_message(row.ref, list(kinds)))
+        remember_read(values)  # from now on masked in run history and run logs
         data.update(values)
     nested = block_fields(cls)
     for field, child_id in refs.items():

@@ -31,6 +31,17 @@ def _seconds(value: float | None) -> str:
     return "" if value is None else f"{value:.3f} s"
 
 
+_CELL = 1000  # characters of an error or state message shown in a table cell
+
+
+def _brief(text: str | None) -> str:
+    """A message for a table cell: long ones (up to 64 KiB stored) shortened, since laying out
+    a huge cell is slow and the traceback below shows the error in full anyway."""
+    if not text or len(text) <= _CELL:
+        return text or ""
+    return f"{text[:_CELL]} … ({len(text) - _CELL:,} more characters: blocks runs show --json)"
+
+
 @runs_group.command("ls")
 @click.option("--flow", help="Only runs of this flow (and its tasks).")
 @click.option("--state", help="Only runs in this state.")
@@ -99,10 +110,10 @@ def runs_show(run_id: str, as_json: bool) -> None:
             ["last heartbeat", local_time(run["heartbeat"])],
             ["parameters", json.dumps(run["parameters"], default=str)]]
     if run["error_type"]:
-        rows.append(["error", f"{run['error_type']}: {run['error_message']}"])
+        rows.append(["error", _brief(f"{run['error_type']}: {run['error_message']}")])
     table(f"{run['kind']} run {run['name']}", ["field", "value"], rows)
     table("states", ["at", "state", "message"],
-          [[local_time(s["at"], precise=True), s["name"], s["message"] or ""]
+          [[local_time(s["at"], precise=True), s["name"], _brief(s["message"])]
            for s in run["states"]])
     if run["children"]:
         table("child runs", ["id", "kind", "name", "state", "duration"],

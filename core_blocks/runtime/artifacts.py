@@ -97,7 +97,7 @@ def _redacted(kind: str, data: Any, secrets: Any) -> Any:
 
     if kind == MARKDOWN:
         return secrets.mask(data)
-    found: set[str] = set()
+    found: set[str | bytes] = set()
     rows = [redact_parameters(dict(zip(data["columns"], row, strict=True)), found)
             for row in data["rows"]]
     secrets.add(found)  # hidden here: mask them in the run's error text too

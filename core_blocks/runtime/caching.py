@@ -1,8 +1,9 @@
 """Cached task results, kept in an ObjectStorageBlock so they outlive the process.
 
 Results hold whatever a task returned, so a local cache is private: files 0600 in a 0700
-`cache/` folder, whatever the umask. A result holding a secret is never cached (see
-write_cached).
+`cache/` folder, whatever the umask. A result holding a secret (a secret type, or a value
+read from a secret backend) is never cached, and a cache key holding a secret is hashed
+before it names a file (see write_cached and _path).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core_blocks.errors import SecretResultError
+from core_blocks.secret_values import every_form, mask_forms
 
 logger = logging.getLogger("core_blocks.runs")
 
@@ -121,7 +123,10 @@ def resolve_storage(storage: Any):
 
 
 def _path(key: str) -> str:
-    name = key if _SAFE_KEY.match(key) else hashlib.sha256(key.encode()).hexdigest()
+    """The object a key's result is kept in: the key itself when it is a safe file name and
+    holds no secret (a secret must not become a file or object name), else its hash."""
+    plain = _SAFE_KEY.match(key) and mask_forms(key, every_form()) == key
+    name = key if plain else hashlib.sha256(key.encode()).hexdigest()
     return f"cache/{name}.pickle"
 
 
@@ -150,8 +155,14 @@ def write_cached(storage, key: str, value: Any, expiration: timedelta | None) ->
     except SecretResultError:
         raise
     except Exception as exc:
-        logger.warning("Result not cached under %s: it cannot be pickled (%s).", key[:16], exc)
+        logger.warning("Result not cached under %s: it cannot be pickled (%s).", _path(key), exc)
         return
+    if any(form.encode() in payload for form in every_form()):
+        raise SecretResultError(
+            "The result holds a secret value read from a secret backend, and secrets are never "
+            "written to the result cache. Return the block's saved name and load it where it "
+            "is used, or leave out cache_key_fn."
+        )
     local = _private_cache_folder(storage)
     path = storage.write_path(_path(key), payload)
     if local is not None:

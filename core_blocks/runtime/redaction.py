@@ -2,7 +2,8 @@
 
 Three rules: values under secret-looking names are hidden whatever their type; secret types
 (pydantic's and Blocks' secret fields) are hidden; blocks are recorded by their "type/name".
-The secret values a run received are also masked in its error message and traceback.
+The secret values a run received (and every value read from a secret backend, see
+core_blocks.secret_values) are also masked in its error message and traceback.
 """
 
 from __future__ import annotations
@@ -14,26 +15,30 @@ import enum
 import functools
 import os
 import re
-import threading
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
-REDACTED = "**********"
+from core_blocks.secret_values import MASK, MIN_MASKED_LENGTH, SecretValues, mask_forms
+
+__all__ = ["MIN_MASKED_LENGTH", "REDACTED", "SecretValues", "mask_texts", "redact_parameters",
+           "secret_name"]
+
+REDACTED = MASK
 # Secret-looking words, matched in a name normalised to lower_snake_case (see secret_name):
 # password, db_passwd, api_key, x_api_key, private_key, sse_customer_key, client_secret,
-# auth_token, proxy_authorization, set_cookie.
+# auth_token, proxy_authorization, set_cookie; whole words only for the short ones (pwd, dsn,
+# jwt: not `pwdx`), and the names of connection strings, which carry their password.
 _SECRET_WORDS = re.compile(
     r"pass(word|wd|phrase)?|secret|token|credential|auth|cookie|"
-    r"(api|access|private|customer|encryption|signing|master)_?key"
+    r"(api|access|private|customer|encryption|signing|master|ssh|client|account|hmac)_?key|"
+    r"(^|_)(pwd|dsn|jwt)(_|$)|conn(ection)?_?str(ing)?|(^|_)(database|db)_?ur[il]|"
+    r"webhook_?ur[il]"
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 _MAX_TEXT = 1000
 _MAX_ITEMS = 100  # items of a list or dict recorded; the rest are counted
 _MAX_DEPTH = 4
-# Shorter secret values are not masked in error text: "x" or "on" would garble every line.
-MIN_MASKED_LENGTH = 4
 
 
 @functools.lru_cache(maxsize=4096)
@@ -50,7 +55,7 @@ def secret_name(name: str) -> bool:
     return _SECRET_WORDS.search(words) is not None
 
 
-def redact_parameters(parameters: dict[str, Any], secrets: set[str] | None = None
+def redact_parameters(parameters: dict[str, Any], secrets: set[str | bytes] | None = None
                       ) -> dict[str, Any]:
     """Parameters safe to store: secret types and secret-looking names become REDACTED,
     saved blocks their "type-slug/name".
@@ -63,7 +68,24 @@ def redact_parameters(parameters: dict[str, Any], secrets: set[str] | None = Non
     return {name: _redact(name, value, 0, found) for name, value in parameters.items()}
 
 
-def _redact(name: str, value: Any, depth: int, found: set[str]) -> Any:
+def mask_texts(value: Any, secrets: SecretValues) -> Any:
+    """Redacted parameters with every known secret masked in their text (keys included): a
+    secret read from a backend may be passed on under an innocent name, inside a URL."""
+    forms = secrets.forms()
+    return _mask_texts(value, forms) if forms else value
+
+
+def _mask_texts(value: Any, forms: tuple[str, ...]) -> Any:
+    if isinstance(value, str):
+        return mask_forms(value, forms)
+    if isinstance(value, dict):
+        return {mask_forms(k, forms): _mask_texts(v, forms) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_texts(v, forms) for v in value]
+    return value
+
+
+def _redact(name: str, value: Any, depth: int, found: set[str | bytes]) -> Any:
     if value is not None and secret_name(name):
         _collect_plain(value, found, 0)
         return REDACTED
@@ -111,7 +133,7 @@ def _first(values: Any, count: int) -> list:
     return out
 
 
-def _special(value: Any, depth: int, found: set[str]) -> Any:
+def _special(value: Any, depth: int, found: set[str | bytes]) -> Any:
     from core_blocks.block import Block
 
     text = _as_text(value)
@@ -153,7 +175,7 @@ def _as_text(value: Any) -> str | None:
     return None
 
 
-def _block(block: Any, depth: int, found: set[str]) -> Any:
+def _block(block: Any, depth: int, found: set[str | bytes]) -> Any:
     """A saved block as its "type-slug/name"; an unsaved one as its type and its fields, with
     secret fields REDACTED and nested blocks recorded the same way."""
     if block.saved_ref is not None:
@@ -199,7 +221,7 @@ def _pydantic_types() -> tuple[type, tuple[type, ...]]:
     return BaseModel, (SecretStr, SecretBytes, Secret)
 
 
-def _collect(name: str, value: Any, found: set[str], depth: int, seen: set[int]) -> None:
+def _collect(name: str, value: Any, found: set[str | bytes], depth: int, seen: set[int]) -> None:
     if value is None or isinstance(value, (bool, int, float)) or depth > 2 * _MAX_DEPTH:
         return
     if isinstance(value, (str, bytes)):
@@ -227,57 +249,16 @@ def _collect(name: str, value: Any, found: set[str], depth: int, seen: set[int])
             _collect(field, getattr(value, field, None), found, depth + 1, seen)
 
 
-def _collect_plain(value: Any, found: set[str], depth: int) -> None:
+def _collect_plain(value: Any, found: set[str | bytes], depth: int) -> None:
     if depth > 2 * _MAX_DEPTH:  # also ends a dict or list that contains itself
         return
     if isinstance(value, _pydantic_types()[1]):  # a SecretStr under a secret-looking name
         value = value.get_secret_value()
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if isinstance(value, str):
+    if isinstance(value, (str, bytes)):  # masked in every form (see masked_forms)
         found.add(value)
-        escaped = repr(value)[1:-1]  # how it reads inside a quoted repr, e.g. in a KeyError
-        if escaped != value:
-            found.add(escaped)
     elif isinstance(value, dict):  # a SecretDict: every value is secret
         for item in _first(value.values(), _MAX_ITEMS):
             _collect_plain(item, found, depth + 1)
     elif isinstance(value, (list, tuple)):
         for item in _first(value, _MAX_ITEMS):
             _collect_plain(item, found, depth + 1)
-
-
-class SecretValues:
-    """The secret values a tree of runs (a flow, its tasks and subflows) received.
-
-    Shared by the tree because an error travels up it: a task's error, quoting a secret only
-    the task was given, is also its flow's error. Thread-safe: runs of one flow add to it from
-    several threads, and masking reads an immutable snapshot.
-    """
-
-    def __init__(self) -> None:
-        self._values: tuple[str, ...] = ()  # longest first: a value holding another masks whole
-        self._lock = threading.Lock()
-
-    def add(self, values: Iterable[str]) -> None:
-        """Mask these values too (those shorter than MIN_MASKED_LENGTH excepted)."""
-        new = {v for v in values if len(v) >= MIN_MASKED_LENGTH}.difference(self._values)
-        if new:
-            with self._lock:
-                merged = set(self._values) | new
-                self._values = tuple(sorted(merged, key=len, reverse=True))
-
-    def mask(self, text: str | None) -> str | None:
-        """text with every secret value replaced by REDACTED."""
-        if not text:
-            return text
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, REDACTED)
-        return text
-
-    def masked_error(self, error: tuple[str | None, str | None, str | None]
-                     ) -> tuple[str | None, str | None, str | None]:
-        """A run's (type, message, traceback), secret values masked in message and traceback."""
-        kind, message, trace = error
-        return kind, self.mask(message), self.mask(trace)

@@ -13,9 +13,10 @@ from typing import Any
 
 from core_blocks.runtime.context import RunContext, current_run
 from core_blocks.runtime.history import Run
-from core_blocks.runtime.redaction import redact_parameters
+from core_blocks.runtime.redaction import mask_texts, redact_parameters
 from core_blocks.runtime.run_logging import ensure_visible, printing_run, route_prints
 from core_blocks.runtime.states import State, StateType
+from core_blocks.secret_values import masked_capped
 
 logger = logging.getLogger("core_blocks.runs")
 
@@ -72,9 +73,10 @@ def bind(obj: Any, args: tuple, kwargs: dict) -> dict[str, Any]:
 def record_parameters(obj: Any, run: Run, args: tuple, kwargs: dict) -> dict[str, Any]:
     """Bind the call's arguments and record them, redacted, on the run."""
     parameters = bind(obj, args, kwargs)
-    secrets: set[str] = set()
-    run.parameters = redact_parameters(parameters, secrets)
+    secrets: set[str | bytes] = set()
+    redacted = redact_parameters(parameters, secrets)
     run.secrets.add(secrets)
+    run.parameters = mask_texts(redacted, run.secrets)
     return parameters
 
 
@@ -86,7 +88,7 @@ def call_arguments(obj: Any, parameters: dict[str, Any]) -> tuple[tuple, dict]:
 
 def failed_to_start(obj: Any, run: Run, exc: Exception) -> State:
     """A run whose arguments could not be bound (or whose input futures failed)."""
-    return finish(obj, run, State(StateType.FAILED, message=run.secrets.mask(str(exc)),
+    return finish(obj, run, State(StateType.FAILED, message=masked_capped(str(exc), run.secrets),
                                   error=exc))
 
 
@@ -110,8 +112,8 @@ def crashed(obj: Any, run: Run, exc: BaseException) -> State:
 
 
 def error_text(run: Run, exc: BaseException) -> str:
-    """"Type: message" for a state, secret values the runs received masked."""
-    return run.secrets.mask(f"{type(exc).__name__}: {exc}") or ""
+    """"Type: message" for a state: every known secret masked, cut to MAX_TEXT characters."""
+    return masked_capped(f"{type(exc).__name__}: {exc}", run.secrets) or ""
 
 
 def effective_log_prints(obj: Any) -> bool:

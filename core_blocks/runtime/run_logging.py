@@ -1,4 +1,5 @@
-"""Run logging: the `core_blocks.runs` logger, and `print` routed to it under log_prints."""
+"""Run logging: the `core_blocks.runs` logger, `print` routed to it under log_prints, and
+every record it handles masked (see core_blocks.secret_values)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import threading
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from core_blocks.secret_values import every_form, mask_forms
+
 if TYPE_CHECKING:
     from core_blocks.runtime.history import Run
 
@@ -18,6 +21,55 @@ _original_print = builtins.print
 _setup_lock = threading.Lock()
 _handler_checked = False
 _print_patched = False
+
+
+class _MaskSecrets(logging.Filter):
+    """Masks every secret this process knows in a run log record, before any handler sees
+    it: the message, and the exception's and stack's text. An exception whose text held a
+    secret is dropped from the record (its masked text stays), since a handler could format
+    it again."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        forms = every_form()
+        if not forms:
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # a broken record is the handler's to report, as without us
+            return True
+        masked = mask_forms(text, forms)
+        if masked != text:
+            record.msg, record.args = masked, ()
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            masked = mask_forms(record.exc_text, forms)
+            if masked != record.exc_text:
+                record.exc_text, record.exc_info = masked, None
+        if record.stack_info:
+            record.stack_info = mask_forms(record.stack_info, forms)
+        return True
+
+
+# On the logger itself: its filters run once per record, whichever handlers then take it.
+logger.addFilter(_MaskSecrets())
+
+
+def get_run_logger(**extra: Any) -> logging.LoggerAdapter:
+    """The run logger (`core_blocks.runs`), its records tagged with the current run's
+    `run_id` and `run_name` (and `extra`), and masked like every run log record.
+
+        @task
+        def load(rows):
+            get_run_logger().info("loading %d rows", len(rows))
+    """
+    from core_blocks.runtime.context import get_run_context
+
+    context = get_run_context()
+    if context is not None:
+        extra = {"run_id": context.run.id, "run_name": context.run.name, **extra}
+    ensure_visible()
+    return logging.LoggerAdapter(logger, extra)
 
 
 def ensure_visible() -> None:

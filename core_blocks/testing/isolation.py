@@ -9,19 +9,22 @@ from pathlib import Path
 
 
 def reset_state() -> None:
-    """Close stores and forget backends and plugins cached for earlier settings."""
+    """Close stores and forget backends, plugins and the secrets read (masked in run text)
+    cached for earlier settings."""
     import sys
 
     history = sys.modules.get("core_blocks.runtime.history")
     if history is not None:
         history.flush()  # run records still queued belong to the store being closed
     from core_blocks.registry import reset_registry
+    from core_blocks.secret_values import forget_read
     from core_blocks.secrets.selection import reset_backends
     from core_blocks.store import reset_stores
 
     reset_stores()
     reset_backends()
     reset_registry()
+    forget_read()  # a test's output must not depend on the secrets earlier tests read
 
 
 @contextmanager

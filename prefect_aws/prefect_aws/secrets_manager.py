@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from core_blocks.abstract import SecretBlock
+from core_blocks.secret_values import remember_read
 from prefect_aws.credentials import AwsCredentials
 from prefect_aws.error_translation import aws_errors
 from prefect_aws.in_thread import in_thread
@@ -65,8 +66,11 @@ class AwsSecret(SecretBlock):
         with aws_errors(secret_name=self.secret_name, client=client):
             response = client.get_secret_value(**kwargs)
         if "SecretBinary" in response:
-            return bytes(response["SecretBinary"])
-        return response["SecretString"]
+            value = bytes(response["SecretBinary"])
+        else:
+            value = response["SecretString"]
+        remember_read(value)  # masked from now on in run history and run logs
+        return value
 
     def get(self) -> str | bytes:
         """The secret's current value (SecretBlock interface)."""
