@@ -18,8 +18,10 @@ from core_blocks.settings import Settings, current
 PENDING_GRACE = timedelta(seconds=60)
 # A temporary file whose writer is alive and younger than this may still be in use.
 TEMP_GRACE_SECONDS = 60.0
-# What an interrupted write of secrets.enc or creation of blocks.db leaves: .NAME.PID.….tmp
-_TEMP_NAME = re.compile(r"^\.(?:secrets\.enc|blocks\.db)\.(\d+)\.(?:.*\.)?tmp(?:-wal|-shm)?$")
+# What an interrupted write of secrets.enc or creation of blocks.db or secrets.db leaves:
+# .NAME.PID.….tmp
+_TEMP_NAME = re.compile(
+    r"^\.(?:secrets\.enc|secrets\.db|blocks\.db)\.(\d+)\.(?:.*\.)?tmp(?:-wal|-shm)?$")
 
 # Each integration's import package and the distribution of this project that provides it.
 # Prefect publishes other distributions under the same import names (`prefect-aws` gives
@@ -68,7 +70,7 @@ def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
     registry = _check_plugins(report, settings)
     _check_integration_packages(report)
     if registry is not None:
-        _check_backends(report, settings, registry)
+        _check_backends(report, settings, registry, store)
     _check_temp_files(report, settings, fix)
     if store is not None:
         _check_journal(report, store, fix)
@@ -191,8 +193,15 @@ def _location(spec) -> str:
     return str(spec.origin)
 
 
-def _check_backends(report: Report, settings: Settings, registry) -> None:
+def _check_backends(report: Report, settings: Settings, registry, store) -> None:
     from core_blocks.secrets.selection import configured_name
+
+    holding: set[str] = set()
+    if store is not None:
+        try:
+            holding = store.secret_backends_in_use()
+        except CoreBlocksError:  # the store's own finding says why
+            pass
 
     try:
         chosen = configured_name(settings)
@@ -200,14 +209,15 @@ def _check_backends(report: Report, settings: Settings, registry) -> None:
         report.add("secrets", settings.secret_backend, False, str(exc))
         chosen = None
     for name, (cls, _plugin) in sorted(registry.secret_backends.items()):
-        reason = cls.unusable_reason(settings)
+        reason = cls.diagnose(settings)
         selected = " [selected" + (" by auto" if settings.secret_backend == "auto" else "") + "]"
         mark = selected if name == chosen else ""
         if reason is None:
             report.add("secrets", name, True, f"usable{mark}: {cls.description}")
         else:
-            # An unusable backend is only a problem when it is the one in use.
-            report.add("secrets", name, name != chosen, f"not usable{mark}: {reason}")
+            # An unusable backend is a problem when saves go to it or loads come from it.
+            report.add("secrets", name, name != chosen and name not in holding,
+                       f"not usable{mark}: {reason}")
     if chosen and chosen not in registry.secret_backends:
         report.add("secrets", chosen, False,
                    f"CORE_BLOCKS_SECRET_BACKEND={chosen} names no registered backend")

@@ -328,6 +328,12 @@ class Store(Database):
     def count_documents(self) -> int:
         return int(self.query("SELECT COUNT(*) FROM block_documents")[0][0])
 
+    def secret_backends_in_use(self) -> set[str]:
+        """The backends that hold the secrets of saved documents."""
+        return {r[0] for r in self.query(
+            "SELECT DISTINCT secret_backend FROM block_documents"
+            " WHERE secret_backend IS NOT NULL")}
+
 
 def _documents_where(type_slug: str | None, include_anonymous: bool,
                      name_pattern: str | None) -> tuple[str, list[Any]]:
