@@ -1,6 +1,6 @@
 """What `blocks doctor` checks: the home, the store, the secret backends, the plugins, leftover
 secrets, which distribution provides each integration package, leftover temporary files and
-runs whose process died."""
+folders, and runs whose process died."""
 
 from __future__ import annotations
 
@@ -60,9 +60,9 @@ class Report:
 
 
 def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
-    """Check everything; with fix=True also remove secrets that no document references and
-    make a home other users can read private, remove leftover temporary files, and mark runs
-    whose process died as Crashed."""
+    """Check everything; with fix=True also remove secrets that no document references, make
+    a home other users can read private, remove leftover temporary files and folders, and
+    mark runs whose process died as Crashed."""
     settings = settings or current()
     _refuse_unusable_home(settings)
     report = Report()
@@ -72,6 +72,7 @@ def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
     if registry is not None:
         _check_backends(report, settings, registry, store)
     _check_temp_files(report, settings, fix)
+    _check_temp_folders(report, fix)
     if store is not None:
         _check_journal(report, store, fix)
         _check_runs(report, store, fix)
@@ -321,6 +322,40 @@ def _check_temp_files(report: Report, settings: Settings, fix: bool) -> None:
         removed += 1
         report.fixed.append(f"removed temporary file {path}")
     report.add("store", "temporary files", True, f"removed {removed}")
+
+
+def _check_temp_folders(report: Report, fix: bool) -> None:
+    """Private temporary folders of killed runs: a dbt profiles.yml holds its password."""
+    import tempfile
+
+    from core_blocks.temp_folders import leftover_temp_folders
+
+    left = leftover_temp_folders()
+    if not left:
+        report.add("home", "temporary folders", True, "none")
+        return
+    if not fix:
+        report.add("home", "temporary folders", False,
+                   f"{len(left)} temporary folder(s) of killed runs in {tempfile.gettempdir()} "
+                   f"({', '.join(p.name for p in left[:3])}{', …' if len(left) > 3 else ''}); "
+                   "they may hold passwords (a dbt profiles.yml). Remove them with: "
+                   "blocks doctor --fix")
+        return
+    import shutil
+
+    removed = 0
+    for folder in left:
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            report.add("home", str(folder), False,
+                       f"could not remove temporary folder: {exc.strerror}")
+            continue
+        removed += 1
+        report.fixed.append(f"removed temporary folder {folder}")
+    report.add("home", "temporary folders", True, f"removed {removed}")
 
 
 def _check_runs(report: Report, store, fix: bool) -> None:
