@@ -1,6 +1,6 @@
 """What `blocks doctor` checks: the home, the store, the secret backends, the plugins, leftover
-secrets, which distribution provides each integration package, leftover temporary files and
-folders, and runs whose process died."""
+secrets and inline blocks, which distribution provides each integration package, leftover
+temporary files and folders, and runs whose process died."""
 
 from __future__ import annotations
 
@@ -60,9 +60,9 @@ class Report:
 
 
 def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
-    """Check everything; with fix=True also remove secrets that no document references, make
-    a home other users can read private, remove leftover temporary files and folders, and
-    mark runs whose process died as Crashed."""
+    """Check everything; with fix=True also remove secrets and inline blocks that no document
+    references, make a home other users can read private, remove leftover temporary files and
+    folders, and mark runs whose process died as Crashed."""
     settings = settings or current()
     _refuse_unusable_home(settings)
     report = Report()
@@ -74,6 +74,7 @@ def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
     _check_temp_files(report, settings, fix)
     _check_temp_folders(report, fix)
     if store is not None:
+        _check_orphaned_documents(report, store, fix)
         _check_journal(report, store, fix)
         _check_runs(report, store, fix)
         if registry is not None:
@@ -356,6 +357,37 @@ def _check_temp_folders(report: Report, fix: bool) -> None:
         removed += 1
         report.fixed.append(f"removed temporary folder {folder}")
     report.add("home", "temporary folders", True, f"removed {removed}")
+
+
+def _check_orphaned_documents(report: Report, store, fix: bool) -> None:
+    """Inline blocks no block references: a save killed before removing the child it replaced
+    leaves it, and its secret."""
+    try:
+        orphans = store.unreferenced_anonymous()
+    except CoreBlocksError as exc:
+        report.add("documents", "orphaned blocks", False, str(exc))
+        return
+    if not orphans:
+        report.add("documents", "orphaned blocks", True, "none")
+        return
+    if not fix:
+        shown = ", ".join(r.ref for r in orphans[:3]) + (", …" if len(orphans) > 3 else "")
+        report.add("documents", "orphaned blocks", False,
+                   f"{len(orphans)} inline block(s) that no block references any more ({shown}),"
+                   " left by interrupted saves; remove them and their secrets with: "
+                   "blocks doctor --fix")
+        return
+    from core_blocks.documents import delete_if_orphaned
+
+    removed = 0
+    for row in orphans:
+        try:
+            if delete_if_orphaned(store, row.id):
+                removed += 1
+                report.fixed.append(f"removed orphaned block {row.ref}")
+        except CoreBlocksError as exc:
+            report.add("documents", row.ref, False, f"could not remove orphaned block: {exc}")
+    report.add("documents", "orphaned blocks", True, f"removed {removed}")
 
 
 def _check_runs(report: Report, store, fix: bool) -> None:

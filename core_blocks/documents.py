@@ -7,7 +7,8 @@ A save never leaves the store and the secret backend disagreeing:
    journals the keys they replace as `retired`;
 3. the retired secrets are deleted and their journal rows removed.
 
-A crash leaves at most a journalled, unreferenced secret, which `blocks doctor --fix` removes.
+A crash leaves at most a journalled, unreferenced secret, or an inline block that nothing
+references any more (its old child); `blocks doctor --fix` removes both.
 A document's data is its plain fields plus two reserved keys: `$secrets` (field -> kind, the
 values being in the backend) and `$refs` (field -> id of a nested block's document).
 """
@@ -466,15 +467,27 @@ def _delete_document(store: Store, document_id: str) -> None:
 
 
 def _delete_if_orphaned_anonymous(store: Store, document_id: str) -> None:
+    try:
+        delete_if_orphaned(store, document_id)
+    except StoreError as exc:  # the save or delete itself is done; this is tidying only
+        log.warning("Could not remove the unreferenced block %s: %s", document_id, exc)
+
+
+def delete_if_orphaned(store: Store, document_id: str) -> bool:
+    """Delete an inline (anonymous) document, its secret and its own orphaned children, if no
+    document references it; whether it was deleted.
+
+    A save or delete removes what it orphaned right after committing; a process killed in
+    between leaves the orphan to `blocks doctor --fix`, which calls this.
+    """
     row = store.get_document_by_id(document_id)
     if row is None or not row.anonymous or store.referrers(document_id):
-        return
+        return False
     try:
         _delete_document(store, document_id)
     except BlockInUseError:
-        pass  # a concurrent save took it up again: no longer an orphan
-    except StoreError as exc:  # the save or delete itself is done; this is tidying only
-        log.warning("Could not remove the unreferenced block %s: %s", row.ref, exc)
+        return False  # a concurrent save took it up again: no longer an orphan
+    return True
 
 
 def list_blocks(cls: type[BlockModel]) -> list[str]:
