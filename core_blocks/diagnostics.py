@@ -333,10 +333,10 @@ def _check_temp_folders(report: Report, fix: bool) -> None:
 
     left = leftover_temp_folders()
     if not left:
-        report.add("home", "temporary folders", True, "none")
+        report.add("runs", "temporary folders", True, "none")
         return
     if not fix:
-        report.add("home", "temporary folders", False,
+        report.add("runs", "temporary folders", False,
                    f"{len(left)} temporary folder(s) of killed runs in {tempfile.gettempdir()} "
                    f"({', '.join(p.name for p in left[:3])}{', …' if len(left) > 3 else ''}); "
                    "they may hold passwords (a dbt profiles.yml). Remove them with: "
@@ -351,12 +351,12 @@ def _check_temp_folders(report: Report, fix: bool) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            report.add("home", str(folder), False,
+            report.add("runs", str(folder), False,
                        f"could not remove temporary folder: {exc.strerror}")
             continue
         removed += 1
         report.fixed.append(f"removed temporary folder {folder}")
-    report.add("home", "temporary folders", True, f"removed {removed}")
+    report.add("runs", "temporary folders", True, f"removed {removed}")
 
 
 def _check_orphaned_documents(report: Report, store, fix: bool) -> None:

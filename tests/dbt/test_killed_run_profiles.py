@@ -87,7 +87,7 @@ def test_doctor_removes_the_profile_of_a_killed_dbt_run(tmp_path, postgres_profi
         assert password in profile.read_text()  # what a kill leaves behind
 
         running, _ = doctor(env, "--fix")  # a live run's folder is not a leftover
-        assert running == {"area": "home", "name": "temporary folders", "ok": True,
+        assert running == {"area": "runs", "name": "temporary folders", "ok": True,
                            "detail": "none"}
         assert profile.exists()
 
