@@ -382,10 +382,16 @@ def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
     refs = data.pop(REFS_KEY, {})
     if kinds:
         backend = backend_for_read(row.secret_backend)
-        values = backend.read_values(row.secret_key or "", row.ref, kinds)
+        try:
+            values = backend.read_values(row.secret_key or "", row.ref, kinds)
+        except SecretBackendError:
+            # A backend that fails on a key deleted while it read it, rather than finding it
+            # absent: if the document moved on meanwhile, that key no longer matters.
+            if _replaced(store, row):
+                raise _TreeChanged from None
+            raise
         if values is None:
-            fresh = store.get_document_by_id(row.id)
-            if fresh is None or fresh.secret_key != row.secret_key:
+            if _replaced(store, row):
                 raise _TreeChanged  # its secret was replaced (and deleted) meanwhile
             raise SecretBackendError(backend.missing_message(row.ref, list(kinds)))
         data.update(values)
@@ -404,6 +410,12 @@ def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
     block._is_anonymous = row.anonymous
     block._saved_fingerprint = None if row.anonymous else _fingerprint(block)
     return block
+
+
+def _replaced(store: Store, row: DocumentRow) -> bool:
+    """Whether the document was deleted or pointed at another secret key since row was read."""
+    fresh = store.get_document_by_id(row.id)
+    return fresh is None or fresh.secret_key != row.secret_key
 
 
 def _child_class(slug: str, accepted: tuple[type[BlockModel], ...]) -> type[BlockModel]:

@@ -69,7 +69,7 @@ def overwrite_while_loading(seconds: float = 3.0, writer_env: dict[str, str] | N
     from core_blocks import Secret
 
     Secret(value="value-0").save("raced", overwrite=True)
-    start = str(time.time() + 1.5)  # both interpreters are up by then: the runs overlap
+    start = str(time.time() + 3)  # both interpreters are up by then, even on a busy machine
     argv = [start, str(seconds)]
     writer = subprocess.Popen([sys.executable, "-c", WRITER, *argv], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=writer_env or dict(os.environ))
