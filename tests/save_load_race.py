@@ -12,18 +12,17 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 
 WRITER = '''
 import sys, time
 from core_blocks import Secret
 
-start, seconds = float(sys.argv[1]), float(sys.argv[2])
-while time.time() < start:
-    time.sleep(0.001)
-saves = 0
-while time.time() < start + seconds:
+Secret(value="value-0").save("raced", overwrite=True)  # imports and connections: not timed
+print("ready", flush=True)
+sys.stdin.readline()  # both are ready: go
+until, saves = time.time() + float(sys.argv[1]), 0
+while time.time() < until:
     saves += 1
     Secret(value=f"value-{saves}").save("raced", overwrite=True)
 print(saves)
@@ -33,11 +32,11 @@ LOADER = '''
 import json, sys, time
 from core_blocks import Secret
 
-start, seconds = float(sys.argv[1]), float(sys.argv[2])
-while time.time() < start:
-    time.sleep(0.001)
-loads, failures, seen = 0, [], set()
-while time.time() < start + seconds:
+Secret.load("raced")  # imports and connections: not timed
+print("ready", flush=True)
+sys.stdin.readline()  # both are ready: go
+until, loads, failures, seen = time.time() + float(sys.argv[1]), 0, [], set()
+while time.time() < until:
     loads += 1
     try:
         value = Secret.load("raced").get()
@@ -69,15 +68,28 @@ def overwrite_while_loading(seconds: float = 3.0, writer_env: dict[str, str] | N
     from core_blocks import Secret
 
     Secret(value="value-0").save("raced", overwrite=True)
-    start = str(time.time() + 3)  # both interpreters are up by then, even on a busy machine
-    argv = [start, str(seconds)]
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, *argv], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=writer_env or dict(os.environ))
-    loader = subprocess.Popen([sys.executable, "-c", LOADER, *argv], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=loader_env or dict(os.environ))
-    limit = seconds + 60
-    saved, writer_err = writer.communicate(timeout=limit)
-    loaded, loader_err = loader.communicate(timeout=limit)
+    started = [
+        subprocess.Popen([sys.executable, "-c", code, str(seconds)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env or dict(os.environ))
+        for code, env in ((WRITER, writer_env), (LOADER, loader_env))]
+    writer, loader = started
+    try:
+        # Each process first saves or loads once, untimed (imports, plugins, connections),
+        # so a busy machine shortens neither run; then both start at once.
+        for proc in started:
+            ready = proc.stdout.readline()
+            assert ready == "ready\n", ready + proc.communicate(timeout=60)[1]
+        for proc in started:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        saved, writer_err = writer.communicate(timeout=seconds + 60)
+        loaded, loader_err = loader.communicate(timeout=seconds + 60)
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert writer.returncode == 0, writer_err
     assert loader.returncode == 0, loader_err
     report = json.loads(loaded)
