@@ -73,7 +73,7 @@ class FileSecretBackend(SecretBackend):
         if problem or not path.exists():
             return problem
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
             try:
                 verdict = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
             finally:
