@@ -353,7 +353,8 @@ class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
 
     Only the plugin file and its folders are checked (plugin_permissions); a .pyc that
     someone planted in a cache folder they can write would otherwise run in its place.
-    Compiling a plugin file costs about a millisecond.
+    The price: compiling each plugin file whenever plugins load (3 to 8 ms for the 5 to 8 KB
+    files in plugins/, measured on a busy machine).
     """
 
     def get_code(self, fullname: str):
