@@ -1,6 +1,6 @@
 """What `blocks doctor` checks: the home, the store, the secret backends, the plugins, leftover
-secrets, which distribution provides each integration package, leftover temporary files and
-runs whose process died."""
+secrets and inline blocks, which distribution provides each integration package, leftover
+temporary files and folders, and runs whose process died."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from core_blocks.settings import Settings, current
 PENDING_GRACE = timedelta(seconds=60)
 # A temporary file whose writer is alive and younger than this may still be in use.
 TEMP_GRACE_SECONDS = 60.0
-# What an interrupted write of secrets.enc or creation of blocks.db leaves: .NAME.PID.….tmp
-_TEMP_NAME = re.compile(r"^\.(?:secrets\.enc|blocks\.db)\.(\d+)\.(?:.*\.)?tmp(?:-wal|-shm)?$")
+# What an interrupted write of secrets.enc or creation of blocks.db or secrets.db leaves:
+# .NAME.PID.….tmp
+_TEMP_NAME = re.compile(
+    r"^\.(?:secrets\.enc|secrets\.db|blocks\.db)\.(\d+)\.(?:.*\.)?tmp(?:-wal|-shm)?$")
 
 # Each integration's import package and the distribution of this project that provides it.
 # Prefect publishes other distributions under the same import names (`prefect-aws` gives
@@ -58,9 +60,9 @@ class Report:
 
 
 def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
-    """Check everything; with fix=True also remove secrets that no document references and
-    make a home other users can read private, remove leftover temporary files, and mark runs
-    whose process died as Crashed."""
+    """Check everything; with fix=True also remove secrets and inline blocks that no document
+    references, make a home other users can read private, remove leftover temporary files and
+    folders, and mark runs whose process died as Crashed."""
     settings = settings or current()
     _refuse_unusable_home(settings)
     report = Report()
@@ -68,9 +70,11 @@ def run_checks(fix: bool = False, settings: Settings | None = None) -> Report:
     registry = _check_plugins(report, settings)
     _check_integration_packages(report)
     if registry is not None:
-        _check_backends(report, settings, registry)
+        _check_backends(report, settings, registry, store)
     _check_temp_files(report, settings, fix)
+    _check_temp_folders(report, fix)
     if store is not None:
+        _check_orphaned_documents(report, store, fix)
         _check_journal(report, store, fix)
         _check_runs(report, store, fix)
         if registry is not None:
@@ -191,8 +195,15 @@ def _location(spec) -> str:
     return str(spec.origin)
 
 
-def _check_backends(report: Report, settings: Settings, registry) -> None:
+def _check_backends(report: Report, settings: Settings, registry, store) -> None:
     from core_blocks.secrets.selection import configured_name
+
+    holding: set[str] = set()
+    if store is not None:
+        try:
+            holding = store.secret_backends_in_use()
+        except CoreBlocksError:  # the store's own finding says why
+            pass
 
     try:
         chosen = configured_name(settings)
@@ -200,14 +211,15 @@ def _check_backends(report: Report, settings: Settings, registry) -> None:
         report.add("secrets", settings.secret_backend, False, str(exc))
         chosen = None
     for name, (cls, _plugin) in sorted(registry.secret_backends.items()):
-        reason = cls.unusable_reason(settings)
+        reason = cls.diagnose(settings)
         selected = " [selected" + (" by auto" if settings.secret_backend == "auto" else "") + "]"
         mark = selected if name == chosen else ""
         if reason is None:
             report.add("secrets", name, True, f"usable{mark}: {cls.description}")
         else:
-            # An unusable backend is only a problem when it is the one in use.
-            report.add("secrets", name, name != chosen, f"not usable{mark}: {reason}")
+            # An unusable backend is a problem when saves go to it or loads come from it.
+            report.add("secrets", name, name != chosen and name not in holding,
+                       f"not usable{mark}: {reason}")
     if chosen and chosen not in registry.secret_backends:
         report.add("secrets", chosen, False,
                    f"CORE_BLOCKS_SECRET_BACKEND={chosen} names no registered backend")
@@ -311,6 +323,71 @@ def _check_temp_files(report: Report, settings: Settings, fix: bool) -> None:
         removed += 1
         report.fixed.append(f"removed temporary file {path}")
     report.add("store", "temporary files", True, f"removed {removed}")
+
+
+def _check_temp_folders(report: Report, fix: bool) -> None:
+    """Private temporary folders of killed runs: a dbt profiles.yml holds its password."""
+    import tempfile
+
+    from core_blocks.temp_folders import leftover_temp_folders
+
+    left = leftover_temp_folders()
+    if not left:
+        report.add("runs", "temporary folders", True, "none")
+        return
+    if not fix:
+        report.add("runs", "temporary folders", False,
+                   f"{len(left)} temporary folder(s) of killed runs in {tempfile.gettempdir()} "
+                   f"({', '.join(p.name for p in left[:3])}{', …' if len(left) > 3 else ''}); "
+                   "they may hold passwords (a dbt profiles.yml). Remove them with: "
+                   "blocks doctor --fix")
+        return
+    import shutil
+
+    removed = 0
+    for folder in left:
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            report.add("runs", str(folder), False,
+                       f"could not remove temporary folder: {exc.strerror}")
+            continue
+        removed += 1
+        report.fixed.append(f"removed temporary folder {folder}")
+    report.add("runs", "temporary folders", True, f"removed {removed}")
+
+
+def _check_orphaned_documents(report: Report, store, fix: bool) -> None:
+    """Inline blocks no block references: a save killed before removing the child it replaced
+    leaves it, and its secret."""
+    try:
+        orphans = store.unreferenced_anonymous()
+    except CoreBlocksError as exc:
+        report.add("documents", "orphaned blocks", False, str(exc))
+        return
+    if not orphans:
+        report.add("documents", "orphaned blocks", True, "none")
+        return
+    if not fix:
+        shown = ", ".join(r.ref for r in orphans[:3]) + (", …" if len(orphans) > 3 else "")
+        report.add("documents", "orphaned blocks", False,
+                   f"{len(orphans)} inline block(s) that no block references any more ({shown}),"
+                   " left by interrupted saves; remove them and their secrets with: "
+                   "blocks doctor --fix")
+        return
+    from core_blocks.documents import delete_if_orphaned
+
+    removed = 0
+    for row in orphans:
+        try:
+            if delete_if_orphaned(store, row.id):
+                removed += 1
+                report.fixed.append(f"removed orphaned block {row.ref}")
+        except CoreBlocksError as exc:
+            report.add("documents", row.ref, False, f"could not remove orphaned block: {exc}")
+    report.add("documents", "orphaned blocks", True, f"removed {removed}")
 
 
 def _check_runs(report: Report, store, fix: bool) -> None:

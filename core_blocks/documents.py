@@ -7,7 +7,8 @@ A save never leaves the store and the secret backend disagreeing:
    journals the keys they replace as `retired`;
 3. the retired secrets are deleted and their journal rows removed.
 
-A crash leaves at most a journalled, unreferenced secret, which `blocks doctor --fix` removes.
+A crash leaves at most a journalled, unreferenced secret, or an inline block that nothing
+references any more (its old child); `blocks doctor --fix` removes both.
 A document's data is its plain fields plus two reserved keys: `$secrets` (field -> kind, the
 values being in the backend) and `$refs` (field -> id of a nested block's document).
 """
@@ -396,10 +397,16 @@ def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
     refs = data.pop(REFS_KEY, {})
     if kinds:
         backend = backend_for_read(row.secret_backend)
-        values = backend.read_values(row.secret_key or "", row.ref, kinds)
+        try:
+            values = backend.read_values(row.secret_key or "", row.ref, kinds)
+        except SecretBackendError:
+            # A backend that fails on a key deleted while it read it, rather than finding it
+            # absent: if the document moved on meanwhile, that key no longer matters.
+            if _replaced(store, row):
+                raise _TreeChanged from None
+            raise
         if values is None:
-            fresh = store.get_document_by_id(row.id)
-            if fresh is None or fresh.secret_key != row.secret_key:
+            if _replaced(store, row):
                 raise _TreeChanged  # its secret was replaced (and deleted) meanwhile
             raise SecretBackendError(backend.missing_message(row.ref, list(kinds)))
         remember_read(values)  # from now on masked in run history and run logs
@@ -419,6 +426,12 @@ def _materialize(store: Store, tree: dict[str, DocumentRow], row: DocumentRow,
     block._is_anonymous = row.anonymous
     block._saved_fingerprint = None if row.anonymous else _fingerprint(block)
     return block
+
+
+def _replaced(store: Store, row: DocumentRow) -> bool:
+    """Whether the document was deleted or pointed at another secret key since row was read."""
+    fresh = store.get_document_by_id(row.id)
+    return fresh is None or fresh.secret_key != row.secret_key
 
 
 def _child_class(slug: str, accepted: tuple[type[BlockModel], ...]) -> type[BlockModel]:
@@ -482,15 +495,27 @@ def _delete_document(store: Store, document_id: str) -> None:
 
 
 def _delete_if_orphaned_anonymous(store: Store, document_id: str) -> None:
+    try:
+        delete_if_orphaned(store, document_id)
+    except StoreError as exc:  # the save or delete itself is done; this is tidying only
+        log.warning("Could not remove the unreferenced block %s: %s", document_id, exc)
+
+
+def delete_if_orphaned(store: Store, document_id: str) -> bool:
+    """Delete an inline (anonymous) document, its secret and its own orphaned children, if no
+    document references it; whether it was deleted.
+
+    A save or delete removes what it orphaned right after committing; a process killed in
+    between leaves the orphan to `blocks doctor --fix`, which calls this.
+    """
     row = store.get_document_by_id(document_id)
     if row is None or not row.anonymous or store.referrers(document_id):
-        return
+        return False
     try:
         _delete_document(store, document_id)
     except BlockInUseError:
-        pass  # a concurrent save took it up again: no longer an orphan
-    except StoreError as exc:  # the save or delete itself is done; this is tidying only
-        log.warning("Could not remove the unreferenced block %s: %s", row.ref, exc)
+        return False  # a concurrent save took it up again: no longer an orphan
+    return True
 
 
 def list_blocks(cls: type[BlockModel]) -> list[str]:

@@ -31,8 +31,15 @@ class SecretBackend:
 
     @classmethod
     def unusable_reason(cls, settings: Settings) -> str | None:
-        """Why this backend cannot be used here, or None when it can."""
+        """Why this backend cannot be used here, or None when it can. Runs before each save:
+        keep it cheap."""
         return None
+
+    @classmethod
+    def diagnose(cls, settings: Settings) -> str | None:
+        """unusable_reason, checked thoroughly (that what is stored can still be read, say);
+        `blocks doctor` calls it. A backend with a slow check worth running overrides it."""
+        return cls.unusable_reason(settings)
 
     def read(self, key: str, ref: str) -> dict[str, Any] | None:
         """The values stored under key, or None when the key is absent."""

@@ -17,6 +17,8 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,8 @@ _CHECK = b"core-blocks secrets"
 _OPENED_MAX = 1024  # decrypted rows kept per process
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS secrets (key TEXT PRIMARY KEY, token BLOB NOT NULL);"
            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);")
+_SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
+_DAMAGE_SIGNS = ("not a database", "malformed", "corrupt")
 
 
 class FileSecretBackend(SecretBackend):
@@ -59,6 +63,25 @@ class FileSecretBackend(SecretBackend):
         key = os.environ.get("CORE_BLOCKS_SECRET_KEY")
         if key is not None and _fernet_or_none(key) is None:
             return f"CORE_BLOCKS_SECRET_KEY is not a Fernet key; {_KEY_HELP}"
+        return _file_problem(settings.home / "secrets.db")
+
+    @classmethod
+    def diagnose(cls, settings: Settings) -> str | None:
+        """unusable_reason, then SQLite's own check of every page of secrets.db."""
+        path = settings.home / "secrets.db"
+        problem = cls.unusable_reason(settings)
+        if problem or not path.exists():
+            return problem
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+            try:
+                verdict = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            return _unreadable_message(path, exc)
+        if verdict != ["ok"]:
+            return _damaged_message(path, "; ".join(verdict))
         return None
 
     # -- key -------------------------------------------------------------------------
@@ -127,12 +150,50 @@ class FileSecretBackend(SecretBackend):
                 return None
             self._get_fernet(create=True, data_file=self.path)  # a wrong key fails before
             self._create_file()
+        problem = _file_problem(self.path)
+        if problem:  # SQLite would take an empty file for a new database, and write into it
+            raise SecretBackendError(problem)
         return self._open()
 
     def _create_file(self) -> None:
+        """Build secrets.db under a temporary name, then link it into place, so secrets.db is
+        never seen half-made: an empty or headless secrets.db is then always damage."""
+        import tempfile
+
         ensure_home(self.path.parent)
-        # 0600 before SQLite writes a byte; its -wal and -shm files copy this mode.
-        os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        # mkstemp: 0600 before SQLite writes a byte; the -wal and -shm files copy this mode.
+        # The pid in the name lets `blocks doctor --fix` tell a crashed creator's leftover.
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp",
+                                   dir=self.path.parent)
+        os.close(fd)
+        try:
+            conn = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.executescript(_SCHEMA)
+            finally:
+                conn.close()  # the last connection checkpoints the WAL into the file
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process created it first: use theirs
+            except OSError:  # a filesystem without hard links: a rename is whole too
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        finally:
+            for suffix in ("", "-wal", "-shm"):
+                Path(tmp + suffix).unlink(missing_ok=True)
+
+    @contextmanager
+    def _file_errors(self) -> Iterator[None]:
+        """SQLite's errors as one line naming secrets.db and what to do."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if self._conn is not None:  # opened on a file found damaged: check it again next time
+                self._conn.close()
+                self._conn, self._checked = None, False
+            raise SecretBackendError(_unreadable_message(self.path, exc)) from None
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
@@ -210,7 +271,7 @@ class FileSecretBackend(SecretBackend):
     # -- backend ---------------------------------------------------------------------
 
     def read(self, key: str, ref: str) -> dict[str, Any] | None:
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self._connection(create=False)
             if conn is None:
                 return None
@@ -228,14 +289,14 @@ class FileSecretBackend(SecretBackend):
         return copy.deepcopy(values)  # callers may change what they get
 
     def write(self, key: str, values: dict[str, Any], ref: str) -> None:
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self._connection(create=True)
             fernet = self._check_key(conn, create=True)  # a wrong key fails here, before any write
             conn.execute("INSERT OR REPLACE INTO secrets VALUES (?, ?)",
                          (key, _seal(fernet, key, values)))
 
     def delete(self, key: str) -> None:
-        with self._lock:
+        with self._lock, self._file_errors():
             conn = self._connection(create=False)
             if conn is None:
                 return
@@ -266,6 +327,38 @@ def _open_seal(fernet, key: str, token: bytes, backend: FileSecretBackend) -> di
             "it was edited outside core-blocks. Restore it from a backup."
         )
     return values
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why secrets.db is damaged, from its size and first bytes (cheap: checked before each
+    save); None when it is absent or starts as a SQLite database does."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return (f"The secret file {path} cannot be read ({exc.strerror}). Give this user "
+                "access to it, or restore it from a backup.")
+    if not head:
+        return _damaged_message(path, "it is an empty (0-byte) file")
+    if head != _SQLITE_MAGIC:
+        return _damaged_message(path, "it is not a SQLite database")
+    return None
+
+
+def _damaged_message(path: Path, why: str) -> str:
+    return (f"The secret file {path} is damaged ({why}): the secrets of blocks saved in it "
+            f"cannot be read. Restore it from a backup, or move it aside (to {path.name}.damaged, "
+            "say) to start an empty one, then save those blocks again.")
+
+
+def _unreadable_message(path: Path, exc: sqlite3.DatabaseError) -> str:
+    if any(sign in str(exc).lower() for sign in _DAMAGE_SIGNS):
+        return _damaged_message(path, str(exc))
+    return (f"The secret file {path} could not be used ({exc}). Check that this user can "
+            f"write {path.parent} and that the disk is not full; if it persists, restore it "
+            "from a backup.")
 
 
 def _fernet_or_none(key: str):

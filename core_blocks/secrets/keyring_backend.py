@@ -30,6 +30,17 @@ def _usable_keyring():
     return backend
 
 
+def _deleted_meanwhile(exc: Exception) -> bool:
+    """Whether the Secret Service found the item, then lost it before its secret was read.
+
+    keyring searches for an item, then asks for its secret: a save in another process that
+    replaced this key deletes the item in between. Keys are never written again, so the
+    key is absent, as the caller, following the document to its new key, needs to hear.
+    """
+    return (type(exc).__name__ == "ItemNotFoundException"
+            and type(exc).__module__.startswith("secretstorage"))
+
+
 class KeyringSecretBackend(SecretBackend):
     name = "keyring"
     description = "the OS keychain through the keyring package"
@@ -57,12 +68,13 @@ class KeyringSecretBackend(SecretBackend):
         return self._backend
 
     def _call(self, what: str, ref: str, fn, *args):
+        """fn(*args); None when the item is absent or was deleted while being read."""
         try:
             return fn(*args)
         except Exception as exc:
             from keyring.errors import PasswordDeleteError
 
-            if isinstance(exc, PasswordDeleteError):
+            if isinstance(exc, PasswordDeleteError) or _deleted_meanwhile(exc):
                 return None
             raise SecretBackendError(
                 f"The OS keyring could not {what} the secrets of {ref} "

@@ -110,7 +110,7 @@ def backend_for_write(settings: Settings | None = None) -> SecretBackend:
     reason = type(backend).unusable_reason(settings)
     if reason:
         raise SecretBackendError(
-            f"The {backend.name!r} secret backend is not usable: {reason}. Set "
+            f"The {backend.name!r} secret backend is not usable: {reason.rstrip('.')}. Set "
             "CORE_BLOCKS_SECRET_BACKEND to another backend (keyring, file, env)."
         )
     return backend

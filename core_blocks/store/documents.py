@@ -293,6 +293,13 @@ class Store(Database):
 
         return self._retrying(body)
 
+    def unreferenced_anonymous(self) -> list[DocumentRow]:
+        """Inline (anonymous) documents that no document references any more."""
+        rows = self.query(
+            f"SELECT {_DOC_COLUMNS} FROM block_documents WHERE anonymous = 1"
+            " AND id NOT IN (SELECT child_id FROM block_references) ORDER BY type_slug, name")
+        return [DocumentRow.from_row(r) for r in rows]
+
     def child_ids(self, document_id: str) -> list[str]:
         return [r[0] for r in self.query(
             "SELECT child_id FROM block_references WHERE parent_id = ?", (document_id,))]
@@ -327,6 +334,12 @@ class Store(Database):
 
     def count_documents(self) -> int:
         return int(self.query("SELECT COUNT(*) FROM block_documents")[0][0])
+
+    def secret_backends_in_use(self) -> set[str]:
+        """The backends that hold the secrets of saved documents."""
+        return {r[0] for r in self.query(
+            "SELECT DISTINCT secret_backend FROM block_documents"
+            " WHERE secret_backend IS NOT NULL")}
 
 
 def _documents_where(type_slug: str | None, include_anonymous: bool,

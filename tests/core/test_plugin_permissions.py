@@ -207,3 +207,37 @@ def test_a_writable_home_refuses_its_default_plugin_folder(block_home, tmp_path,
     reset_state()
     assert file_errors() == {}
     assert marker.exists()
+
+
+def planted_bytecode(source: Path, code: str) -> Path:
+    """Write, in source's __pycache__, bytecode of code that Python would take for source's
+    own: the timestamp and size in its header are those of source."""
+    import importlib.util
+    import marshal
+    import struct
+
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    cached.parent.mkdir(exist_ok=True)
+    info = source.stat()
+    header = importlib.util.MAGIC_NUMBER + struct.pack(
+        "<III", 0, int(info.st_mtime) & 0xFFFFFFFF, info.st_size & 0xFFFFFFFF)
+    cached.write_bytes(header + marshal.dumps(compile(code, str(source), "exec")))
+    return cached
+
+
+def test_bytecode_planted_in_a_writable_cache_folder_never_runs(tmp_path, monkeypatch):
+    """The plugin file and its folder are safe, but its __pycache__ is world-writable (made
+    under a loose umask, say): a .pyc written there must not run instead of the file."""
+    folder = tmp_path / "plugins"
+    path, marker = plant(folder, "cached_probe", tmp_path)
+    planted = tmp_path / "ran-planted-bytecode"
+    cached = planted_bytecode(path, f"open({str(planted)!r}, 'w').write('ran')")
+    cached.parent.chmod(0o777)
+    use_dirs(monkeypatch, folder)
+
+    assert file_errors() == {}
+    assert marker.exists()  # the file's own code ran
+    assert not planted.exists()
+    assert "permission-probe-cached-probe" in get_registry().block_types
+    blocks("types")  # and in a `blocks` process
+    assert not planted.exists()

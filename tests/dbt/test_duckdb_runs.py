@@ -26,7 +26,7 @@ from tests.dbt.project import GOOD_NODES, node_names
 
 
 def profile_folders() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("core-blocks-dbt-*"))
+    return set(Path(tempfile.gettempdir()).glob("core-blocks-dbt.*"))
 
 
 def test_build_succeeds_with_a_result_per_node(shop_project, duckdb_profile):

@@ -13,14 +13,13 @@ import logging
 import os
 import re
 import shlex
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from core_blocks.tasks import task
+from core_blocks.temp_folders import private_temp_folder
 from prefect_dbt.cli.credentials import DbtCliProfile
 from prefect_dbt.cli.operation import DbtCoreOperation  # noqa: F401  (Prefect's import path)
 from prefect_dbt.errors import DbtConfigError
@@ -151,12 +150,10 @@ def _profiles_dir(profile: DbtCliProfile | None, profiles_dir: str | Path | None
         _write_profile(path, text, replace=overwrite)
         yield folder
         return
-    folder = Path(tempfile.mkdtemp(prefix="core-blocks-dbt-"))  # mkdtemp: mode 0700
-    try:
+    # 0700, removed afterwards; a run killed with kill -9 leaves it to `blocks doctor --fix`.
+    with private_temp_folder("dbt") as folder:
         _write_profile(folder / "profiles.yml", text, replace=True)
         yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _holds(path: Path, text: str) -> bool:
