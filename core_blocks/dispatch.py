@@ -129,6 +129,9 @@ class Dispatched:
     def __call__(self, *args: Any, _sync: bool | None = None, **kwargs: Any) -> Any:
         if wants_awaitable(_sync):
             return PendingCall(self.aio(*args, **kwargs), self.__qualname__)
+        if _sync:  # forced: the names the sync side calls give values too
+            with running_sync():
+                return self.sync_impl(*args, **kwargs)
         return self.sync_impl(*args, **kwargs)
 
     def _call_on(self, target: Any, args: tuple, kwargs: dict, sync: bool | None) -> Any:
@@ -136,6 +139,9 @@ class Dispatched:
             owner = target if self._on_class else type(target)
             return PendingCall(self.aio(target, *args, **kwargs),
                                f"{owner.__name__}.{self.__name__}")
+        if sync:
+            with running_sync():
+                return self.sync_impl(target, *args, **kwargs)
         return self.sync_impl(target, *args, **kwargs)
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
