@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from core_blocks import Block
+from core_blocks.dispatch import threaded_dispatch
 from prefect_dbt.cli.credentials import DbtCliProfile
 from prefect_dbt.results import DbtResult
 
@@ -49,14 +50,16 @@ class DbtCoreOperation(Block):
         """A pathlib.Path is taken as Prefect's field takes it, and saved as its text."""
         return os.fspath(value) if isinstance(value, os.PathLike) else value
 
+    @threaded_dispatch
     def run(self) -> list[DbtResult]:
         """Run every command, each as a trigger_dbt_cli_command task; stops at the first
-        failure (raising it) and returns every result otherwise."""
+        failure (raising it) and returns every result otherwise. In async code
+        `await operation.run()` runs them in a worker thread (Prefect 3's rule)."""
         from prefect_dbt.cli.commands import trigger_dbt_cli_command
 
         return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
                                         profiles_dir=self.profiles_dir,
                                         dbt_cli_profile=self.dbt_cli_profile,
                                         overwrite_profiles=self.overwrite_profiles,
-                                        stream_output=self.stream_output)
+                                        stream_output=self.stream_output, _sync=True)
                 for command in self.commands]
