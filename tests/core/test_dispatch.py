@@ -247,3 +247,15 @@ async def _call_async(dispatched):
     pending = dispatched(1)
     assert isinstance(pending, PendingCall)
     return await pending
+
+
+def test_local_file_system_reads_and_writes_by_the_rule(block_home, tmp_path):
+    storage = LocalFileSystem(basepath=str(tmp_path / "files"))
+
+    async def main():
+        await storage.write_path("a.txt", b"async")
+        return await storage.read_path("a.txt"), await storage.read_path.aio("a.txt")
+
+    assert asyncio.run(main()) == (b"async", b"async")
+    assert storage.write_path("a.txt", b"sync") == "a.txt"
+    assert storage.read_path("a.txt") == b"sync"
