@@ -43,8 +43,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from core_blocks.runtime.context import current_run
-
 __all__ = ["Dispatched", "PendingCall", "async_dispatch", "in_thread", "running_sync",
            "threaded_dispatch", "wants_awaitable"]
 
@@ -58,7 +56,8 @@ def wants_awaitable(sync: bool | None = None) -> bool:
     asyncio = sys.modules.get("asyncio")  # not imported yet: no loop can be running
     if asyncio is None or asyncio._get_running_loop() is None or _running_sync.get():
         return False
-    context = current_run.get()
+    runs = sys.modules.get("core_blocks.runtime.context")  # not imported yet: no run either
+    context = runs.current_run.get() if runs is not None else None
     return context is None or context.is_async
 
 
@@ -171,6 +170,17 @@ class _Bound:
     @property
     def aio(self) -> Any:
         return types.MethodType(self.__func__.aio, self.__self__)
+
+    @property
+    def __doc__(self) -> str | None:  # type: ignore[override]  # help() shows the method's
+        return self.__func__.__doc__
+
+    @property
+    def __signature__(self) -> Any:
+        import inspect
+
+        signature = inspect.signature(self.__func__.sync_impl)
+        return signature.replace(parameters=list(signature.parameters.values())[1:])
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__func__, name)
