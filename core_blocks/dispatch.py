@@ -94,8 +94,8 @@ def threaded_dispatch(sync_impl: Any) -> Dispatched:
 def in_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
     """An async function that awaits `fn` in a worker thread: same arguments and result.
 
-    The context (the run, its logging) goes along, and there no loop runs, so dispatched
-    names called by `fn` return values.
+    The context (the run, its logging) goes along; no loop runs in that thread, so the
+    dispatched names `fn` calls return values.
     """
 
     @functools.wraps(fn)
