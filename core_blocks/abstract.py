@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from core_blocks.block import Block
+from core_blocks.dispatch import running_sync
 
 if TYPE_CHECKING:  # the transport (and httpx) load on the first notification only
     from contextlib import AbstractContextManager
@@ -67,7 +68,8 @@ class NotificationBlock(Block):
         duration), as SlackWebhook does with Block Kit; keep `run.body` in it, since users
         choose that text with notify()'s template.
         """
-        self.notify(run.body, subject=run.subject)
+        with running_sync():  # a notify() that follows Prefect 3's rule gives its value
+            self.notify(run.body, subject=run.subject)
 
     def notifier_label(self) -> str:
         """How errors name this notifier: "Webhook 'alerts'", or "Webhook (unsaved)"."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from pydantic import ConfigDict
+
 # These names are imported from here too: they lived here before their own modules.
 from core_blocks.block_model import (  # noqa: F401
     BlockModel,
@@ -15,6 +17,7 @@ from core_blocks.block_model import (  # noqa: F401
     is_base_block,
     secret_fields,
 )
+from core_blocks.dispatch import Dispatched, async_dispatch
 from core_blocks.fields import annotation_args  # noqa: F401
 from core_blocks.registry import (  # noqa: F401
     class_path,
@@ -53,10 +56,35 @@ class Block(BlockModel):
         Database(host='db', password=SecretStr('**********'))
     """
 
-    # -- persistence (see core_blocks.documents) ------------------------------------
+    # A dispatched method is a method, not a field.
+    model_config = ConfigDict(ignored_types=(Dispatched,))
 
+    # -- persistence (see core_blocks.documents) ------------------------------------
+    # save, load and delete follow Prefect 3's sync-or-async rule (core_blocks.dispatch):
+    # `await S3Bucket.load("raw")` in async code, `S3Bucket.load("raw")` in sync code.
+
+    async def asave(self, name: str, overwrite: bool = False) -> UUID:
+        """save() for async code, run in a worker thread."""
+        import asyncio  # only async callers pay for importing it
+        return await asyncio.to_thread(self.save, name, overwrite, _sync=True)
+
+    @classmethod
+    async def aload(cls, name: str, validate: bool = True):
+        """load() for async code, run in a worker thread."""
+        import asyncio  # only async callers pay for importing it
+        return await asyncio.to_thread(cls.load, name, validate, _sync=True)
+
+    @classmethod
+    async def adelete(cls, name: str) -> None:
+        """delete() for async code, run in a worker thread."""
+        import asyncio  # only async callers pay for importing it
+        await asyncio.to_thread(cls.delete, name, _sync=True)
+
+    @async_dispatch(asave)
     def save(self, name: str, overwrite: bool = False) -> UUID:
         """Save under `name`; secrets go to the secret backend. Returns the document id.
+
+        In async code it returns an awaitable (`await block.save(...)`); see Sync and async.
 
             >>> from core_blocks import Secret
             >>> Secret(value="hunter2").save("db-password", overwrite=True)  # doctest: +SKIP
@@ -66,19 +94,23 @@ class Block(BlockModel):
 
         return save_block(self, name, overwrite=overwrite)
 
+    @async_dispatch(aload)
     @classmethod
     def load(cls, name: str, validate: bool = True):
         """Load a saved block by name (on Block itself, or an abstract type: 'type-slug/name').
 
-        validate=False skips validation, to repair a document the class no longer fits.
+        validate=False skips validation, to repair a document the class no longer fits. In
+        async code it returns an awaitable (`await S3Bucket.load("raw")`).
         """
         from core_blocks.documents import load_block
 
         return load_block(cls, name, validate=validate)
 
+    @async_dispatch(adelete)
     @classmethod
     def delete(cls, name: str) -> None:
-        """Delete a saved block and its secrets; refused while another block references it."""
+        """Delete a saved block and its secrets; refused while another block references it.
+        In async code it returns an awaitable."""
         from core_blocks.documents import delete_block
 
         delete_block(cls, name)
@@ -89,20 +121,3 @@ class Block(BlockModel):
         from core_blocks.documents import list_blocks
 
         return list_blocks(cls)
-
-    async def asave(self, name: str, overwrite: bool = False) -> UUID:
-        """save() for async code, run in a worker thread."""
-        import asyncio  # only async callers pay for importing it
-        return await asyncio.to_thread(self.save, name, overwrite)
-
-    @classmethod
-    async def aload(cls, name: str, validate: bool = True):
-        """load() for async code, run in a worker thread."""
-        import asyncio  # only async callers pay for importing it
-        return await asyncio.to_thread(cls.load, name, validate)
-
-    @classmethod
-    async def adelete(cls, name: str) -> None:
-        """delete() for async code, run in a worker thread."""
-        import asyncio  # only async callers pay for importing it
-        await asyncio.to_thread(cls.delete, name)

@@ -20,6 +20,7 @@ class RunContext:
     task_runner: ThreadPoolTaskRunner | None
     log_prints: bool
     async_tasks: list | None = None  # async task runs a flow awaits before it ends
+    is_async: bool = False  # the run's function is async: dispatched names return awaitables
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from core_blocks.dispatch import running_sync
 from core_blocks.runtime.history import Run
 from core_blocks.runtime.states import State
 
@@ -27,10 +28,12 @@ def call_hooks(obj: Any, run: Run, state: State) -> None:
 
 
 async def acall_hooks(obj: Any, run: Run, state: State) -> None:
-    """call_hooks on the running loop: async hooks are awaited."""
+    """call_hooks on the running loop: async hooks are awaited; in sync ones, dispatched
+    names (`Block.load`...) return values."""
     for hook in obj.options.hooks_for(state):
         try:
-            outcome = hook(obj, run, state)
+            with running_sync():
+                outcome = hook(obj, run, state)
             if inspect.isawaitable(outcome):
                 await outcome
         except Exception:

@@ -132,7 +132,8 @@ def enter(obj: Any, run: Run, runner: Any, log_prints: bool, async_tasks: list |
         runner = parent.task_runner
     if async_tasks is None and parent is not None:
         async_tasks = parent.async_tasks
-    token = current_run.set(RunContext(run, flow_run, runner, log_prints, async_tasks))
+    token = current_run.set(RunContext(run, flow_run, runner, log_prints, async_tasks,
+                                        obj.is_async))
     print_token = None
     if log_prints:
         route_prints()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from core_blocks.dispatch import running_sync
 from core_blocks.runtime import caching
 from core_blocks.runtime.context import TaskRunContext
 from core_blocks.runtime.history import Run
@@ -27,8 +28,9 @@ def lookup(task: Any, run: Run, parameters: dict[str, Any]) -> tuple[Slot | None
         return None, MISS
     options = task.options
     try:
-        storage = caching.resolve_storage(options.result_storage)
-        cached = MISS if options.refresh_cache else caching.read_cached(storage, key)
+        with running_sync():  # an async task's lookup too: the storage's calls give values
+            storage = caching.resolve_storage(options.result_storage)
+            cached = MISS if options.refresh_cache else caching.read_cached(storage, key)
     except Exception as exc:
         logger.warning("Cached result of task %r could not be read (%s: %s); running it.",
                        options.name, type(exc).__name__, exc)
@@ -42,7 +44,8 @@ def store(task: Any, slot: Slot | None, value: Any) -> None:
         return
     storage, key = slot
     try:
-        caching.write_cached(storage, key, value, task.options.cache_expiration)
+        with running_sync():
+            caching.write_cached(storage, key, value, task.options.cache_expiration)
     except Exception as exc:
         logger.warning("Result of task %r was not cached (%s: %s).", task.options.name,
                        type(exc).__name__, exc)

@@ -13,6 +13,7 @@ from typing import BinaryIO
 from pydantic import Field
 
 from core_blocks.abstract import ObjectStorageBlock
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.errors import BlockNotFound, StoragePathError
 
 _CHUNK = 1024 * 1024
@@ -28,6 +29,9 @@ def _temp_name(name: str) -> str:
 
 class LocalFileSystem(ObjectStorageBlock):
     """A folder on this machine used as object storage; paths are relative to basepath.
+
+    read_path and write_path follow Prefect 3's sync-or-async rule (core_blocks.dispatch):
+    awaited in async code, as Prefect's LocalFileSystem's are.
 
         >>>         >>> fs = LocalFileSystem(basepath=tempfile.mkdtemp())
         >>> fs.write_path("a/b.txt", b"hi")
@@ -69,9 +73,11 @@ class LocalFileSystem(ObjectStorageBlock):
             )
         return target
 
+    @threaded_dispatch
     def read_path(self, path: str) -> bytes:
         return self._existing(path).read_bytes()
 
+    @threaded_dispatch
     def write_path(self, path: str, content: bytes) -> str:
         return self._write(path, lambda out: out.write(content))
 

@@ -16,12 +16,12 @@ from typing import Any, BinaryIO
 from pydantic import Field, field_validator
 
 from core_blocks.abstract import ObjectStorageBlock
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.errors import StoragePathError
 from prefect_aws import ignore_files, objects, transfers
 from prefect_aws.credentials import AwsCredentials, MinIOCredentials
 from prefect_aws.error_translation import aws_errors
 from prefect_aws.errors import LocalPathNotFound
-from prefect_aws.in_thread import in_thread
 
 _MiB = 1024 * 1024
 _MIN_PART = 5 * _MiB  # S3 refuses smaller parts, except the last one
@@ -156,11 +156,13 @@ class S3Bucket(ObjectStorageBlock):
 
     # -- ObjectStorageBlock ----------------------------------------------------------
 
+    @threaded_dispatch
     def read_path(self, path: str) -> bytes:
         """The content of the object at path (read whole: use the download methods for big
         objects)."""
         return objects.read_object(self._client(), self.bucket_name, self._object_key(path))
 
+    @threaded_dispatch
     def write_path(self, path: str, content: bytes) -> str:
         """Store content at path; return the path."""
         key = self._object_key(path)
@@ -168,6 +170,7 @@ class S3Bucket(ObjectStorageBlock):
                              self.transfer_config)
         return self._relative(key)
 
+    @threaded_dispatch
     def list_objects(self, folder: str = "", delimiter: str = "", page_size: int | None = None,
                      max_items: int | None = None, jmespath_query: str | None = None
                      ) -> list[Any]:
@@ -185,6 +188,7 @@ class S3Bucket(ObjectStorageBlock):
             return found
         return sorted(self._relative(key) for key in found)
 
+    @threaded_dispatch
     def upload_from_path(self, from_path: str | Path, to_path: str | None = None) -> str:
         """Stream a local file to to_path (default: the file's name); return the path."""
         source = _existing(Path(from_path), "file")
@@ -193,6 +197,7 @@ class S3Bucket(ObjectStorageBlock):
                               self.transfer_config)
         return self._relative(key)
 
+    @threaded_dispatch
     def download_object_to_path(self, from_path: str, to_path: str | Path | None = None
                                 ) -> Path:
         """Stream an object to a local file (parent folders created; default: the object's
@@ -203,6 +208,7 @@ class S3Bucket(ObjectStorageBlock):
                                 destination, self.transfer_config)
         return destination
 
+    @threaded_dispatch
     def upload_from_file_object(self, from_file_object: BinaryIO, to_path: str) -> str:
         """Stream a readable binary file object to to_path; return the path."""
         key = self._object_key(to_path)
@@ -210,6 +216,7 @@ class S3Bucket(ObjectStorageBlock):
                                 self.transfer_config)
         return self._relative(key)
 
+    @threaded_dispatch
     def download_object_to_file_object(self, from_path: str, to_file_object: BinaryIO
                                        ) -> BinaryIO:
         """Stream an object into a writable binary file object; return it."""
@@ -217,6 +224,7 @@ class S3Bucket(ObjectStorageBlock):
                                   to_file_object, self.transfer_config)
         return to_file_object
 
+    @threaded_dispatch
     def upload_from_folder(self, from_folder: str | Path, to_folder: str | None = None) -> str:
         """Upload every file under a local folder concurrently, keeping relative paths.
 
@@ -230,6 +238,7 @@ class S3Bucket(ObjectStorageBlock):
         transfers.upload_many(self._client(), self.bucket_name, pairs, self.transfer_config)
         return self._relative(prefix.rstrip("/"))
 
+    @threaded_dispatch
     def download_folder_to_path(self, from_folder: str, to_folder: str | Path | None = None
                                 ) -> Path:
         """Download every object under from_folder concurrently into a local folder (default:
@@ -253,6 +262,7 @@ class S3Bucket(ObjectStorageBlock):
 
     # -- more than the interface -------------------------------------------------------
 
+    @threaded_dispatch
     def copy_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None,
                     **copy_kwargs: Any) -> str:
         """Copy an object inside S3 (no download), to this bucket or to_bucket; return to_path.
@@ -266,6 +276,7 @@ class S3Bucket(ObjectStorageBlock):
                             target_bucket, target_key, self.transfer_config, copy_kwargs)
         return to_path
 
+    @threaded_dispatch
     def move_object(self, from_path: str, to_path: str, to_bucket: S3Bucket | str | None = None
                     ) -> str:
         """Copy an object, then delete the original; return to_path."""
@@ -279,11 +290,13 @@ class S3Bucket(ObjectStorageBlock):
         objects.delete_object(client, self.bucket_name, source)
         return to_path
 
+    @threaded_dispatch
     def delete_object(self, path: str) -> str:
         """Delete the object at path (an absent one is fine, as in S3); return the path."""
         objects.delete_object(self._client(), self.bucket_name, self._object_key(path))
         return path
 
+    @threaded_dispatch
     def delete_objects(self, paths: Iterable[str]) -> list[str]:
         """Delete many objects in batches of 1,000; return the paths deleted.
 
@@ -294,6 +307,7 @@ class S3Bucket(ObjectStorageBlock):
         deleted = objects.delete_objects(self._client(), self.bucket_name, keys)
         return [self._relative(key) for key in deleted]
 
+    @threaded_dispatch
     def stream_from(self, other_bucket: S3Bucket, from_path: str, to_path: str | None = None
                     ) -> str:
         """Stream an object of another bucket into this one, through memory, never disk.
@@ -319,12 +333,14 @@ class S3Bucket(ObjectStorageBlock):
 
     # -- the storage interface of deployments (Prefect's names) ------------------------
 
+    @threaded_dispatch
     def get_directory(self, from_path: str | None = None, local_path: str | Path | None = None
                       ) -> Path:
         """Download the folder from_path (default: all of bucket_folder) into local_path
         (default: the working directory); return the local folder."""
-        return self.download_folder_to_path(from_path or "", local_path or ".")
+        return self.download_folder_to_path(from_path or "", local_path or ".", _sync=True)
 
+    @threaded_dispatch
     def put_directory(self, local_path: str | Path | None = None, to_path: str | None = None,
                       ignore_file: str | Path | None = None) -> int:
         """Upload the files under local_path (default: the working directory) to the folder
@@ -344,23 +360,25 @@ class S3Bucket(ObjectStorageBlock):
         return len(pairs)
 
     # -- the same, for async code: each call runs in a worker thread ---------------------
+    # By Prefect 3's rule (core_blocks.dispatch) the plain names return these awaitables in
+    # async code: `await bucket.read_path(p)`, and `bucket.read_path(p)` in sync code.
 
-    aread_path = in_thread(read_path)
-    awrite_path = in_thread(write_path)
-    alist_objects = in_thread(list_objects)
-    aupload_from_path = in_thread(upload_from_path)
-    adownload_object_to_path = in_thread(download_object_to_path)
-    aupload_from_file_object = in_thread(upload_from_file_object)
-    adownload_object_to_file_object = in_thread(download_object_to_file_object)
-    aupload_from_folder = in_thread(upload_from_folder)
-    adownload_folder_to_path = in_thread(download_folder_to_path)
-    acopy_object = in_thread(copy_object)
-    amove_object = in_thread(move_object)
-    adelete_object = in_thread(delete_object)
-    adelete_objects = in_thread(delete_objects)
-    astream_from = in_thread(stream_from)
-    aget_directory = in_thread(get_directory)
-    aput_directory = in_thread(put_directory)
+    aread_path = read_path.aio
+    awrite_path = write_path.aio
+    alist_objects = list_objects.aio
+    aupload_from_path = upload_from_path.aio
+    adownload_object_to_path = download_object_to_path.aio
+    aupload_from_file_object = upload_from_file_object.aio
+    adownload_object_to_file_object = download_object_to_file_object.aio
+    aupload_from_folder = upload_from_folder.aio
+    adownload_folder_to_path = download_folder_to_path.aio
+    acopy_object = copy_object.aio
+    amove_object = move_object.aio
+    adelete_object = delete_object.aio
+    adelete_objects = delete_objects.aio
+    astream_from = stream_from.aio
+    aget_directory = get_directory.aio
+    aput_directory = put_directory.aio
 
     def _target(self, to_path: str, to_bucket: S3Bucket | str | None) -> tuple[str, str]:
         if to_bucket is None:

@@ -1,20 +1,22 @@
 """Secrets Manager tasks, by Prefect's names: read, create, update and delete one secret.
 
-They are async, as Prefect's are (`await create_secret(...)` in an async flow); sync code uses
-the AwsSecret block's methods. Arguments are checked before any AWS call. The results are
-Secrets Manager's answers (ARN, Name, VersionId, DeletionDate, ...) without ResponseMetadata.
+They follow Prefect 3's sync-or-async rule (core_blocks.dispatch): `await create_secret(...)`
+in an async flow, as with Prefect's async tasks, runs the call in a worker thread; in a sync
+flow `create_secret(...)` returns the answer. Arguments are checked before any AWS call. The
+results are Secrets Manager's answers (ARN, Name, VersionId, DeletionDate, ...) without
+ResponseMetadata.
 Import them from `prefect_aws.secrets_manager`.
 
     from prefect_aws.secrets_manager import create_secret, read_secret
 
-    await create_secret("warehouse/password", "hunter2", AwsCredentials.load("prod"))
+    await create_secret("warehouse/password", "hunter2", await AwsCredentials.load("prod"))
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.tasks import exponential_backoff, task
 from prefect_aws.credentials import AwsCredentials
 from prefect_aws.error_translation import aws_errors, retry_on_transient_errors
@@ -22,54 +24,56 @@ from prefect_aws.secrets_manager import AwsSecret, deletion_options
 from prefect_aws.secrets_manager import secret_value as secret_request
 
 
+@threaded_dispatch
 @task(retries=3, retry_delay_seconds=exponential_backoff(1), retry_jitter_factor=0.2,
       retry_condition_fn=retry_on_transient_errors)  # a read is safe to repeat
-async def read_secret(secret_name: str, aws_credentials: AwsCredentials,
-                      version_id: str | None = None, version_stage: str | None = None
-                      ) -> str | bytes:
+def read_secret(secret_name: str, aws_credentials: AwsCredentials,
+                version_id: str | None = None, version_stage: str | None = None
+                ) -> str | bytes:
     """The secret's value: text as str, binary as bytes (the current version by default)."""
     secret = AwsSecret(secret_name=secret_name, aws_credentials=aws_credentials)
-    return await asyncio.to_thread(secret.read_secret, version_id, version_stage)
+    return secret.read_secret(version_id, version_stage, _sync=True)
 
 
+@threaded_dispatch
 @task
-async def create_secret(secret_name: str, secret_value: str | bytes,
-                        aws_credentials: AwsCredentials, description: str | None = None,
-                        tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def create_secret(secret_name: str, secret_value: str | bytes,
+                  aws_credentials: AwsCredentials, description: str | None = None,
+                  tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """Create a secret (text or bytes); return its ARN, Name and VersionId."""
     request = {"Name": secret_name, **_value(secret_value, "create_secret")}
     if description is not None:
         request["Description"] = description
     if tags is not None:
         request["Tags"] = tags
-    return await asyncio.to_thread(_call, aws_credentials, "create_secret", secret_name,
-                                   request)
+    return _call(aws_credentials, "create_secret", secret_name, request)
 
 
+@threaded_dispatch
 @task
-async def update_secret(secret_name: str, secret_value: str | bytes,
-                        aws_credentials: AwsCredentials, description: str | None = None
-                        ) -> dict[str, Any]:
+def update_secret(secret_name: str, secret_value: str | bytes,
+                  aws_credentials: AwsCredentials, description: str | None = None
+                  ) -> dict[str, Any]:
     """Store a new value (and description) for an existing secret; return its ARN, Name and
     VersionId."""
     request = {"SecretId": secret_name, **_value(secret_value, "update_secret")}
     if description is not None:
         request["Description"] = description
-    return await asyncio.to_thread(_call, aws_credentials, "update_secret", secret_name,
-                                   request)
+    return _call(aws_credentials, "update_secret", secret_name, request)
 
 
+@threaded_dispatch
 @task
-async def delete_secret(secret_name: str, aws_credentials: AwsCredentials,
-                        recovery_window_in_days: int = 30,
-                        force_delete_without_recovery: bool = False) -> dict[str, Any]:
+def delete_secret(secret_name: str, aws_credentials: AwsCredentials,
+                  recovery_window_in_days: int = 30,
+                  force_delete_without_recovery: bool = False) -> dict[str, Any]:
     """Delete a secret: recoverable for recovery_window_in_days (7 to 30), or at once with
     force_delete_without_recovery (the window is then ignored, as in Prefect's task).
     Returns its ARN, Name and DeletionDate."""
     options = deletion_options(recovery_window_in_days, force_delete_without_recovery,
                                window_with_force_is_an_error=False)
-    return await asyncio.to_thread(_call, aws_credentials, "delete_secret", secret_name,
-                                   {"SecretId": secret_name, **options})
+    return _call(aws_credentials, "delete_secret", secret_name,
+                 {"SecretId": secret_name, **options})
 
 
 def _value(data: Any, caller: str) -> dict[str, str | bytes]:

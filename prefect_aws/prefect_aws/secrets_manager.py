@@ -13,10 +13,10 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from core_blocks.abstract import SecretBlock
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.secret_values import remember_read
 from prefect_aws.credentials import AwsCredentials
 from prefect_aws.error_translation import aws_errors
-from prefect_aws.in_thread import in_thread
 
 _TASKS = ("read_secret", "create_secret", "update_secret", "delete_secret")
 
@@ -53,6 +53,7 @@ class AwsSecret(SecretBlock):
     def _client(self) -> Any:
         return self.aws_credentials.get_client("secretsmanager")
 
+    @threaded_dispatch
     def read_secret(self, version_id: str | None = None, version_stage: str | None = None,
                     **read_kwargs: Any) -> str | bytes:
         """The secret's value (the current version unless one is named); read_kwargs go to
@@ -74,8 +75,9 @@ class AwsSecret(SecretBlock):
 
     def get(self) -> str | bytes:
         """The secret's current value (SecretBlock interface)."""
-        return self.read_secret()
+        return self.read_secret(_sync=True)
 
+    @threaded_dispatch
     def write_secret(self, secret_data: str | bytes | bytearray | memoryview | dict | list,
                      **create_kwargs: Any) -> str:
         """Store a new value, creating the secret if needed; return its ARN.
@@ -93,6 +95,7 @@ class AwsSecret(SecretBlock):
                 return client.create_secret(Name=self.secret_name, **value,
                                             **create_kwargs)["ARN"]
 
+    @threaded_dispatch
     def delete_secret(self, recovery_window_in_days: int | None = None,
                       force_delete_without_recovery: bool = False, **delete_kwargs: Any) -> str:
         """Delete the secret; return its ARN.
@@ -108,9 +111,9 @@ class AwsSecret(SecretBlock):
             return client.delete_secret(SecretId=self.secret_name, **options,
                                         **delete_kwargs)["ARN"]
 
-    aread_secret = in_thread(read_secret)
-    awrite_secret = in_thread(write_secret)
-    adelete_secret = in_thread(delete_secret)
+    aread_secret = read_secret.aio
+    awrite_secret = write_secret.aio
+    adelete_secret = delete_secret.aio
 
 
 def deletion_options(recovery_window_in_days: int | None, force_delete_without_recovery: bool,

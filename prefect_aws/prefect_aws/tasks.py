@@ -6,7 +6,9 @@ cannot cure. Prefect's names work too: `download_from_bucket`, `copy_objects` an
 `move_objects` are these tasks under another name; `upload_to_bucket` and `list_objects` take
 Prefect's argument order (aws_client_parameters fourth, resp. third); `adownload_from_bucket`,
 `aupload_to_bucket`, `alist_objects`, `acopy_objects` and `amove_objects` are their async
-twins, running the transfer in a worker thread. Import them from `prefect_aws.s3`:
+twins, running the transfer in a worker thread. The sync names follow Prefect 3's rule
+(core_blocks.dispatch): in an async flow `await s3_upload(...)` runs the same task in a worker
+thread, in a sync one `s3_upload(...)` returns the key. Import them from `prefect_aws.s3`:
 
     from prefect_aws import AwsCredentials
     from prefect_aws.s3 import s3_upload, s3_download
@@ -21,6 +23,7 @@ import asyncio
 import uuid
 from typing import Any
 
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.tasks import exponential_backoff, task
 from prefect_aws import objects
 from prefect_aws.client_parameters import AwsClientParameters
@@ -43,6 +46,7 @@ def _transfer_config() -> Any:
     return TransferConfig()
 
 
+@threaded_dispatch
 @task(**_RETRYING)
 def s3_download(bucket: str, key: str, aws_credentials: Credentials,
                 aws_client_parameters: AwsClientParameters | None = None) -> bytes:
@@ -54,6 +58,7 @@ def s3_download(bucket: str, key: str, aws_credentials: Credentials,
     return _download(bucket, key, aws_credentials, aws_client_parameters)
 
 
+@threaded_dispatch
 @task(**_RETRYING)
 def s3_upload(data: bytes, bucket: str, aws_credentials: Credentials, key: str | None = None,
               aws_client_parameters: AwsClientParameters | None = None) -> str:
@@ -66,6 +71,7 @@ def s3_upload(data: bytes, bucket: str, aws_credentials: Credentials, key: str |
     return _upload(data, bucket, aws_credentials, key, aws_client_parameters)
 
 
+@threaded_dispatch
 @task(**_RETRYING)
 def s3_list_objects(bucket: str, aws_credentials: Credentials, prefix: str = "",
                     delimiter: str = "", page_size: int | None = None,
@@ -84,6 +90,7 @@ def s3_list_objects(bucket: str, aws_credentials: Credentials, prefix: str = "",
                  max_items, jmespath_query)
 
 
+@threaded_dispatch
 @task(**_RETRYING)
 def s3_copy(source_path: str, target_path: str, source_bucket_name: str,
             aws_credentials: Credentials, target_bucket_name: str | None = None,
@@ -98,6 +105,7 @@ def s3_copy(source_path: str, target_path: str, source_bucket_name: str,
                  target_bucket_name, copy_kwargs)
 
 
+@threaded_dispatch
 @task(**_RETRYING)
 def s3_move(source_path: str, target_path: str, source_bucket_name: str,
             aws_credentials: Credentials, target_bucket_name: str | None = None) -> str:
@@ -110,6 +118,7 @@ def s3_move(source_path: str, target_path: str, source_bucket_name: str,
                  target_bucket_name)
 
 
+@threaded_dispatch
 @task(**_RETRYING)
 def s3_delete(bucket: str, key: str, aws_credentials: Credentials) -> str:
     """Delete bucket/key (an absent key is fine, as in S3); return the key.
@@ -128,6 +137,7 @@ copy_objects = s3_copy
 move_objects = s3_move
 
 
+@threaded_dispatch
 @task(**_RETRYING)
 def upload_to_bucket(data: bytes, bucket: str, aws_credentials: Credentials,
                      aws_client_parameters: AwsClientParameters | None = None,
@@ -137,6 +147,7 @@ def upload_to_bucket(data: bytes, bucket: str, aws_credentials: Credentials,
     return _upload(data, bucket, aws_credentials, key, aws_client_parameters)
 
 
+@threaded_dispatch
 @task(**_RETRYING)
 def list_objects(bucket: str, aws_credentials: Credentials,
                  aws_client_parameters: AwsClientParameters | None = None, prefix: str = "",

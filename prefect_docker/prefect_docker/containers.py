@@ -5,6 +5,9 @@
     result = run_container("team/app:1.2", ["python", "-m", "app.nightly"], timeout_seconds=600)
     result.exit_code, result.logs
 
+The tasks follow Prefect 3's sync-or-async rule (core_blocks.dispatch): `await run_container(...)`
+in an async flow runs it in a worker thread; the same call without await in a sync flow.
+
 Containers are created with `init=True` (a tiny init as PID 1 forwards signals, so a stop
 takes effect at once instead of after the 10 s kill delay) unless create_kwargs say otherwise.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.tasks import task
 from prefect_docker import engine
 from prefect_docker.credentials import DockerRegistryCredentials
@@ -35,6 +39,7 @@ def _create_kwargs(entrypoint: Any = None, environment: Any = None, volumes: Any
     return {"init": True, **{k: v for k, v in options.items() if v is not None}, **extra}
 
 
+@threaded_dispatch
 @task
 def create_docker_container(image: str, command: str | list[str] | None = None,
                             name: str | None = None, detach: bool | None = None,
@@ -70,6 +75,7 @@ def _container_call(container_id: str, docker_host: DockerHost | None, method: s
         return container
 
 
+@threaded_dispatch
 @task
 def start_docker_container(container_id: str, docker_host: DockerHost | None = None,
                            **start_kwargs: Any) -> Any:
@@ -77,6 +83,7 @@ def start_docker_container(container_id: str, docker_host: DockerHost | None = N
     return _container_call(container_id, docker_host, "start", **start_kwargs)
 
 
+@threaded_dispatch
 @task
 def stop_docker_container(container_id: str, docker_host: DockerHost | None = None,
                           **stop_kwargs: Any) -> Any:
@@ -84,6 +91,7 @@ def stop_docker_container(container_id: str, docker_host: DockerHost | None = No
     return _container_call(container_id, docker_host, "stop", **stop_kwargs)
 
 
+@threaded_dispatch
 @task
 def remove_docker_container(container_id: str, docker_host: DockerHost | None = None,
                             **remove_kwargs: Any) -> Any:
@@ -91,6 +99,7 @@ def remove_docker_container(container_id: str, docker_host: DockerHost | None = 
     return _container_call(container_id, docker_host, "remove", **remove_kwargs)
 
 
+@threaded_dispatch
 @task
 def get_docker_container_logs(container_id: str, since: datetime | int | None = None,
                               until: datetime | int | None = None, timestamps: bool = False,
@@ -104,6 +113,7 @@ def get_docker_container_logs(container_id: str, since: datetime | int | None = 
         return raw.decode(errors="replace")
 
 
+@threaded_dispatch
 @task
 def run_container(image: str, command: str | list[str],
                   environment: dict[str, str] | list[str] | None = None,

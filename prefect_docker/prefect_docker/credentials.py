@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 
 from core_blocks.abstract import CredentialsBlock
+from core_blocks.dispatch import threaded_dispatch
 from prefect_docker.translation import docker_errors
 
 # The only paths a registry address may have: the API version of the CLI's login addresses
@@ -55,8 +56,10 @@ class DockerRegistryCredentials(CredentialsBlock):
         return {"username": self.username, "password": self.password.get_secret_value(),
                 "serveraddress": self.registry_url}
 
+    @threaded_dispatch
     def login(self, client: Any) -> dict[str, Any]:
-        """Log `client` (a docker.DockerClient) in to the registry; return the engine's answer."""
+        """Log `client` (a docker.DockerClient) in to the registry; return the engine's answer.
+        In async code, an awaitable (Prefect 3's rule)."""
         with docker_errors(secrets=(self.password.get_secret_value(),),
                            registry=self.registry_url,
                            username=self.username):
@@ -71,7 +74,7 @@ class DockerRegistryCredentials(CredentialsBlock):
 
         client = (docker_host or DockerHost()).get_docker_client()
         try:
-            self.login(client)
+            self.login(client, _sync=True)
         except BaseException:
             client.close()
             raise

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.tasks import task
 from prefect_docker import engine
 from prefect_docker.credentials import DockerRegistryCredentials
@@ -44,6 +45,7 @@ def _auth(credentials: DockerRegistryCredentials | None,
 _OWN_PULL_KWARGS = frozenset({"stream", "decode"})
 
 
+@threaded_dispatch
 @task(**RETRYING)
 def pull_docker_image(repository: str, tag: str | None = None, platform: str | None = None,
                       all_tags: bool = False, docker_host: DockerHost | None = None,
@@ -78,6 +80,7 @@ def pull_docker_image(repository: str, tag: str | None = None, platform: str | N
                            **pull_kwargs)
 
 
+@threaded_dispatch
 @task
 def build_docker_image(path: str, tag: str, dockerfile: str = "Dockerfile",
                        buildargs: dict[str, str] | None = None,
@@ -94,6 +97,7 @@ def build_docker_image(path: str, tag: str, dockerfile: str = "Dockerfile",
         return engine.build(client, str(path), tag, dockerfile, buildargs, log)
 
 
+@threaded_dispatch
 @task(**RETRYING)
 def push_docker_image(repository: str, tag: str,
                       docker_registry_credentials: DockerRegistryCredentials,

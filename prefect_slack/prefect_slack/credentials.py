@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, SecretStr, field_validator
 
 from core_blocks.abstract import CredentialsBlock, NotificationBlock
+from core_blocks.dispatch import async_dispatch, threaded_dispatch
 
 if TYPE_CHECKING:
     from core_blocks.runtime.notify import RunSummary
@@ -130,6 +131,7 @@ class SlackWebhook(NotificationBlock):
         return AsyncWebhookClient(url=url, timeout=self.timeout_seconds,
                                   retry_handlers=async_handlers(connection_errors=False))
 
+    @threaded_dispatch
     def send_message(self, text: str | None = None, attachments: list[dict] | None = None,
                      blocks: list[dict] | None = None) -> str:
         """Post a message; return Slack's answer ("ok") or raise NotificationError."""
@@ -142,17 +144,18 @@ class SlackWebhook(NotificationBlock):
                                 explain=explain_webhook_answer)
         return answer.text
 
+    @async_dispatch(NotificationBlock.anotify)
     def notify(self, body: str, subject: str | None = None) -> None:
-        """Post body under a subject header (Block Kit)."""
+        """Post body under a subject header (Block Kit); in async code, an awaitable."""
         from prefect_slack.block_kit import text_message
 
-        self.send_message(**text_message(body, subject))
+        self.send_message(**text_message(body, subject), _sync=True)
 
     def notify_run(self, run: RunSummary) -> None:
         """Post a run alert: flow, run, state, error and duration as Block Kit."""
         from prefect_slack.block_kit import run_message
 
-        self.send_message(**run_message(run))
+        self.send_message(**run_message(run), _sync=True)
 
 
 def _with_slash(url: str) -> str:

@@ -3,7 +3,9 @@
 Each returns Slack's answer and turns Slack's error codes into one sentence naming the
 channel or block and the fix (`prefect_slack.api_errors`). None retries at the task level: the
 client already resends after a 429 or a failed connection (`prefect_slack.retry`), and a
-message must not be posted twice.
+message must not be posted twice. They follow Prefect 3's sync-or-async rule
+(core_blocks.dispatch): `await send_chat_message(...)` in an async flow, as with Prefect's
+async tasks, and the same call without await in a sync flow.
 
     from prefect_slack import SlackCredentials
     from prefect_slack.messages import send_chat_message
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.tasks import task
 from prefect_slack import api
 from prefect_slack.api_errors import call_slack, web_api_error
@@ -23,6 +26,7 @@ from prefect_slack.credentials import SlackCredentials, SlackWebhook
 _TASK = {"retries": 0, "tags": ["slack"]}
 
 
+@threaded_dispatch
 @task(**_TASK)
 def send_chat_message(channel: str, slack_credentials: SlackCredentials,
                       text: str | None = None, attachments: list[dict] | None = None,
@@ -41,6 +45,7 @@ def send_chat_message(channel: str, slack_credentials: SlackCredentials,
         slack_credentials, "chat.postMessage", channel)
 
 
+@threaded_dispatch
 @task(**_TASK)
 def send_incoming_webhook_message(slack_webhook: SlackWebhook, text: str | None = None,
                                   attachments: list[dict] | None = None,
@@ -53,9 +58,11 @@ def send_incoming_webhook_message(slack_webhook: SlackWebhook, text: str | None 
         ...                               text="done")  # doctest: +SKIP
         'ok'
     """
-    return slack_webhook.send_message(text=text, attachments=attachments, blocks=slack_blocks)
+    return slack_webhook.send_message(text=text, attachments=attachments, blocks=slack_blocks,
+                                      _sync=True)
 
 
+@threaded_dispatch
 @task(**_TASK)
 def upload_file(channel: str, slack_credentials: SlackCredentials,
                 path_or_bytes: str | Path | bytes, filename: str,

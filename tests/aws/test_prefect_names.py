@@ -230,9 +230,9 @@ def test_secret_tasks_create_read_update_delete(mocked_aws, aws_credentials):
 
 
 def test_delete_secret_task_with_force_ignores_the_window(mocked_aws, aws_credentials):
-    asyncio.run(create_secret("gone", "x", aws_credentials))
+    create_secret("gone", "x", aws_credentials)  # sync code: the value, by Prefect 3's rule
 
-    deleted = asyncio.run(delete_secret("gone", aws_credentials, 15, True))
+    deleted = delete_secret("gone", aws_credentials, 15, True)
 
     assert deleted["Name"] == "gone"
 
@@ -246,7 +246,7 @@ def test_secret_tasks_check_arguments_before_calling_aws(mocked_aws, aws_credent
                                                         error):
     # There is no secret "s": a call that reached AWS would raise AwsSecretNotFound instead.
     with pytest.raises(error):
-        asyncio.run(call(aws_credentials))
+        call(aws_credentials)
     assert aws_credentials.get_client("secretsmanager").list_secrets()["SecretList"] == []
 
 

@@ -266,22 +266,25 @@ def test_a_result_reads_dbts_result_and_exception_through(shop_project, duckdb_p
         seeded.result = None  # read-only, as the rest of the result
 
 
-def test_async_code_runs_a_task_in_a_thread_and_awaiting_it_fails(shop_project,
-                                                                  duckdb_profile):
-    """What the README tells Prefect users: the tasks are sync; async code uses to_thread."""
+def test_async_flow_awaits_the_tasks_and_the_operation(shop_project, duckdb_profile):
+    """Prefect 3's rule: the same names are awaited in async code (dbt runs in a worker
+    thread), and `_sync=True` gives the result at once."""
     import asyncio
+
+    operation = DbtCoreOperation(commands=["dbt seed"], project_dir=str(shop_project),
+                                 dbt_cli_profile=duckdb_profile)
 
     @flow
     async def nightly():
-        result = await asyncio.to_thread(run_dbt_seed, project_dir=shop_project,
-                                         dbt_cli_profile=duckdb_profile)
-        with pytest.raises(TypeError, match="await"):
-            await run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
-        return result
+        seeded = await run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        [from_operation] = await operation.run()
+        forced = run_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile,
+                              _sync=True)
+        return seeded, from_operation, forced
 
-    result = asyncio.run(nightly())
+    results = asyncio.run(nightly())
 
-    assert node_names(result) == {("seed", "raw_orders")}
+    assert [node_names(r) for r in results] == [{("seed", "raw_orders")}] * 3
     runs = [history.get_run(get_store(), a["run_id"]) for a in list_artifacts(get_store())]
     assert [(r["fn_name"], r["state_name"]) for r in runs] == [
-        ("trigger_dbt_cli_command", "Completed")] * 2  # the awaited call ran too
+        ("trigger_dbt_cli_command", "Completed")] * 3

@@ -22,6 +22,16 @@ from tests.conftest import service_missing
 CHROMIUM = os.environ.get("CORE_BLOCKS_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
+@pytest.fixture(autouse=True)
+def sync_code_beside_the_browser():
+    """Playwright's sync API keeps an event loop running in the test's thread (as Jupyter
+    does), where Block.load and save would return awaitables: these tests are sync code."""
+    from core_blocks.dispatch import running_sync
+
+    with running_sync():
+        yield
+
+
 @dataclass
 class Reply:
     status: int

@@ -11,6 +11,8 @@ import pytest
 from core_blocks import Secret, String
 from tests.ui.blocks import UiWarehouse, failing_flow
 
+# Playwright's sync API keeps an event loop running in this thread, so by Prefect 3's rule
+# `load` and `save` here return awaitables unless given _sync=True (as in a notebook).
 try:
     from playwright.sync_api import expect
 except ImportError:  # the browser fixture then skips, or fails under CI=true
@@ -53,7 +55,7 @@ def test_create_list_edit_and_delete_through_the_page(page, seen, canary):
     expect(page.locator("h1")).to_have_text("ui-warehouse/main")
     expect(page.locator("main")).to_contain_text("******** (set)")
     expect(page.locator("main a[href='#/block/secret/wh-login']").first).to_be_visible()
-    saved = UiWarehouse.load("main")
+    saved = UiWarehouse.load("main", _sync=True)
     assert (saved.mode, saved.options, saved.login.value.get_secret_value()) == (
         "write", {"sslmode": "require"}, canary)
 
@@ -86,12 +88,12 @@ def test_create_list_edit_and_delete_through_the_page(page, seen, canary):
     page.click("#save")
     expect(page.locator("#err-password")).to_have_text(
         "Enter it again, or clear it: host, port changed.")
-    assert UiWarehouse.load("main").host == "db.internal"
+    assert UiWarehouse.load("main", _sync=True).host == "db.internal"
     page.fill("#f-password", canary + "-pw2")
     page.click("#save")
     expect(page.locator("h1")).to_have_text("ui-warehouse/main")
     expect(page.locator("main")).to_contain_text("db2.internal")
-    edited = UiWarehouse.load("main")
+    edited = UiWarehouse.load("main", _sync=True)
     assert (edited.port, edited.password.get_secret_value()) == (6543, canary + "-pw2")
 
     open_route(page, "#/block/secret/wh-login", "secret/wh-login")
@@ -111,13 +113,14 @@ def test_create_list_edit_and_delete_through_the_page(page, seen, canary):
 
 
 def test_a_concurrent_change_is_reported_not_overwritten(page):
-    String(value="one").save("note")
+    String(value="one").save("note", _sync=True)
     open_route(page, "#/edit/string/note", "Edit string/note")
-    String.load("note").model_copy(update={"value": "theirs"}).save("note", overwrite=True)
+    String.load("note", _sync=True).model_copy(update={"value": "theirs"}).save(
+        "note", overwrite=True, _sync=True)
     page.fill("#f-value", "mine")
     page.click("#save")
     expect(page.locator("#form-error")).to_contain_text("changed by someone else")
-    assert String.load("note").value == "theirs"
+    assert String.load("note", _sync=True).value == "theirs"
 
 
 def test_a_failed_runs_traceback_and_the_run_filters(page):
@@ -153,10 +156,10 @@ def test_screenshots_of_every_page_at_desktop_and_phone_width(page, canary, tmp_
     """Written to CORE_BLOCKS_UI_SCREENSHOTS when set (to look at them), else a temp folder."""
     out = Path(os.environ.get("CORE_BLOCKS_UI_SCREENSHOTS") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
-    Secret(value=canary).save("wh-login")
-    UiWarehouse(host="db.internal", password=canary, login=Secret.load("wh-login"),
-                options={"sslmode": "require"}).save("main")
-    String(value="eu-west-1").save("default-region")
+    Secret(value=canary).save("wh-login", _sync=True)
+    UiWarehouse(host="db.internal", password=canary, login=Secret.load("wh-login", _sync=True),
+                options={"sslmode": "require"}).save("main", _sync=True)
+    String(value="eu-west-1").save("default-region", _sync=True)
     failing_flow()
     from core_blocks.runtime.concurrency import set_limit
     from core_blocks.store import get_store

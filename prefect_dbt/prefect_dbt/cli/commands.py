@@ -5,6 +5,10 @@
 
     result = run_dbt_build(project_dir="shop", dbt_cli_profile=DbtCliProfile.load("shop-dev"))
     print([(n.unique_id, n.status) for n in result.nodes])
+
+They follow Prefect 3's sync-or-async rule (core_blocks.dispatch): in an async flow
+`await run_dbt_build(...)` runs dbt in a worker thread; in a sync flow the same call without
+await returns the result.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core_blocks.dispatch import threaded_dispatch
 from core_blocks.tasks import task
 from core_blocks.temp_folders import private_temp_folder
 from prefect_dbt.cli.credentials import DbtCliProfile
@@ -35,6 +40,7 @@ _NO_TRACKING = "--no-send-anonymous-usage-stats"
 _NO_COLORS = "--no-use-colors"
 
 
+@threaded_dispatch
 @task
 def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
                             profiles_dir: str | Path | None = None,
@@ -96,11 +102,13 @@ def command_args(command: str, extra_command_args: list[str] | None = None) -> l
     return args + list(extra_command_args or [])
 
 
+@threaded_dispatch
 def run_dbt_build(**kwargs: Any) -> DbtResult:
     """`dbt build`: seeds, models, snapshots and tests in order (see trigger_dbt_cli_command)."""
     return trigger_dbt_cli_command("dbt build", **kwargs)
 
 
+@threaded_dispatch
 def run_dbt_run(**kwargs: Any) -> DbtResult:
     """`dbt run`: build the models."""
     return trigger_dbt_cli_command("dbt run", **kwargs)
@@ -109,22 +117,26 @@ def run_dbt_run(**kwargs: Any) -> DbtResult:
 run_dbt_model = run_dbt_run  # Prefect's name for `dbt run`
 
 
+@threaded_dispatch
 def run_dbt_source_freshness(**kwargs: Any) -> DbtResult:
     """`dbt source freshness`: how recently each source with a freshness rule was loaded
     (run the sources' tables first: a missing table is an error, a stale one a warning)."""
     return trigger_dbt_cli_command("dbt source freshness", **kwargs)
 
 
+@threaded_dispatch
 def run_dbt_test(**kwargs: Any) -> DbtResult:
     """`dbt test`: run the data tests."""
     return trigger_dbt_cli_command("dbt test", **kwargs)
 
 
+@threaded_dispatch
 def run_dbt_seed(**kwargs: Any) -> DbtResult:
     """`dbt seed`: load the CSV seeds."""
     return trigger_dbt_cli_command("dbt seed", **kwargs)
 
 
+@threaded_dispatch
 def run_dbt_snapshot(**kwargs: Any) -> DbtResult:
     """`dbt snapshot`: record the snapshots."""
     return trigger_dbt_cli_command("dbt snapshot", **kwargs)

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from core_blocks import Block
+from core_blocks.dispatch import threaded_dispatch
 from prefect_dbt.cli.credentials import DbtCliProfile
 from prefect_dbt.results import DbtResult
 
@@ -49,9 +50,11 @@ class DbtCoreOperation(Block):
         """A pathlib.Path is taken as Prefect's field takes it, and saved as its text."""
         return os.fspath(value) if isinstance(value, os.PathLike) else value
 
+    @threaded_dispatch
     def run(self) -> list[DbtResult]:
         """Run every command, each as a trigger_dbt_cli_command task; stops at the first
-        failure (raising it) and returns every result otherwise.
+        failure (raising it) and returns every result otherwise. In async code
+        `await operation.run()` runs them in a worker thread (Prefect 3's rule).
 
         dbt_cli_profile is written once, before the first command, and serves them all; a
         temporary folder for it is removed after the last.
@@ -66,5 +69,5 @@ class DbtCoreOperation(Block):
                                             profiles_dir=folder,
                                             dbt_cli_profile=self.dbt_cli_profile,
                                             overwrite_profiles=False,
-                                            stream_output=self.stream_output)
+                                            stream_output=self.stream_output, _sync=True)
                     for command in self.commands]
