@@ -16,11 +16,11 @@ from prefect_dbt.cli import DbtCoreOperation
 from tests.dbt.project import node_names
 
 # `dbt debug --config-dir` ends with the command opening the profiles folder it was given.
-_CONFIG_DIR = re.compile(r"^\S+ (/\S*core-blocks-dbt-\S+)\s*$", re.M)
+_CONFIG_DIR = re.compile(r"^\S+ (/\S*core-blocks-dbt\.\S+)\s*$", re.M)
 
 
 def profile_folders() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("core-blocks-dbt-*"))
+    return set(Path(tempfile.gettempdir()).glob("core-blocks-dbt.*"))
 
 
 def test_every_command_uses_the_profile_written_to_profiles_dir(shop_project, duckdb_profile,
