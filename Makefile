@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-PACKAGES := prefect_aws prefect_dbt prefect_docker prefect_slack
+PACKAGES := prefect_aws prefect_dbt prefect_docker prefect_slack prefect_dask
 INTEGRATIONS := $(foreach p,$(PACKAGES),-e ./$(p))
 # The distribution names before they became core-blocks-*: an old editable install of one would
 # stay beside its renamed successor (and `blocks doctor` would rightly flag it as foreign). A
