@@ -152,12 +152,15 @@ class DaskTaskRunner:
         done: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
             self._open += 1
-        if has_futures(args) or has_futures(kwargs.values()):
-            # Its inputs are other runs' futures: wait for them off the flow's thread.
-            threading.Thread(target=self._send_when_ready, args=(fn, task, args, kwargs, run,
-                                                                 done), daemon=True).start()
-        else:
-            self._send(fn, task, args, kwargs, run, done)
+        try:
+            if has_futures(args) or has_futures(kwargs.values()):
+                # Its inputs are other runs' futures: wait for them off the flow's thread.
+                threading.Thread(target=self._send_when_ready, daemon=True,
+                                 args=(fn, task, args, kwargs, run, done)).start()
+            else:
+                self._send(fn, task, args, kwargs, run, done)
+        except Exception as exc:
+            self._refuse(task, run, exc, done)
         return done, None
 
     def shutdown(self, wait: bool = True) -> None:
@@ -198,7 +201,6 @@ class DaskTaskRunner:
 
     def _send(self, fn, task, args, kwargs, run, done) -> None:
         from prefect_dask.packing import pack
-        from prefect_dask.worker_runs import store_identity
 
         try:
             payload = pack((fn, task, args, kwargs), f"the arguments of task {task.name!r}")
@@ -209,7 +211,6 @@ class DaskTaskRunner:
         meta = {"run_id": run.id, "fn_name": run.fn_name, "task_name": task.name,
                 "parent_id": run.parent_id, "flow_name": run.flow_name,
                 "flow_run_id": run.flow_run_id, "created": run.created,
-                "store": store_identity(run.store),
                 "log_prints": bool(parent and parent.log_prints)}
         self._queue.put((run, payload, meta, done))
 
@@ -224,7 +225,7 @@ class DaskTaskRunner:
 
     def _dispatch_loop(self) -> None:
         from core_blocks.runtime import history
-        from prefect_dask.worker_runs import run_on_worker
+        from prefect_dask.worker_runs import run_on_worker, store_identity
 
         while True:
             batch = [self._queue.get()]
@@ -236,8 +237,13 @@ class DaskTaskRunner:
             items = [item for item in batch if item is not None]
             if items:
                 history.flush()  # each run's Pending is in the store before a worker looks
+            stores: dict[int, Any] = {}  # id(store) -> its identity, once per batch
             for run, payload, meta, done in items:
                 try:
+                    key = id(run.store)
+                    if key not in stores:  # after the flush: a new SQLite file exists now
+                        stores[key] = store_identity(run.store)
+                    meta["store"] = stores[key]
                     future = self._client.submit(run_on_worker, payload, meta, pure=False,
                                                  key=f"{run.fn_name}-{run.id}")
                 except Exception as exc:  # the client is closed or the scheduler is gone
