@@ -134,7 +134,8 @@ def test_a_concurrency_limit_holds_across_worker_processes(runner, tmp_path):
 
     spans = sorted(loads())
 
-    assert all(later[0] >= earlier[1] - 0.01 for earlier, later in zip(spans, spans[1:]))
+    assert all(later[0] >= earlier[1] - 0.01 
+               for earlier, later in zip(spans, spans[1:], strict=False))
 
 
 def test_hooks_run_with_the_final_state(runner, tmp_path):
