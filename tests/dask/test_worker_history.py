@@ -12,9 +12,9 @@ import pytest
 from core_blocks import flow, task
 from core_blocks.runtime import engine, history
 from core_blocks.store import get_store
+from core_blocks.store import runs as stored_runs
 from prefect_dask.packing import pack
 from prefect_dask.worker_runs import run_on_worker, store_identity
-from core_blocks.store import runs as stored_runs
 from tests.helpers import BLOCKS
 
 
