@@ -317,26 +317,22 @@ def _catch_up(run: Any) -> None:
 
 
 def _mirror(run: Any, report: dict[str, Any]) -> Any:
-    """Bring the flow's Run to the end the worker reported, and record that end here too
-    (the same row the worker wrote), so this process's history forgets the run as live."""
+    """Bring the flow's Run to the end the worker reported, recording here too each state the
+    worker recorded (the same rows: the store keeps one of each), so the flow's history is
+    complete when the flow ends, and this process stops counting the run as live."""
     from core_blocks.runtime.states import State, StateType
     from prefect_dask.packing import unpack
 
     *before, final = [State(StateType(t), timestamp=at, name=name, message=message or "")
                       for t, name, at, message in report["states"]]
-    if len(before) >= len(run.states):
-        run.states = before
     run.attempts = report["attempts"] or run.attempts
     if report["parameters"]:
         run.parameters = report["parameters"]
     run.worker = report["worker"]
     data = unpack(report["result"]) if report["result"] is not None else None
     error = unpack(report["exception"]) if report["exception"] is not None else None
-    if final.type is StateType.RUNNING and run.started is None:
-        run.started = final.timestamp
-    started = next((s.timestamp for s in [*run.states, final]
-                    if s.type is StateType.RUNNING), None)
-    run.started = run.started or started
+    for earlier in before[len(run.states):]:  # the states the worker added, in order
+        run.set_state(earlier)
     state = State(final.type, timestamp=final.timestamp, message=final.message,
                   name=final.name, data=data, error=error)
     run.set_state(state)

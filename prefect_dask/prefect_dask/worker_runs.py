@@ -53,8 +53,8 @@ def run_on_worker(payload: bytes, meta: dict[str, Any]) -> dict[str, Any]:
               flow_name=meta["flow_name"], flow_run_id=meta["flow_run_id"], id=meta["run_id"],
               created=meta["created"], worker=worker)
     try:
-        store = _flow_store(meta, worker)
-        _take_over(run, store, worker)
+        store, row = _flow_store(meta, worker)
+        _take_over(run, store, row, worker)
     except WorkerSetupError as exc:  # nothing to record in: the flow records it
         run.states.append(State(StateType.FAILED, message=str(exc), error=exc))
         return report(run, run.state)
@@ -68,17 +68,15 @@ def run_on_worker(payload: bytes, meta: dict[str, Any]) -> dict[str, Any]:
         state = fn(task, args, kwargs, run)
     finally:
         current_run.reset(token)
-    from core_blocks.runtime import history
-
-    history.flush()  # the flow reads its history once our states are in
-    return report(run, state)
+    return report(run, state)  # the flow records these states too: no need to wait for ours
 
 
-def _flow_store(meta: dict[str, Any], worker: str) -> Any:
-    """This worker's store, if it is the flow's; WorkerSetupError naming the fix if not."""
+def _flow_store(meta: dict[str, Any], worker: str) -> tuple[Any, dict[str, Any] | None]:
+    """This worker's store, if it is the flow's, and the run's row in it; WorkerSetupError
+    naming the fix if not."""
     flow = meta["store"]
     if flow is None:
-        return None  # the flow records no history (its store could not open)
+        return None, None  # the flow records no history (its store could not open)
     from core_blocks.settings import current
     from core_blocks.store import get_store
     from core_blocks.store import runs as stored_runs
@@ -107,21 +105,21 @@ def _flow_store(meta: dict[str, Any], worker: str) -> Any:
                 f"flow's {path}. Start it with CORE_BLOCKS_STORE_URL=sqlite:///{path}.")
     try:
         store = get_store(settings)
-        found = stored_runs.run_by_id(store, meta["run_id"]) is not None
+        row = stored_runs.run_by_id(store, meta["run_id"])
     except Exception as exc:
         raise WorkerSetupError(
             f"Worker {worker} cannot open its store {describe_url(settings.store_url)}: "
             f"{exc} Give it the flow's store: CORE_BLOCKS_STORE_URL={flow['url']} (its "
             "password from the URL, PGPASSWORD or ~/.pgpass).") from None
-    if not found:
+    if row is None:
         raise WorkerSetupError(
             f"Worker {worker} records runs in {describe_url(settings.store_url)}, which is not "
             f"the flow's store {flow['url']}. Start every worker with CORE_BLOCKS_STORE_URL "
             "set to the flow's store.")
-    return store
+    return store, row
 
 
-def _take_over(run: Any, store: Any, worker: str) -> None:
+def _take_over(run: Any, store: Any, row: dict[str, Any] | None, worker: str) -> None:
     """Continue the flow's record of run: its states so far, attempts, and a Retrying state
     when an earlier worker started it and died."""
     from core_blocks.runtime.states import State, StateType
@@ -129,7 +127,6 @@ def _take_over(run: Any, store: Any, worker: str) -> None:
 
     if store is None:
         return
-    row = stored_runs.run_by_id(store, run.id)
     states = stored_runs.run_states(store, run.id)
     run.states = [State(StateType(s["state"]), timestamp=s["at"], message=s["message"] or "",
                         name=s["name"]) for s in states]
