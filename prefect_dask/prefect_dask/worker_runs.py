@@ -65,10 +65,22 @@ def run_on_worker(payload: bytes, meta: dict[str, Any]) -> dict[str, Any]:
             fn, task, args, kwargs = unpack(payload)
         except Exception as exc:
             return report(run, _cannot_start(run, meta, exc))
+        _mask_block_secrets(run, args, kwargs)
         state = fn(task, args, kwargs, run)
     finally:
         current_run.reset(token)
     return report(run, state)  # the flow records these states too: no need to wait for ours
+
+
+def _mask_block_secrets(run: Any, args: tuple, kwargs: dict) -> None:
+    """Mask in the run's error text the secret values of every block loaded for it, whatever
+    the parameter's name (under a secret-looking name the core hides the block whole, without
+    collecting its values)."""
+    from core_blocks.runtime.redaction import redact_parameters
+
+    found: set[str] = set()
+    redact_parameters({"arguments": [*args, *kwargs.values()]}, found)
+    run.secrets.add(found)
 
 
 def _flow_store(meta: dict[str, Any], worker: str) -> tuple[Any, dict[str, Any] | None]:

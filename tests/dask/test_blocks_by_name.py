@@ -10,7 +10,7 @@ import cloudpickle
 import pytest
 
 from core_blocks import Secret, flow, task
-from prefect_dask import BlockTransferError, DaskTaskRunner, WorkerSetupError
+from prefect_dask import BlockTransferError, DaskTaskRunner, RemoteTaskError, WorkerSetupError
 from tests.dask.conftest import start_local_cluster
 
 
@@ -111,3 +111,23 @@ def test_pack_refuses_a_bare_secret_str(canary):
 
     with pytest.raises(BlockTransferError, match="Save it as a Secret block"):
         pack({"password": SecretStr(canary)}, "the arguments of task 't'")
+
+
+def test_an_error_quoting_a_secret_comes_back_masked(runner, canary):
+    Secret(value=canary).save("leaky")
+
+    @task
+    def leak(secret: Secret) -> None:
+        raise ValueError(f"login failed with {secret.get()}")
+
+    @flow(task_runner=runner)
+    def leaks():
+        future = leak.submit(Secret.load("leaky"))
+        future.wait()
+        return future.state, future.run.error
+
+    state, recorded = leaks()
+
+    assert state.name == "Failed" and isinstance(state.error, RemoteTaskError)
+    assert str(state.error) == "ValueError: login failed with **********"
+    assert canary not in state.message and canary not in "".join(filter(None, recorded))
