@@ -68,6 +68,7 @@ bench: install-test  # the S3 benchmark needs moto's server, a test extra
 	$(PY) bench/run_history_scale.py
 	$(PY) bench/dbt_invoke.py
 	$(PY) bench/docker_run.py  # needs DOCKER_HOST (scripts/services.sh up); skips without
+	$(PY) bench/dask_runner.py  # a LocalCluster of 4 worker processes against the thread pool
 
 # Prefect in its own venv under the ignored .bench/, never in ours: its distributions would
 # shadow the integrations (prefect-aws also installs `prefect_aws`).

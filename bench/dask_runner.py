@@ -67,10 +67,38 @@ def main() -> None:
                 print(f"{label:28} {what:24} median {median:6.2f} s "
                       f"({count / median:7.0f} tasks/s; runs: "
                       f"{', '.join(f'{t:.2f}' for t in times)})")
+        _bare_dask(cluster)
         print(f"ideal for {SLEEPING} x {NAP * 1000:.0f} ms on {WORKERS} workers: "
               f"{SLEEPING * NAP / WORKERS:.2f} s")
     finally:
         cluster.close()
+
+
+def _bare(n: int) -> int:
+    return n
+
+
+def _bare_nap(n: int) -> int:
+    time.sleep(NAP)
+    return n
+
+
+def _bare_dask(cluster) -> None:
+    """The same work as plain functions through distributed.Client.map: Dask's own share."""
+    from distributed import Client
+
+    with Client(cluster.scheduler_address) as client:
+        client.gather(client.map(_bare, range(50), pure=False))
+        for fn, count, what in ((_bare, TRIVIAL, f"{TRIVIAL} trivial calls"),
+                                (_bare_nap, SLEEPING, f"{SLEEPING} x {NAP * 1000:.0f} ms calls")):
+            times = []
+            for _ in range(ROUNDS):
+                started = time.perf_counter()
+                client.gather(client.map(fn, range(count), pure=False))
+                times.append(time.perf_counter() - started)
+            median = statistics.median(times)
+            print(f"{'bare Dask (no runtime)':28} {what:24} median {median:6.2f} s "
+                  f"({count / median:7.0f} tasks/s)")
 
 
 if __name__ == "__main__":
