@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-PACKAGES := prefect_aws prefect_dbt prefect_docker prefect_slack
+PACKAGES := prefect_aws prefect_dbt prefect_docker prefect_slack prefect_dask
 INTEGRATIONS := $(foreach p,$(PACKAGES),-e ./$(p))
 # The distribution names before they became core-blocks-*: an old editable install of one would
 # stay beside its renamed successor (and `blocks doctor` would rightly flag it as foreign). A
@@ -71,6 +71,7 @@ bench: install-test  # the S3 benchmark needs moto's server, a test extra
 	$(PY) bench/huge_error.py
 	$(PY) bench/dbt_invoke.py
 	$(PY) bench/docker_run.py  # needs DOCKER_HOST (scripts/services.sh up); skips without
+	$(PY) bench/dask_runner.py  # a LocalCluster of 4 worker processes against the thread pool
 
 # Prefect in its own venv under the ignored .bench/, never in ours: its distributions would
 # shadow the integrations (prefect-aws also installs `prefect_aws`).

@@ -31,6 +31,7 @@ INTEGRATION_DISTRIBUTIONS = {
     "prefect_dbt": "core-blocks-dbt",
     "prefect_docker": "core-blocks-docker",
     "prefect_slack": "core-blocks-slack",
+    "prefect_dask": "core-blocks-dask",
 }
 
 

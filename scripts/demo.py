@@ -271,6 +271,39 @@ def run_dbt_stage(exports) -> bool:
     return result.success and len(result.nodes) == 4 and "dbt-build-results" in shown
 
 
+def run_dask_stage() -> bool:
+    """core-blocks-dask: a flow's tasks on a temporary local Dask cluster of two worker
+    processes; a saved Secret reaches them by name and their runs land in this store."""
+    print("\n# Dask: four tasks on two worker processes (a temporary LocalCluster)")
+    import os
+
+    from core_blocks import Secret, flow, task
+    from core_blocks.runtime import history
+    from core_blocks.store import get_store
+    from core_blocks.tasks import unmapped
+    from prefect_dask import DaskTaskRunner
+
+    Secret(value="demo-dask-token").save("dask-token", overwrite=True)
+
+    @task
+    def checksum(part: int, token: Secret) -> tuple[int, int]:
+        return part * len(token.get()), os.getpid()
+
+    @flow(task_runner=DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1,
+                                                     "dashboard_address": None}))
+    def spread() -> list[tuple[int, int]]:
+        token = Secret.load("dask-token")
+        return [f.result() for f in checksum.map(range(4), token=unmapped(token))]
+
+    results = spread()
+    [flow_run] = history.list_runs(get_store(), kind="flow", flow="spread", limit=1)
+    workers = {c["worker"] for c in history.get_run(get_store(), flow_run["id"])["children"]}
+    print(f"results {[value for value, _ in results]} from worker processes "
+          f"{sorted({pid for _, pid in results})}; recorded workers: {', '.join(sorted(workers))}")
+    return [value for value, _ in results] == [0, 15, 30, 45] and os.getpid() not in {
+        pid for _, pid in results} and None not in workers
+
+
 def main() -> None:
     HOME.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as doctor expects
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
@@ -318,6 +351,7 @@ def main() -> None:
     dbt_ok = run_dbt_stage(exports)
     slack_ok = run_slack_stage()
     docker_status = run_docker_stage()
+    dask_ok = run_dask_stage()
 
     store_bytes = (HOME / "blocks.db").read_bytes()
     leaked = any(secret in store_bytes for secret in
@@ -333,8 +367,9 @@ def main() -> None:
     print(f"  dbt build (DuckDB)    : {'ok' if dbt_ok else 'FAILED'}")
     print(f"  Slack alert (local)   : {'ok' if slack_ok else 'FAILED'}")
     print(f"  Docker container run  : {docker_status}")
+    print(f"  Dask tasks (2 workers): {'ok' if dask_ok else 'FAILED'}")
     if leaked or not message["authorization"] or not runs_ok or not s3_ok or not dbt_ok \
-            or not slack_ok or docker_status == "FAILED":
+            or not slack_ok or docker_status == "FAILED" or not dask_ok:
         raise SystemExit("demo: a check failed")
     print("demo: all stages passed")
 

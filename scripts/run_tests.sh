@@ -12,6 +12,6 @@ bash scripts/services.sh up
 # shellcheck disable=SC1091
 source "$STATE/env.sh"
 
-"$VENV/bin/ruff" check core_blocks prefect_aws prefect_dbt prefect_docker prefect_slack \
+"$VENV/bin/ruff" check core_blocks prefect_aws prefect_dbt prefect_docker prefect_slack prefect_dask \
     plugins tests bench scripts
 "$VENV/bin/python" -m pytest "$@"

@@ -109,6 +109,8 @@ def runs_show(run_id: str, as_json: bool) -> None:
             ["started", local_time(run["started"])], ["duration", _seconds(run["duration"])],
             ["last heartbeat", local_time(run["heartbeat"])],
             ["parameters", json.dumps(run["parameters"], default=str)]]
+    if run.get("worker"):  # it ran on a Dask worker, not in the flow's process
+        rows.insert(7, ["worker", run["worker"]])
     if run["error_type"]:
         rows.append(["error", _brief(f"{run['error_type']}: {run['error_message']}")])
     table(f"{run['kind']} run {run['name']}", ["field", "value"], rows)

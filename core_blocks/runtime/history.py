@@ -71,6 +71,7 @@ class Run:
     error: tuple[str | None, str | None, str | None] = (None, None, None)  # type, text, trace
     # What to mask in error text: the secrets this run and its flow's runs received.
     secrets: SecretValues = field(default_factory=SecretValues, repr=False)
+    worker: str | None = None  # where it ran, when not in the flow's process (a Dask worker)
 
     @property
     def name(self) -> str:
@@ -248,7 +249,8 @@ def _run_row(run: Run) -> tuple:
     error_type, message, text = run.error if last.is_final else (None, None, None)
     return (run.id, run.kind, run.name, run.fn_name, run.flow_name, run.parent_id,
             run.flow_run_id, json.dumps(run.parameters, default=str), last.type.value,
-            last.name, run.attempts, run.created, run.started, run.ended, error_type, message, text)
+            last.name, run.attempts, run.created, run.started, run.ended, error_type, message, text,
+            run.worker)
 
 
 def _artifact_row(artifact: dict[str, Any]) -> tuple:

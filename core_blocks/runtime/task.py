@@ -43,22 +43,26 @@ class Task(Wrapped):
         submitted from a running event loop run on that loop.
         """
         run = engine.new_run("task", self)
+        context = current_run.get()
+        runner = context.task_runner if context and context.task_runner else shared_runner()
+        remote = getattr(runner, "remote", False)  # e.g. Dask: every task runs over there
         if self.is_async:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 loop = None
             if loop is not None:
-                scheduled = loop.create_task(engine.arun_task(self, args, kwargs, run))
-                context = current_run.get()
+                if remote:
+                    future, _ = runner.submit(self._run_async_in_thread, self, args, kwargs, run)
+                    scheduled = loop.create_task(_state_of(future))
+                else:
+                    scheduled = loop.create_task(engine.arun_task(self, args, kwargs, run))
                 if context is not None and context.async_tasks is not None:
                     context.async_tasks.append(scheduled)
                 return AsyncTaskFuture(run, scheduled)
             target = self._run_async_in_thread
         else:
             target = engine.run_task
-        context = current_run.get()
-        runner = context.task_runner if context and context.task_runner else shared_runner()
         future, work = runner.submit(target, self, args, kwargs, run)
         return TaskFuture(run, future, work)
 
@@ -74,6 +78,11 @@ class Task(Wrapped):
         args = tuple(a.result() if isinstance(a, TaskFuture) else a for a in args)
         kwargs = {k: v.result() if isinstance(v, TaskFuture) else v for k, v in kwargs.items()}
         return [self.submit(*a, **kw) for a, kw in expand(self.name, args, kwargs)]
+
+
+async def _state_of(future: Any) -> Any:
+    """The final State a runner's concurrent future resolves to, awaited on the loop."""
+    return await asyncio.wrap_future(future)
 
 
 def task(fn: Callable | None = None, /, **options: Any) -> Any:

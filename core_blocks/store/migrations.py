@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # The owner modules of core_blocks.store, in the order their steps run within one version.
 OWNERS = ("documents", "runs", "artifacts", "concurrency")

@@ -56,13 +56,17 @@ MIGRATIONS: dict[int, list[str]] = {
         # Runs recorded before heartbeats existed: their last sign of life is their last time.
         "UPDATE runs SET heartbeat = COALESCE(ended, started, created), heartbeat_timeout = 30",
     ],
+    5: [
+        # Where a task ran when not in the flow's process: a Dask worker's address and host.
+        "ALTER TABLE runs ADD COLUMN worker TEXT",
+    ],
 }
 
 # What a record of a run holds, in the order of the row tuples `record` takes (the heartbeat
 # is the store's clock at the write, then the heartbeat timeout).
 RUN_COLUMNS = ("id, kind, name, fn_name, flow_name, parent_id, flow_run_id, parameters, state, "
                "state_name, attempts, created, started, ended, error_type, error_message, "
-               "traceback")
+               "traceback, worker")
 _READ_COLUMNS = f"{RUN_COLUMNS}, heartbeat"
 _STATE_INSERT = (
     "INSERT INTO run_states (run_id, seq, state, name, at, message) VALUES (?, ?, ?, ?, ?, ?) "
@@ -85,7 +89,8 @@ def _upsert(dialect_name: str) -> str:
         "state_name = excluded.state_name, "
         "attempts = excluded.attempts, started = excluded.started, ended = excluded.ended, "
         "error_type = excluded.error_type, error_message = excluded.error_message, "
-        "traceback = excluded.traceback, heartbeat = excluded.heartbeat, "
+        "traceback = excluded.traceback, worker = COALESCE(excluded.worker, runs.worker), "
+        "heartbeat = excluded.heartbeat, "
         "heartbeat_timeout = excluded.heartbeat_timeout"
     )
 
@@ -174,6 +179,12 @@ def runs_with_id_prefix(store, prefix: str, limit: int = 2) -> list[dict[str, An
     return [_run_dict(row) for row in store.query(
         f"{_runs_select(store.dialect)} WHERE id LIKE ? ORDER BY created LIMIT ?",
         (prefix.lower() + "%", limit))]
+
+
+def run_by_id(store, run_id: str) -> dict[str, Any] | None:
+    """The run with exactly this id, or None."""
+    rows = store.query(f"{_runs_select(store.dialect)} WHERE id = ?", (run_id,))
+    return _run_dict(rows[0]) if rows else None
 
 
 def child_runs(store, run_id: str) -> list[dict[str, Any]]:

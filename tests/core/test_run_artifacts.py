@@ -20,7 +20,7 @@ from core_blocks import (
 from core_blocks.runtime import history
 from core_blocks.runtime.artifacts import get_artifact, list_artifacts
 from core_blocks.runtime.redaction import REDACTED
-from core_blocks.store import get_store
+from core_blocks.store import SCHEMA_VERSION, get_store
 from core_blocks.testing import reset_state
 from tests.core.test_store import raw_execute
 from tests.helpers import BLOCKS
@@ -147,12 +147,12 @@ def test_blocks_runs_show_and_artifacts_commands_show_them(block_home):
 def test_a_v3_store_migrates_to_artifacts_keeping_its_runs(any_store):
     nightly(ROWS)
     history.flush()
-    raw_execute("DROP TABLE run_artifacts",
+    raw_execute("DROP TABLE run_artifacts", "ALTER TABLE runs DROP COLUMN worker",
                 "UPDATE core_blocks_meta SET value = '3' WHERE key = 'schema_version'")
     reset_state()
 
     store = get_store()
     assert [r["fn_name"] for r in history.list_runs(store)] == ["summarise", "nightly"]
-    assert store.schema_version() == 4 and list_artifacts(store) == []
+    assert store.schema_version() == SCHEMA_VERSION and list_artifacts(store) == []
     nightly(ROWS)
     assert len(list_artifacts(get_store())) == 2

@@ -159,6 +159,7 @@ def test_runs_recorded_before_heartbeats_read_as_crashed_after_the_migration(any
     raw_execute("DROP TABLE run_artifacts",  # v4: a v2 store had no artifacts either
                 "ALTER TABLE runs DROP COLUMN heartbeat",
                 "ALTER TABLE runs DROP COLUMN heartbeat_timeout",
+                "ALTER TABLE runs DROP COLUMN worker",  # v5
                 "UPDATE core_blocks_meta SET value = '2' WHERE key = 'schema_version'",
                 "UPDATE runs SET state = 'Running', state_name = 'Running', ended = NULL,"
                 " created = created - 3600, started = started - 3600")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-INTEGRATIONS = ("prefect_aws", "prefect_dbt", "prefect_docker", "prefect_slack")
+INTEGRATIONS = ("prefect_aws", "prefect_dbt", "prefect_docker", "prefect_slack", "prefect_dask")
 
 
 def pip(*args: str, cwd: Path | None = None, python: str = sys.executable

@@ -30,7 +30,8 @@ def test_each_integration_package_is_reported_with_its_distribution():
 
     found = packages(report)
     assert code == 0, report
-    assert set(found) == {"prefect_aws", "prefect_dbt", "prefect_docker", "prefect_slack"}
+    assert set(found) == {"prefect_aws", "prefect_dbt", "prefect_docker", "prefect_slack",
+                          "prefect_dask"}
     for module, ours in diagnostics.INTEGRATION_DISTRIBUTIONS.items():
         assert found[module]["ok"] is True
         assert found[module]["detail"].startswith(f"{ours} 0.1.0 (")

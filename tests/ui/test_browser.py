@@ -135,6 +135,20 @@ def test_a_failed_runs_traceback_and_the_run_filters(page):
     expect(page.locator("main")).to_contain_text('"day": "2026-11-24"')
 
 
+def test_a_run_on_a_dask_worker_names_the_worker(page):
+    from core_blocks.runtime import history
+    from core_blocks.runtime.states import State, StateType
+    from core_blocks.store import get_store
+
+    run = history.Run("task", "score", {}, worker="tcp://10.0.0.7:40001 (node-7)",
+                      store=get_store())
+    run.set_state(State(StateType.COMPLETED))
+    history.flush()
+
+    open_route(page, f"#/run/{run.id}", f"task run {run.name}")
+    expect(page.locator("main")).to_contain_text("tcp://10.0.0.7:40001 (node-7)")
+
+
 def test_concurrency_limits_are_set_and_deleted(page):
     open_route(page, "#/limits", "Concurrency limits")
     page.fill("#limit-name", "warehouse")

@@ -511,6 +511,7 @@ async function runPage(id) {
   const r = await get(`/api/runs/${enc(id)}`);
   const rows = [["kind", r.kind], ["flow", r.flow_name || ""], ["state", badge(r.state_name)],
     ["attempts", r.attempts], ["started", when(r.started)], ["duration", seconds(r.duration)],
+    ...(r.worker ? [["worker", r.worker]] : []),
     ["parent", r.parent_id ? h("a", { href: runHref(r.parent_id) }, r.parent_id) : ""],
     ["id", r.id]];
   show(h("h1", {}, `${r.kind} run ${r.name}`),

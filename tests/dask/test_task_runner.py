@@ -1,0 +1,244 @@
+"""DaskTaskRunner runs a flow's tasks on Dask worker processes, and they behave as on the thread
+pool: futures, wait, map, retries, timeouts, caching, concurrency limits, hooks, states, sync
+and async tasks, and a Dask client inside a task."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import time
+
+import pytest
+
+from core_blocks import concurrency, flow, task
+from core_blocks.runtime.concurrency import set_limit
+from core_blocks.store import get_store
+from core_blocks.tasks import task_input_hash
+from prefect_dask import DaskTaskRunner, get_async_dask_client, get_dask_client
+
+
+@task
+def whereabouts(x: int) -> tuple[int, int]:
+    return x * 2, os.getpid()
+
+
+def test_submit_and_map_run_on_worker_processes(runner):
+    @flow(task_runner=runner)
+    def fan_out():
+        mapped = whereabouts.map([1, 2, 3, 4])
+        single = whereabouts.submit(10)
+        return [f.result() for f in mapped], single.result()
+
+    mapped, single = fan_out()
+
+    assert [value for value, _ in mapped] == [2, 4, 6, 8] and single[0] == 20
+    pids = {pid for _, pid in mapped} | {single[1]}
+    assert os.getpid() not in pids
+
+
+def test_futures_as_arguments_and_wait(runner):
+    @task
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @flow(task_runner=runner)
+    def chain():
+        first = add.submit(1, 2)
+        second = add.submit(first, 10)  # waits for first, off the flow's thread
+        second.wait()
+        return second.done(), second.state.name, second.result()
+
+    assert chain() == (True, "Completed", 13)
+
+
+def test_retries_then_the_final_state_and_error(runner, tmp_path):
+    counter = tmp_path / "attempts"
+
+    @task(retries=2, retry_delay_seconds=0)
+    def flaky() -> int:
+        seen = int(counter.read_text()) if counter.exists() else 0
+        counter.write_text(str(seen + 1))
+        if seen < 2:
+            raise ConnectionError(f"try {seen}")
+        return seen
+
+    @task
+    def broken() -> None:
+        raise ValueError("bad row 7")
+
+    @flow(task_runner=runner)
+    def pipeline():
+        ok, bad = flaky.submit(), broken.submit()
+        bad.wait()
+        return ok.result(), ok.run.attempts, bad.state
+
+    value, attempts, bad_state = pipeline()
+
+    assert (value, attempts) == (2, 3)
+    assert bad_state.name == "Failed" and bad_state.message == "ValueError: bad row 7"
+    with pytest.raises(ValueError, match="bad row 7"):
+        bad_state.result()
+
+
+def test_timeout_ends_the_run_timed_out(runner):
+    @task(timeout_seconds=0.5)
+    def slow() -> None:
+        time.sleep(5)
+
+    @flow(task_runner=runner)
+    def waits():
+        future = slow.submit()
+        future.wait()
+        return future.state
+
+    started = time.monotonic()
+    state = waits()
+
+    assert state.name == "TimedOut" and "timeout_seconds=0.5" in state.message
+    assert time.monotonic() - started < 4
+
+
+def test_cached_results_are_served_across_workers(runner, tmp_path):
+    marker = tmp_path / "calls"
+
+    @task(cache_key_fn=task_input_hash)
+    def expensive(x: int) -> int:
+        with marker.open("a") as out:
+            out.write("call\n")
+        return x + 1
+
+    @flow(task_runner=runner)
+    def twice():
+        first = expensive.submit(41).result()
+        second = expensive.submit(41)
+        return first, second.result(), second.state.name
+
+    assert twice() == (42, 42, "Cached")
+    assert marker.read_text().count("call") == 1
+
+
+def test_a_concurrency_limit_holds_across_worker_processes(runner, tmp_path):
+    set_limit(get_store(), "warehouse", 1)
+
+    @task
+    def load(n: int) -> tuple[float, float]:
+        with concurrency("warehouse", occupy=1):
+            started = time.time()
+            time.sleep(0.4)
+            return started, time.time()
+
+    @flow(task_runner=runner)
+    def loads():
+        return [f.result() for f in load.map(range(3))]
+
+    spans = sorted(loads())
+
+    assert all(later[0] >= earlier[1] - 0.01 
+               for earlier, later in zip(spans, spans[1:], strict=False))
+
+
+def test_hooks_run_with_the_final_state(runner, tmp_path):
+    log = tmp_path / "hooks"
+
+    def on_done(task_, run, state):
+        with log.open("a") as out:
+            out.write(f"{run.name.split('-')[0]} {state.name}\n")
+
+    @task(on_completion=[on_done], on_failure=[on_done])
+    def maybe(ok: bool) -> None:
+        if not ok:
+            raise RuntimeError("no")
+
+    @flow(task_runner=runner)
+    def both():
+        for f in [maybe.submit(True), maybe.submit(False)]:
+            f.wait()
+
+    both()
+
+    assert sorted(log.read_text().splitlines()) == ["maybe Completed", "maybe Failed"]
+
+
+def test_async_tasks_run_on_workers_from_async_and_sync_flows(runner):
+    @task
+    async def ping(x: int) -> tuple[int, int]:
+        await asyncio.sleep(0.01)
+        return x, os.getpid()
+
+    @flow(task_runner=runner)
+    async def async_flow():
+        futures = [ping.submit(i) for i in range(3)]
+        return [await f for f in futures]
+
+    @flow(task_runner=runner.duplicate())
+    def sync_flow():
+        return ping.submit(7).result()
+
+    results = asyncio.run(async_flow())
+    value, pid = sync_flow()
+
+    assert [x for x, _ in results] == [0, 1, 2] and (value, pid != os.getpid()) == (7, True)
+    assert os.getpid() not in {p for _, p in results}
+
+
+def test_get_dask_client_inside_tasks_reaches_the_cluster(runner, dask_cluster):
+    def square(x: int) -> int:
+        return x * x
+
+    @task
+    def spread() -> tuple[list[int], str]:
+        with get_dask_client() as client:
+            return client.gather(client.map(square, [1, 2, 3])), client.scheduler.address
+
+    @task
+    async def aspread() -> int:
+        async with get_async_dask_client() as client:
+            return await client.submit(square, 9)
+
+    @flow(task_runner=runner)
+    def uses_dask():
+        return spread.submit().result(), aspread.submit().result()
+
+    (squares, address), nine = uses_dask()
+
+    assert squares == [1, 4, 9] and nine == 81
+    assert address == dask_cluster.scheduler_address
+
+
+def test_default_runner_starts_and_closes_a_temporary_local_cluster():
+    runner = DaskTaskRunner(cluster_kwargs={"n_workers": 1, "threads_per_worker": 1,
+                                            "dashboard_address": None})
+
+    @flow(task_runner=runner)
+    def temporary():
+        from core_blocks.runtime.context import get_run_context
+
+        client = get_run_context().task_runner.client
+        return whereabouts.submit(3).result(), client.scheduler.address
+
+    (value, pid), address = temporary()
+
+    assert value == 6 and pid != os.getpid() and address.startswith("tcp://127.0.0.1:")
+
+
+@pytest.mark.parametrize(("keywords", "message"), [
+    ({"address": "tcp://127.0.0.1:8786", "cluster_kwargs": {"n_workers": 1}},
+     "either address (a running scheduler) or cluster"),
+    ({"cluster_kwargs": {"asynchronous": True}}, "cluster_kwargs cannot set 'asynchronous'"),
+    ({"cluster_class": "distributed.NoSuchCluster"}, "cluster_class 'distributed.NoSuchCluster' "
+                                                     "could not be imported"),
+])
+def test_bad_keywords_are_refused_with_the_fix(keywords, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        DaskTaskRunner(**keywords)
+
+
+def test_cluster_class_by_dotted_path_and_duplicate_keep_the_settings():
+    from distributed import LocalCluster
+
+    runner = DaskTaskRunner(cluster_class="distributed.LocalCluster",
+                            cluster_kwargs={"n_workers": 1}, adapt_kwargs={"maximum": 2})
+
+    assert runner.cluster_class is LocalCluster
+    assert runner.duplicate() == runner and runner.duplicate() is not runner
