@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from core_blocks.store import get_store
 
@@ -76,21 +75,29 @@ def read(me, until):
     return {"loads": loads, "failures": failures[:5], "failed": len(failures)}
 
 
-role, me, start, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-while time.time() < start:  # start together, for the most overlap
-    time.sleep(0.001)
-result = (write if role == "writer" else read)(me, start + seconds)
+role, me, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+Bucket.load("raw")  # imports and the store's connection: before the clock starts
+print("ready", flush=True)
+sys.stdin.readline()  # every worker is ready: go, together, for the most overlap
+result = (write if role == "writer" else read)(me, time.time() + seconds)
 print(json.dumps(result))
 '''
 
 
-def run(script, start):
+def run(script):
+    """Start every worker, wait until each has loaded once (start-up is not timed on a busy
+    machine), then let them all go at once."""
     procs = [
-        subprocess.Popen([sys.executable, str(script), role, str(i), str(start), str(SECONDS)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=dict(os.environ))
+        subprocess.Popen([sys.executable, str(script), role, str(i), str(SECONDS)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ))
         for role, count in (("writer", WRITERS), ("reader", READERS)) for i in range(count)
     ]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()[-3000:]
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
@@ -109,7 +116,7 @@ def test_loads_during_overwrites_always_see_one_whole_tree(any_store, tmp_path):
                           capture_output=True, text=True, env=dict(os.environ), timeout=60)
     assert seed.returncode == 0, seed.stderr[-3000:]
 
-    writers, readers = run(script, time.time() + 1.5)
+    writers, readers = run(script)
 
     # The race needs many overwrites, not a fair share per writer: the load-change-save
     # writer can lose most conflicts to the blind one on a busy machine (seen: 6 against 609).

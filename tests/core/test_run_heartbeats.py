@@ -98,7 +98,8 @@ def test_a_killed_flow_reads_as_crashed_and_doctor_fix_records_it(any_store, sho
 
     doctor = blocks("doctor", "--json")
     assert doctor.returncode == 1
-    finding = next(f for f in json.loads(doctor.stdout)["findings"] if f["area"] == "runs")
+    finding = next(f for f in json.loads(doctor.stdout)["findings"]
+               if (f["area"], f["name"]) == ("runs", "crashed runs"))
     assert not finding["ok"] and "2 run(s)" in finding["detail"] and flow_name in finding["detail"]
 
     fixed = blocks("doctor", "--fix", "--json")
