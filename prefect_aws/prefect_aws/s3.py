@@ -20,6 +20,7 @@ from prefect_aws import ignore_files, objects, transfers
 from prefect_aws.credentials import AwsCredentials, MinIOCredentials
 from prefect_aws.errors import LocalPathNotFound, aws_errors
 from prefect_aws.in_thread import in_thread
+from prefect_aws.listing import S3Object
 
 _MiB = 1024 * 1024
 _MIN_PART = 5 * _MiB  # S3 refuses smaller parts, except the last one
@@ -67,6 +68,11 @@ class S3Bucket(ObjectStorageBlock):
         if not value or "/" in value or value != value.strip():
             raise ValueError("must be a bucket name like 'raw-data' (no '/', no spaces)")
         return value
+
+    @field_validator("bucket_folder", mode="before")
+    @classmethod
+    def _no_folder(cls, value: Any) -> Any:
+        return "" if value is None else value  # Prefect's blocks take None for "no folder"
 
     @field_validator("bucket_folder")
     @classmethod
@@ -162,7 +168,9 @@ class S3Bucket(ObjectStorageBlock):
     def list_objects(self, folder: str = "", delimiter: str = "", page_size: int | None = None,
                      max_items: int | None = None, jmespath_query: str | None = None
                      ) -> list[Any]:
-        """Paths under folder, relative to bucket_folder and sorted.
+        """Paths under folder, relative to bucket_folder and sorted: each an `S3Object`, a
+        str that also reads as S3's description of the object, as Prefect's returns it
+        (`obj["Key"]` is the full key, `obj["Size"]`, `obj["LastModified"]`...).
 
         With `delimiter="/"` only folder's direct children are listed, sub-folders as
         "sub/". `page_size` sets the keys fetched per request, `max_items` caps the total.
@@ -171,10 +179,12 @@ class S3Bucket(ObjectStorageBlock):
         """
         found = objects.search_objects(
             self._client(), self.bucket_name, self._prefix(folder), delimiter, page_size,
-            max_items, jmespath_query or "[Contents[].Key, CommonPrefixes[].Prefix][]")
+            max_items, jmespath_query or "[Contents[], CommonPrefixes[]][]")
         if jmespath_query:
             return found
-        return sorted(self._relative(key) for key in found)
+        listed = (S3Object(self._relative(item.get("Key") or item["Prefix"]), item)
+                  for item in found)
+        return sorted(listed, key=str)
 
     def upload_from_path(self, from_path: str | Path, to_path: str | None = None) -> str:
         """Stream a local file to to_path (default: the file's name); return the path."""
