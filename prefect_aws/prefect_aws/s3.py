@@ -109,7 +109,11 @@ class S3Bucket(ObjectStorageBlock):
         return self.credentials.get_s3_client(params)
 
     def _key(self, path: str | Path) -> str:
-        """The S3 key for a path relative to bucket_folder; refuses paths that escape it."""
+        """The S3 key for a path relative to bucket_folder; refuses paths that escape it.
+
+        A path that already starts with bucket_folder (a full key, as listings' obj["Key"]
+        and Prefect's methods return) is taken as that key, not prefixed twice, as Prefect
+        does."""
         parts: list[str] = []
         for part in str(path).split("/"):
             if part in ("", "."):
@@ -122,7 +126,14 @@ class S3Bucket(ObjectStorageBlock):
                 parts.pop()
             else:
                 parts.append(part)
+        joined = "/".join(parts)
+        if self._folder and (joined == self._folder or joined.startswith(self._folder + "/")):
+            return joined
         return "/".join(([self._folder] if self._folder else []) + parts)
+
+    def _resolve_path(self, path: str | Path) -> str:
+        """The full S3 key of path (Prefect's name for `_key`)."""
+        return self._key(path)
 
     @property
     def _folder(self) -> str:

@@ -60,3 +60,12 @@ def test_no_bucket_folder_is_none_as_in_prefect(s3_bucket):
                       credentials=s3_bucket.credentials)
     assert bucket.bucket_folder == ""
     assert bucket.write_path("top.txt", b"x") == "top.txt"
+
+
+def test_a_full_key_is_not_prefixed_twice(foldered):
+    assert foldered.read_path("exports/sub/b.csv") == b"sub/b.csv"
+    assert foldered._resolve_path("exports/a.csv") == "exports/a.csv"
+    assert foldered._resolve_path("a.csv") == "exports/a.csv"
+    assert foldered._resolve_path("exportsX/a.csv") == "exports/exportsX/a.csv"
+    for obj in foldered.list_objects():
+        assert foldered.read_path(obj["Key"]) == str(obj).encode()
