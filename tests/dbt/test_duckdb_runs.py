@@ -285,3 +285,28 @@ def test_async_code_runs_a_task_in_a_thread_and_awaiting_it_fails(shop_project,
     runs = [history.get_run(get_store(), a["run_id"]) for a in list_artifacts(get_store())]
     assert [(r["fn_name"], r["state_name"]) for r in runs] == [
         ("trigger_dbt_cli_command", "Completed")] * 2  # the awaited call ran too
+
+
+def test_a_triggered_operation_runs_in_the_background(shop_project, duckdb_profile):
+    with DbtCoreOperation(commands=["pwd", "dbt seed"], project_dir=shop_project,
+                          dbt_cli_profile=duckdb_profile) as operation:
+        process = operation.trigger()
+        process.wait_for_completion()
+        pwd, seed = process.fetch_result()
+    assert process.return_code == 0
+    assert pwd.output == [str(shop_project)] and pwd.return_code == 0
+    assert node_names(seed) == {("seed", "raw_orders")}
+
+
+def test_a_failed_command_fails_the_triggered_process(shop_project, duckdb_profile):
+    process = DbtCoreOperation(commands=["ls no-such-folder", "dbt seed"],
+                               project_dir=shop_project,
+                               dbt_cli_profile=duckdb_profile).trigger()
+    with pytest.raises(DbtInvocationError, match="'ls no-such-folder' exited with code 2"):
+        process.wait_for_completion()
+    assert process.return_code == 1
+
+
+def test_a_command_that_is_not_dbt_runs_without_a_shell(shop_project):
+    [echo] = DbtCoreOperation(commands=["echo '$HOME; rm -rf x'"], project_dir=shop_project).run()
+    assert echo.output == ["$HOME; rm -rf x"]

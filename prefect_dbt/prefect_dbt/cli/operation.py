@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from core_blocks import Block
 from prefect_dbt.cli.credentials import DbtCliProfile
+from prefect_dbt.cli.process import CommandResult, DbtCoreProcess, is_dbt, run_command
 from prefect_dbt.results import DbtResult
 
 
@@ -29,7 +30,9 @@ class DbtCoreOperation(Block):
     _block_type_slug = "dbt-core-operation"
     _documentation_url = "https://docs.getdbt.com/reference/dbt-commands"
 
-    commands: list[str] = Field(min_length=1, description="dbt commands, run in this order")
+    commands: list[str] = Field(
+        min_length=1, description="Commands, run in this order: dbt ones in this process, "
+        "others (pwd, ls) as a subprocess in project_dir")
     project_dir: str | None = Field(default=None, description="The dbt project's folder")
     profiles_dir: str | None = Field(
         default=None, description="Folder of profiles.yml; dbt_cli_profile is written there "
@@ -49,14 +52,31 @@ class DbtCoreOperation(Block):
         """A pathlib.Path is taken as Prefect's field takes it, and saved as its text."""
         return os.fspath(value) if isinstance(value, os.PathLike) else value
 
-    def run(self) -> list[DbtResult]:
-        """Run every command, each as a trigger_dbt_cli_command task; stops at the first
-        failure (raising it) and returns every result otherwise."""
+    def run(self) -> list[DbtResult | CommandResult]:
+        """Run every command in order and return their results; stops at the first failure,
+        raising it. A dbt command runs as a trigger_dbt_cli_command task (in this process);
+        any other (`pwd`, `ls models`) as a subprocess in project_dir, split like a shell but
+        without one (no pipes, no `$VAR`)."""
         from prefect_dbt.cli.commands import trigger_dbt_cli_command
 
-        return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
-                                        profiles_dir=self.profiles_dir,
-                                        dbt_cli_profile=self.dbt_cli_profile,
-                                        overwrite_profiles=self.overwrite_profiles,
-                                        stream_output=self.stream_output)
-                for command in self.commands]
+        results: list[DbtResult | CommandResult] = []
+        for command in self.commands:
+            if not is_dbt(command):
+                results.append(run_command(command, self.project_dir))
+                continue
+            results.append(trigger_dbt_cli_command(
+                command, project_dir=self.project_dir, profiles_dir=self.profiles_dir,
+                dbt_cli_profile=self.dbt_cli_profile,
+                overwrite_profiles=self.overwrite_profiles, stream_output=self.stream_output))
+        return results
+
+    def trigger(self) -> DbtCoreProcess:
+        """Start running the commands in the background (as Prefect's block does); the
+        process's `wait_for_completion()`, `fetch_result()` and `return_code` follow it."""
+        return DbtCoreProcess(self.run)
+
+    def __enter__(self) -> DbtCoreOperation:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        """Nothing to close: a triggered process finishes on its own (wait for it inside)."""
