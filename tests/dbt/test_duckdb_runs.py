@@ -310,3 +310,21 @@ def test_a_failed_command_fails_the_triggered_process(shop_project, duckdb_profi
 def test_a_command_that_is_not_dbt_runs_without_a_shell(shop_project):
     [echo] = DbtCoreOperation(commands=["echo '$HOME; rm -rf x'"], project_dir=shop_project).run()
     assert echo.output == ["$HOME; rm -rf x"]
+
+
+def test_prefects_async_names_run_the_command_in_a_thread(shop_project, duckdb_profile):
+    import asyncio
+
+    from prefect_dbt.cli.commands import arun_dbt_model, arun_dbt_seed
+
+    @flow
+    async def nightly():
+        await arun_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        return await arun_dbt_model(project_dir=shop_project, dbt_cli_profile=duckdb_profile,
+                                    extra_command_args=["--select", "orders"])
+
+    result = asyncio.run(nightly())
+    assert node_names(result) == {("model", "orders")}
+    runs = [history.get_run(get_store(), a["run_id"]) for a in list_artifacts(get_store())]
+    assert {(r["fn_name"], r["state_name"], r["flow_name"]) for r in runs} == {
+        ("trigger_dbt_cli_command", "Completed", "nightly")}
