@@ -328,3 +328,16 @@ def test_prefects_async_names_run_the_command_in_a_thread(shop_project, duckdb_p
     runs = [history.get_run(get_store(), a["run_id"]) for a in list_artifacts(get_store())]
     assert {(r["fn_name"], r["state_name"], r["flow_name"]) for r in runs} == {
         ("trigger_dbt_cli_command", "Completed", "nightly")}
+
+
+def test_an_operation_writes_its_profile_to_profiles_dir_once(shop_project, duckdb_profile,
+                                                              tmp_path):
+    from prefect_dbt.cli.commands import dbt_build_task, run_dbt_build
+
+    folder = tmp_path / "profiles"
+    seed, run = DbtCoreOperation(commands=["dbt seed", "dbt run --select orders"],
+                                 project_dir=shop_project, profiles_dir=folder,
+                                 dbt_cli_profile=duckdb_profile).run()
+    assert node_names(run) == {("model", "orders")}
+    assert (folder / "profiles.yml").exists()
+    assert dbt_build_task is run_dbt_build  # Prefect's older name

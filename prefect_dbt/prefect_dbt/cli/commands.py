@@ -130,6 +130,14 @@ def run_dbt_snapshot(**kwargs: Any) -> DbtResult:
     return trigger_dbt_cli_command("dbt snapshot", **kwargs)
 
 
+# Prefect's older task names (prefect_dbt.cli.tasks), the same commands.
+dbt_build_task = run_dbt_build
+dbt_model_task = run_dbt_run
+dbt_test_task = run_dbt_test
+dbt_seed_task = run_dbt_seed
+dbt_snapshot_task = run_dbt_snapshot
+
+
 # -- Prefect's async names: the same commands for async code, run in a worker thread ---------
 
 

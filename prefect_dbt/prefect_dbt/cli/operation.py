@@ -60,14 +60,17 @@ class DbtCoreOperation(Block):
         from prefect_dbt.cli.commands import trigger_dbt_cli_command
 
         results: list[DbtResult | CommandResult] = []
+        profile = self.dbt_cli_profile
         for command in self.commands:
             if not is_dbt(command):
                 results.append(run_command(command, self.project_dir))
                 continue
             results.append(trigger_dbt_cli_command(
                 command, project_dir=self.project_dir, profiles_dir=self.profiles_dir,
-                dbt_cli_profile=self.dbt_cli_profile,
-                overwrite_profiles=self.overwrite_profiles, stream_output=self.stream_output))
+                dbt_cli_profile=profile, overwrite_profiles=self.overwrite_profiles,
+                stream_output=self.stream_output))
+            if self.profiles_dir is not None:
+                profile = None  # written there once: the next commands read that file
         return results
 
     def trigger(self) -> DbtCoreProcess:
