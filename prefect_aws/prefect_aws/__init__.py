@@ -18,6 +18,7 @@ _EXPORTS = {  # public name -> module defining it
     "AwsCredentials": "prefect_aws.credentials",
     "MinIOCredentials": "prefect_aws.credentials",
     "S3Bucket": "prefect_aws.s3",
+    "LambdaFunction": "prefect_aws.lambda_function",
     "AwsSecret": "prefect_aws.secrets_manager",
     "AwsSecretsManagerBackend": "prefect_aws.secret_backend",
     "AwsError": "prefect_aws.errors",
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
         S3ObjectArchived,
         S3ObjectNotFound,
     )
+    from prefect_aws.lambda_function import LambdaFunction
     from prefect_aws.s3 import S3Bucket
     from prefect_aws.secret_backend import AwsSecretsManagerBackend
     from prefect_aws.secrets_manager import AwsSecret

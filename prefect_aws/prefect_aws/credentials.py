@@ -7,10 +7,11 @@ import json
 import threading
 import time
 import uuid
+import weakref
 from abc import abstractmethod
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationInfo, field_validator
 
@@ -91,23 +92,26 @@ class _BotoCredentials(CredentialsBlock):
 
         `aws_client_parameters` replaces the block's own for this client.
         """
-        service = client_type.value if isinstance(client_type, ClientType) else client_type
-        params = aws_client_parameters or self.aws_client_parameters
+        return _get_client_cached(self, client_type, aws_client_parameters)
+
+    def _cached_client(self, service: str, params: AwsClientParameters) -> tuple[Any, bool]:
+        """(the client, whether it came from this block's cache)."""
         cache_key = (service, hashlib.sha256(
             (self._state_digest() + json.dumps(params.model_dump(mode="json"), sort_keys=True,
                                                default=str)).encode()).hexdigest())
         client, renew_at = self._clients.get(cache_key, (None, None))
-        if client is None or (renew_at is not None and time.time() >= renew_at):
-            kwargs = params.client_kwargs()
-            session, expires_at = self._new_session()
-            with aws_errors(endpoint=kwargs.get("endpoint_url")), _client_lock:
-                client = session.client(service, **kwargs)
-            self._clients.pop(cache_key, None)
-            if len(self._clients) >= _MAX_CLIENTS:  # clients of changed fields age out
-                self._clients.pop(next(iter(self._clients)))
-            self._clients[cache_key] = (
-                client, None if expires_at is None else expires_at - _RENEW_BEFORE)
-        return client
+        if client is not None and (renew_at is None or time.time() < renew_at):
+            return client, True
+        kwargs = params.client_kwargs()
+        session, expires_at = self._new_session()
+        with aws_errors(endpoint=kwargs.get("endpoint_url")), _client_lock:
+            client = session.client(service, **kwargs)
+        self._clients.pop(cache_key, None)
+        if len(self._clients) >= _MAX_CLIENTS:  # clients of changed fields age out
+            self._clients.pop(next(iter(self._clients)))
+        self._clients[cache_key] = (
+            client, None if expires_at is None else expires_at - _RENEW_BEFORE)
+        return client, False
 
     def get_secrets_manager_client(self) -> Any:
         """A boto3 Secrets Manager client."""
@@ -116,6 +120,59 @@ class _BotoCredentials(CredentialsBlock):
     def get_s3_client(self, aws_client_parameters: AwsClientParameters | None = None) -> Any:
         """A boto3 S3 client."""
         return self.get_client("s3", aws_client_parameters)
+
+
+class _ClientCacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+class _ClientCache:
+    """The clients every credentials block keeps (each block its own, so a client never
+    outlives the block or crosses to another), called as Prefect's `_get_client_cached(ctx,
+    client_type)` is, with `cache_info()` and `cache_clear()` as functools.lru_cache has
+    them: Prefect's tests and code that tunes caching read them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._blocks: list[weakref.ref] = []  # blocks holding clients, for cache_clear
+        self.hits = self.misses = 0
+
+    def __call__(self, ctx: _BotoCredentials, client_type: str | ClientType,
+                 aws_client_parameters: AwsClientParameters | None = None) -> Any:
+        service = client_type.value if isinstance(client_type, ClientType) else client_type
+        had_clients = bool(ctx._clients)
+        client, hit = ctx._cached_client(service,
+                                         aws_client_parameters or ctx.aws_client_parameters)
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+                if not had_clients:
+                    self._blocks = [r for r in self._blocks if r() is not None]
+                    self._blocks.append(weakref.ref(ctx))
+        return client
+
+    def cache_info(self) -> _ClientCacheInfo:
+        live = [b for b in (r() for r in self._blocks) if b is not None]
+        return _ClientCacheInfo(self.hits, self.misses, _MAX_CLIENTS,
+                                sum(len(b._clients) for b in live))
+
+    def cache_clear(self) -> None:
+        """Forget every block's clients and the counts."""
+        with self._lock:
+            for ref in self._blocks:
+                block = ref()
+                if block is not None:
+                    block._clients.clear()
+            self._blocks = []
+            self.hits = self.misses = 0
+
+
+_get_client_cached = _ClientCache()
 
 
 class AwsCredentials(_BotoCredentials):

@@ -11,10 +11,12 @@ from core_blocks import hookimpl
 def register_block_types():
     from prefect_aws.client_parameters import AwsClientParameters
     from prefect_aws.credentials import AwsCredentials, MinIOCredentials
+    from prefect_aws.lambda_function import LambdaFunction
     from prefect_aws.s3 import S3Bucket
     from prefect_aws.secrets_manager import AwsSecret
 
-    return [AwsClientParameters, AwsCredentials, MinIOCredentials, S3Bucket, AwsSecret]
+    return [AwsClientParameters, AwsCredentials, MinIOCredentials, S3Bucket, AwsSecret,
+            LambdaFunction]
 
 
 @hookimpl

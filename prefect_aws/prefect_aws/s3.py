@@ -22,6 +22,7 @@ from prefect_aws import ignore_files, objects, transfers
 from prefect_aws.credentials import AwsCredentials, MinIOCredentials
 from prefect_aws.error_translation import aws_errors
 from prefect_aws.errors import LocalPathNotFound
+from prefect_aws.listing import S3Object
 
 _MiB = 1024 * 1024
 _MIN_PART = 5 * _MiB  # S3 refuses smaller parts, except the last one
@@ -77,6 +78,11 @@ class S3Bucket(ObjectStorageBlock):
                              "digit, not shaped like an IP address (e.g. 'raw-data')")
         return value
 
+    @field_validator("bucket_folder", mode="before")
+    @classmethod
+    def _no_folder(cls, value: Any) -> Any:
+        return "" if value is None else value  # Prefect's blocks take None for "no folder"
+
     @field_validator("bucket_folder")
     @classmethod
     def _folder_stays_in_bucket(cls, value: str) -> str:
@@ -112,7 +118,11 @@ class S3Bucket(ObjectStorageBlock):
         return self.credentials.get_s3_client(params)
 
     def _key(self, path: str | Path) -> str:
-        """The S3 key for a path relative to bucket_folder; refuses paths that escape it."""
+        """The S3 key for a path relative to bucket_folder; refuses paths that escape it.
+
+        A path that already starts with bucket_folder (a full key, as listings' obj["Key"]
+        and Prefect's methods return) is taken as that key, not prefixed twice, as Prefect
+        does."""
         parts: list[str] = []
         for part in str(path).split("/"):
             if part in ("", "."):
@@ -125,7 +135,14 @@ class S3Bucket(ObjectStorageBlock):
                 parts.pop()
             else:
                 parts.append(part)
+        joined = "/".join(parts)
+        if self._folder and (joined == self._folder or joined.startswith(self._folder + "/")):
+            return joined
         return "/".join(([self._folder] if self._folder else []) + parts)
+
+    def _resolve_path(self, path: str | Path) -> str:
+        """The full S3 key of path (Prefect's name for `_key`)."""
+        return self._key(path)
 
     @property
     def _folder(self) -> str:
@@ -174,7 +191,9 @@ class S3Bucket(ObjectStorageBlock):
     def list_objects(self, folder: str = "", delimiter: str = "", page_size: int | None = None,
                      max_items: int | None = None, jmespath_query: str | None = None
                      ) -> list[Any]:
-        """Paths under folder, relative to bucket_folder and sorted.
+        """Paths under folder, relative to bucket_folder and sorted: each an `S3Object`, a
+        str that also reads as S3's description of the object, as Prefect's returns it
+        (`obj["Key"]` is the full key, `obj["Size"]`, `obj["LastModified"]`...).
 
         With `delimiter="/"` only folder's direct children are listed, sub-folders as
         "sub/". `page_size` sets the keys fetched per request, `max_items` caps the total.
@@ -183,10 +202,12 @@ class S3Bucket(ObjectStorageBlock):
         """
         found = objects.search_objects(
             self._client(), self.bucket_name, self._prefix(folder), delimiter, page_size,
-            max_items, jmespath_query or "[Contents[].Key, CommonPrefixes[].Prefix][]")
+            max_items, jmespath_query or "[Contents[], CommonPrefixes[]][]")
         if jmespath_query:
             return found
-        return sorted(self._relative(key) for key in found)
+        listed = (S3Object(self._relative(item.get("Key") or item["Prefix"]), item)
+                  for item in found)
+        return sorted(listed, key=str)
 
     @threaded_dispatch
     def upload_from_path(self, from_path: str | Path, to_path: str | None = None) -> str:

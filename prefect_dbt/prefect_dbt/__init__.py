@@ -22,6 +22,8 @@ _EXPORTS = {  # public name -> module defining it
     "PostgresTargetConfigs": "prefect_dbt.cli.configs.postgres",
     "SnowflakeTargetConfigs": "prefect_dbt.cli.configs.snowflake",
     "BigQueryTargetConfigs": "prefect_dbt.cli.configs.bigquery",
+    "PrefectDbtRunner": "prefect_dbt.core.runner",
+    "PrefectDbtSettings": "prefect_dbt.core.settings",
     "DbtResult": "prefect_dbt.results",
     "NodeResult": "prefect_dbt.results",
     "DbtError": "prefect_dbt.errors",
@@ -43,5 +45,7 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
     from prefect_dbt.cli.configs.snowflake import SnowflakeTargetConfigs
     from prefect_dbt.cli.credentials import DbtCliProfile
     from prefect_dbt.cli.operation import DbtCoreOperation
+    from prefect_dbt.core.runner import PrefectDbtRunner
+    from prefect_dbt.core.settings import PrefectDbtSettings
     from prefect_dbt.errors import DbtConfigError, DbtError, DbtFailure, DbtInvocationError
     from prefect_dbt.results import DbtResult, NodeResult

@@ -14,9 +14,10 @@ from typing import Any
 _lock = threading.Lock()
 
 
-def invoke(args: list[str], on_event: Callable[[str, str], None]) -> Any:
-    """Run dbt with `args` (no leading "dbt"); `on_event(level, message)` gets every log line
-    as dbt emits it, from whichever thread emits it. Returns dbt's dbtRunnerResult."""
+def invoke(args: list[str], on_event: Callable[[str, str], None], **kwargs: Any) -> Any:
+    """Run dbt with `args` (no leading "dbt") and dbt's keyword options; `on_event(level,
+    message)` gets every log line as dbt emits it, from whichever thread emits it. Returns
+    dbt's dbtRunnerResult."""
     from dbt.cli.main import dbtRunner
 
     def callback(event: Any) -> None:
@@ -24,7 +25,7 @@ def invoke(args: list[str], on_event: Callable[[str, str], None]) -> Any:
 
     with _lock:
         try:
-            return dbtRunner(callbacks=[callback]).invoke(args)
+            return dbtRunner(callbacks=[callback]).invoke(args, **kwargs)
         finally:
             _release_duckdb()
 

@@ -286,3 +286,19 @@ def test_an_assume_role_call_in_flight_holds_up_no_other_client(aws_env, monkeyp
     assert other.meta.service_model.service_name == "s3"
     assert took < 2.0, f"a plain client waited {took:.1f} s on another block's STS call"
     assert not waiting.is_alive() and "Could not assume the role" in str(outcome["error"])
+
+
+def test_the_client_cache_counts_as_prefects_get_client_cached(mocked_aws, aws_credentials):
+    from prefect_aws.credentials import _get_client_cached
+
+    _get_client_cached.cache_clear()
+    first = aws_credentials.get_client("s3")
+    assert aws_credentials.get_client("s3") is first is aws_credentials.get_s3_client()
+    assert _get_client_cached.cache_info()[:2] == (2, 1)
+    aws_credentials.region_name = "eu-west-1"
+    second = aws_credentials.get_client("s3")
+    assert second is not first and _get_client_cached.cache_info().misses == 2
+
+    _get_client_cached.cache_clear()
+    assert _get_client_cached.cache_info()[:2] == (0, 0)
+    assert aws_credentials.get_client("s3") is not second  # cleared: built again

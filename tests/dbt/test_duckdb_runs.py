@@ -288,3 +288,59 @@ def test_async_flow_awaits_the_tasks_and_the_operation(shop_project, duckdb_prof
     runs = [history.get_run(get_store(), a["run_id"]) for a in list_artifacts(get_store())]
     assert [(r["fn_name"], r["state_name"]) for r in runs] == [
         ("trigger_dbt_cli_command", "Completed")] * 3
+
+
+def test_a_triggered_operation_runs_in_the_background(shop_project, duckdb_profile):
+    with DbtCoreOperation(commands=["pwd", "dbt seed"], project_dir=shop_project,
+                          dbt_cli_profile=duckdb_profile) as operation:
+        process = operation.trigger()
+        process.wait_for_completion()
+        pwd, seed = process.fetch_result()
+    assert process.return_code == 0
+    assert pwd.output == [str(shop_project)] and pwd.return_code == 0
+    assert node_names(seed) == {("seed", "raw_orders")}
+
+
+def test_a_failed_command_fails_the_triggered_process(shop_project, duckdb_profile):
+    process = DbtCoreOperation(commands=["ls no-such-folder", "dbt seed"],
+                               project_dir=shop_project,
+                               dbt_cli_profile=duckdb_profile).trigger()
+    with pytest.raises(DbtInvocationError, match="'ls no-such-folder' exited with code 2"):
+        process.wait_for_completion()
+    assert process.return_code == 1
+
+
+def test_a_command_that_is_not_dbt_runs_without_a_shell(shop_project):
+    [echo] = DbtCoreOperation(commands=["echo '$HOME; rm -rf x'"], project_dir=shop_project).run()
+    assert echo.output == ["$HOME; rm -rf x"]
+
+
+def test_prefects_async_names_run_the_command_in_a_thread(shop_project, duckdb_profile):
+    import asyncio
+
+    from prefect_dbt.cli.commands import arun_dbt_model, arun_dbt_seed
+
+    @flow
+    async def nightly():
+        await arun_dbt_seed(project_dir=shop_project, dbt_cli_profile=duckdb_profile)
+        return await arun_dbt_model(project_dir=shop_project, dbt_cli_profile=duckdb_profile,
+                                    extra_command_args=["--select", "orders"])
+
+    result = asyncio.run(nightly())
+    assert node_names(result) == {("model", "orders")}
+    runs = [history.get_run(get_store(), a["run_id"]) for a in list_artifacts(get_store())]
+    assert {(r["fn_name"], r["state_name"], r["flow_name"]) for r in runs} == {
+        ("trigger_dbt_cli_command", "Completed", "nightly")}
+
+
+def test_an_operation_writes_its_profile_to_profiles_dir_once(shop_project, duckdb_profile,
+                                                              tmp_path):
+    from prefect_dbt.cli.commands import dbt_build_task, run_dbt_build
+
+    folder = tmp_path / "profiles"
+    seed, run = DbtCoreOperation(commands=["dbt seed", "dbt run --select orders"],
+                                 project_dir=shop_project, profiles_dir=folder,
+                                 dbt_cli_profile=duckdb_profile).run()
+    assert node_names(run) == {("model", "orders")}
+    assert (folder / "profiles.yml").exists()
+    assert dbt_build_task is run_dbt_build  # Prefect's older name

@@ -142,6 +142,53 @@ def run_dbt_snapshot(**kwargs: Any) -> DbtResult:
     return trigger_dbt_cli_command("dbt snapshot", **kwargs)
 
 
+# Prefect's older task names (prefect_dbt.cli.tasks), the same commands.
+dbt_build_task = run_dbt_build
+dbt_model_task = run_dbt_run
+dbt_test_task = run_dbt_test
+dbt_seed_task = run_dbt_seed
+dbt_snapshot_task = run_dbt_snapshot
+
+
+# -- Prefect's async names: the same commands for async code, run in a worker thread ---------
+
+
+async def _in_thread(run: Any, kwargs: dict[str, Any]) -> DbtResult:
+    import asyncio
+
+    return await asyncio.to_thread(run, **kwargs)  # the run context goes along
+
+
+async def arun_dbt_build(**kwargs: Any) -> DbtResult:
+    """run_dbt_build for async code: `await arun_dbt_build(project_dir=...)`."""
+    return await _in_thread(run_dbt_build, kwargs)
+
+
+async def arun_dbt_model(**kwargs: Any) -> DbtResult:
+    """run_dbt_model (`dbt run`) for async code."""
+    return await _in_thread(run_dbt_run, kwargs)
+
+
+async def arun_dbt_test(**kwargs: Any) -> DbtResult:
+    """run_dbt_test for async code."""
+    return await _in_thread(run_dbt_test, kwargs)
+
+
+async def arun_dbt_seed(**kwargs: Any) -> DbtResult:
+    """run_dbt_seed for async code."""
+    return await _in_thread(run_dbt_seed, kwargs)
+
+
+async def arun_dbt_snapshot(**kwargs: Any) -> DbtResult:
+    """run_dbt_snapshot for async code."""
+    return await _in_thread(run_dbt_snapshot, kwargs)
+
+
+async def arun_dbt_source_freshness(**kwargs: Any) -> DbtResult:
+    """run_dbt_source_freshness for async code."""
+    return await _in_thread(run_dbt_source_freshness, kwargs)
+
+
 @contextmanager
 def _profiles_dir(profile: DbtCliProfile | None, profiles_dir: str | Path | None,
                   overwrite: bool) -> Iterator[Path | None]:

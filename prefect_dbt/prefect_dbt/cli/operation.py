@@ -7,6 +7,7 @@ registering the block types does not import the task runtime: `blocks types` and
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import Field, field_validator
 from core_blocks import Block
 from core_blocks.dispatch import threaded_dispatch
 from prefect_dbt.cli.credentials import DbtCliProfile
+from prefect_dbt.cli.process import CommandResult, DbtCoreProcess, is_dbt, run_command
 from prefect_dbt.results import DbtResult
 
 
@@ -30,7 +32,9 @@ class DbtCoreOperation(Block):
     _block_type_slug = "dbt-core-operation"
     _documentation_url = "https://docs.getdbt.com/reference/dbt-commands"
 
-    commands: list[str] = Field(min_length=1, description="dbt commands, run in this order")
+    commands: list[str] = Field(
+        min_length=1, description="Commands, run in this order: dbt ones in this process, "
+        "others (pwd, ls) as a subprocess in project_dir")
     project_dir: str | None = Field(default=None, description="The dbt project's folder")
     profiles_dir: str | None = Field(
         default=None, description="Folder of profiles.yml; dbt_cli_profile is written there "
@@ -51,23 +55,40 @@ class DbtCoreOperation(Block):
         return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @threaded_dispatch
-    def run(self) -> list[DbtResult]:
-        """Run every command, each as a trigger_dbt_cli_command task; stops at the first
-        failure (raising it) and returns every result otherwise. In async code
-        `await operation.run()` runs them in a worker thread (Prefect 3's rule).
+    def run(self) -> list[DbtResult | CommandResult]:
+        """Run every command in order and return their results; stops at the first failure,
+        raising it. A dbt command runs as a trigger_dbt_cli_command task (in this process);
+        any other (`pwd`, `ls models`) as a subprocess in project_dir, split like a shell but
+        without one (no pipes, no `$VAR`). In async code `await operation.run()` runs them in
+        a worker thread (Prefect 3's rule).
 
         dbt_cli_profile is written once, before the first command, and serves them all; a
         temporary folder for it is removed after the last.
         """
         from prefect_dbt.cli.commands import _profiles_dir, trigger_dbt_cli_command
 
+        results: list[DbtResult | CommandResult] = []
         with _profiles_dir(self.dbt_cli_profile, self.profiles_dir,
                            self.overwrite_profiles) as folder:
-            # The profile goes with each command too, so that its secrets are masked in the
-            # command's log; the file written above holds it already, so it is not rewritten.
-            return [trigger_dbt_cli_command(command, project_dir=self.project_dir,
-                                            profiles_dir=folder,
-                                            dbt_cli_profile=self.dbt_cli_profile,
-                                            overwrite_profiles=False,
-                                            stream_output=self.stream_output, _sync=True)
-                    for command in self.commands]
+            for command in self.commands:
+                if not is_dbt(command):
+                    results.append(run_command(command, self.project_dir))
+                    continue
+                # The profile goes with each command too, so that its secrets are masked in
+                # the command's log; the file written above holds it, so it is not rewritten.
+                results.append(trigger_dbt_cli_command(
+                    command, project_dir=self.project_dir, profiles_dir=folder,
+                    dbt_cli_profile=self.dbt_cli_profile, overwrite_profiles=False,
+                    stream_output=self.stream_output, _sync=True))
+        return results
+
+    def trigger(self) -> DbtCoreProcess:
+        """Start running the commands in the background (as Prefect's block does); the
+        process's `wait_for_completion()`, `fetch_result()` and `return_code` follow it."""
+        return DbtCoreProcess(functools.partial(self.run, _sync=True))
+
+    def __enter__(self) -> DbtCoreOperation:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        """Nothing to close: a triggered process finishes on its own (wait for it inside)."""

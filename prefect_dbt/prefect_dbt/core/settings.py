@@ -1,0 +1,134 @@
+"""PrefectDbtSettings: the project, profiles and log level PrefectDbtRunner runs dbt with,
+from DBT_-prefixed environment variables or as given; and profiles.yml with blocks filled in."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from prefect_dbt.errors import DbtConfigError
+
+_LEVELS = ("debug", "info", "warn", "error", "none")
+# {{ prefect.blocks.<type-slug>.<name>.<field>[.<field>...] }} and {{ prefect.variables.<x> }}
+_REFERENCE = re.compile(r"\{\{\s*prefect\.(blocks|variables)\.([\w.-]+?)\s*\}\}")
+
+
+def _profiles_dir() -> Path:
+    """dbt's own rule: DBT_PROFILES_DIR, else the current folder if it holds profiles.yml,
+    else ~/.dbt."""
+    if os.environ.get("DBT_PROFILES_DIR"):
+        return Path(os.environ["DBT_PROFILES_DIR"])
+    if Path("profiles.yml").exists():
+        return Path.cwd()
+    return Path.home() / ".dbt"
+
+
+class PrefectDbtSettings(BaseModel):
+    """Where dbt finds the project and profiles.yml, and how much of its log to keep.
+
+    Each field defaults to its DBT_ environment variable (DBT_PROJECT_DIR, DBT_PROFILES_DIR,
+    DBT_LOG_LEVEL, DBT_TARGET_PATH), else dbt's own default.
+
+        >>> PrefectDbtSettings(project_dir="shop", profiles_dir="shop").project_dir
+        PosixPath('shop')
+    """
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    profiles_dir: Path = Field(default_factory=_profiles_dir,
+                               description="Folder holding profiles.yml")
+    project_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("DBT_PROJECT_DIR") or Path.cwd()),
+        description="Folder holding dbt_project.yml")
+    log_level: str = Field(
+        default_factory=lambda: os.environ.get("DBT_LOG_LEVEL", "info"),
+        description="dbt log lines below this level (debug, info, warn, error, none) are "
+                    "left out of the run's log; dbt's EventLevel is taken too")
+    target_path: Path = Field(
+        default_factory=lambda: Path(os.environ.get("DBT_TARGET_PATH", "target")),
+        description="dbt's target folder, relative to project_dir")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> str:
+        level = str(getattr(value, "value", value)).lower()
+        if level not in _LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LEVELS)}, not {value!r}")
+        return level
+
+    def load_profiles_yml(self) -> dict[str, Any]:
+        """profiles.yml as a dict."""
+        import yaml
+
+        path = self.profiles_dir / "profiles.yml"
+        if not path.exists():
+            raise DbtConfigError(f"No profiles.yml in {str(self.profiles_dir)!r}: set "
+                                 "profiles_dir (or DBT_PROFILES_DIR) to the folder holding it.")
+        return yaml.safe_load(path.read_text()) or {}
+
+    @contextmanager
+    def resolve_profiles_yml(self) -> Iterator[str]:
+        """A private temporary folder (removed afterwards) holding profiles.yml with every
+        `{{ prefect.blocks.<type-slug>.<name>.<field> }}` replaced by that saved block's
+        field (secret fields revealed, the file readable by you only), as Prefect's
+        templating does; dbt's own Jinja (`env_var`) is left to dbt."""
+        import yaml
+
+        profiles = _resolve(self.load_profiles_yml())
+        folder = Path(tempfile.mkdtemp(prefix="core-blocks-dbt-"))  # mode 0700
+        try:
+            path = folder / "profiles.yml"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                yaml.safe_dump(profiles, handle, sort_keys=False)
+            yield str(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _resolve(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _resolve(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    whole = _REFERENCE.fullmatch(value.strip())
+    if whole:  # the whole value: keep the field's type (a port stays a number)
+        return _reference(whole.group(1), whole.group(2))
+    return _REFERENCE.sub(lambda m: str(_reference(m.group(1), m.group(2))), value)
+
+
+def _reference(kind: str, path: str) -> Any:
+    from pydantic import SecretBytes, SecretStr
+
+    from core_blocks import Block
+
+    if kind == "variables":
+        raise DbtConfigError(
+            f"profiles.yml refers to prefect.variables.{path}: core-blocks has no variables. "
+            "Save the value as a block (String or Secret) and write "
+            "{{ prefect.blocks.string.<name>.value }}, or use dbt's env_var().")
+    parts = path.split(".")
+    if len(parts) < 3:
+        raise DbtConfigError(
+            f"profiles.yml refers to prefect.blocks.{path}: write "
+            "prefect.blocks.<type-slug>.<block-name>.<field>, e.g. "
+            "prefect.blocks.secret.warehouse-password.value.")
+    value: Any = Block.load(f"{parts[0]}/{parts[1]}")
+    for field in parts[2:]:
+        value = value.get(field) if isinstance(value, dict) else getattr(value, field, None)
+        if isinstance(value, (SecretStr, SecretBytes)):
+            value = value.get_secret_value()
+        if value is None:
+            raise DbtConfigError(f"profiles.yml refers to prefect.blocks.{path}: block "
+                                 f"{parts[0]}/{parts[1]} has no field {field!r} set.")
+    return value
