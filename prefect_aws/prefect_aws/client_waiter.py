@@ -16,7 +16,8 @@ from botocore.waiter import WaiterModel, create_waiter_with_client
 
 from core_blocks.tasks import task
 from prefect_aws.credentials import AwsCredentials, MinIOCredentials
-from prefect_aws.errors import AwsError, aws_errors
+from prefect_aws.error_translation import aws_errors
+from prefect_aws.errors import AwsError
 
 
 def _wait(client: str, waiter_name: str, aws_credentials: AwsCredentials | MinIOCredentials,

@@ -10,9 +10,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from core_blocks import Block
+from core_blocks.dispatch import threaded_dispatch
 from prefect_aws.credentials import AwsCredentials
-from prefect_aws.errors import aws_errors
-from prefect_aws.in_thread import in_thread
+from prefect_aws.error_translation import aws_errors
 
 
 class LambdaFunction(Block):
@@ -42,6 +42,7 @@ class LambdaFunction(Block):
             raise ValueError("must not be empty")
         return value
 
+    @threaded_dispatch
     def invoke(self, payload: dict | None = None,
                invocation_type: Literal["RequestResponse", "Event", "DryRun"] = "RequestResponse",
                tail: bool = False, client_context: dict | None = None) -> dict[str, Any]:
@@ -49,7 +50,8 @@ class LambdaFunction(Block):
         what the function returned, `StatusCode`, and with `tail=True` the last 4 KB of its
         log, base64-encoded, in `LogResult`). `payload` goes as JSON; `client_context` (a
         dict) reaches the function as context.client_context. "Event" returns at once,
-        "DryRun" only checks the call would be allowed."""
+        "DryRun" only checks the call would be allowed. Awaited in async code (Prefect 3's
+        rule), where the call runs in a worker thread."""
         kwargs: dict[str, Any] = {"FunctionName": self.function_name,
                                   "InvocationType": invocation_type}
         if payload is not None:
@@ -65,4 +67,4 @@ class LambdaFunction(Block):
         with aws_errors(client=client):
             return client.invoke(**kwargs)
 
-    ainvoke = in_thread(invoke)
+    ainvoke = invoke.aio  # Prefect's explicit async name
