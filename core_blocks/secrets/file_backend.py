@@ -156,33 +156,12 @@ class FileSecretBackend(SecretBackend):
         return self._open()
 
     def _create_file(self) -> None:
-        """Build secrets.db under a temporary name, then link it into place, so secrets.db is
-        never seen half-made: an empty or headless secrets.db is then always damage."""
-        import tempfile
+        """Build secrets.db whole (see core_blocks.sqlite_files): an empty or headless
+        secrets.db is then always damage."""
+        from core_blocks.sqlite_files import create_whole
 
         ensure_home(self.path.parent)
-        # mkstemp: 0600 before SQLite writes a byte; the -wal and -shm files copy this mode.
-        # The pid in the name lets `blocks doctor --fix` tell a crashed creator's leftover.
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp",
-                                   dir=self.path.parent)
-        os.close(fd)
-        try:
-            conn = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
-            finally:
-                conn.close()  # the last connection checkpoints the WAL into the file
-            try:
-                os.link(tmp, self.path)
-            except FileExistsError:
-                pass  # another process created it first: use theirs
-            except OSError:  # a filesystem without hard links: a rename is whole too
-                if not self.path.exists():
-                    os.replace(tmp, self.path)
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(tmp + suffix).unlink(missing_ok=True)
+        create_whole(self.path, lambda conn: conn.executescript(_SCHEMA))
 
     @contextmanager
     def _file_errors(self) -> Iterator[None]:

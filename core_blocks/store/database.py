@@ -9,7 +9,6 @@ The tables and their queries belong to the owner modules beside this one.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -161,38 +160,17 @@ class Database:
                 delay = min(delay * 2, 0.2)
 
     def _create_sqlite_file(self) -> None:
-        """Build a new store under a temporary name, then link it into place, so blocks.db
-        is never seen half-made: a zero-byte blocks.db is then always damage, never ours."""
+        """Build a new store whole (see core_blocks.sqlite_files): a zero-byte blocks.db is
+        then always damage, never ours."""
         import sqlite3
-        import tempfile
+
+        from core_blocks.sqlite_files import create_whole
 
         assert self.path is not None
-        # mkstemp: 0600 before SQLite writes a byte (documents name a team's systems). The pid
-        # in the name lets `blocks doctor --fix` tell a crashed creator's leftover.
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp",
-                                   dir=self.path.parent)
-        os.close(fd)
         try:
-            conn = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                self._migrate(conn)
-            finally:
-                conn.close()  # the last connection checkpoints the WAL into the file
-            try:
-                os.link(tmp, self.path)
-            except FileExistsError:
-                pass  # another process created the store first: use theirs
-            except OSError:
-                # A filesystem without hard links: a rename is whole too, though two
-                # processes creating the store at the same instant may each put theirs.
-                if not self.path.exists():
-                    os.replace(tmp, self.path)
+            create_whole(self.path, self._migrate)
         except sqlite3.DatabaseError as exc:
             raise self._wrap(exc) from None
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(tmp + suffix).unlink(missing_ok=True)
 
     def _emptied(self) -> StoreError:
         assert self.path is not None
