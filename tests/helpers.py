@@ -120,3 +120,25 @@ class Peak:
     def __exit__(self, *exc):
         with self.lock:
             self.now -= 1
+
+
+def spawn_blocks(*args: str):
+    """`blocks ARGS` on a real pseudo-terminal; everything it prints is kept in .transcript."""
+    import io
+
+    import pexpect
+
+    child = pexpect.spawn(BLOCKS, list(args), encoding="utf-8", timeout=30,
+                          dimensions=(40, 200))
+    child.transcript = io.StringIO()
+    child.logfile_read = child.transcript
+    return child
+
+
+def finish(child) -> int:
+    """Wait for a spawned `blocks` to end; its exit status."""
+    import pexpect
+
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus

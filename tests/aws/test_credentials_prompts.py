@@ -3,26 +3,9 @@ secret key that must go with it (hidden), rather than refusing the pair at the e
 
 from __future__ import annotations
 
-import io
-
-import pexpect
-
 from prefect_aws import AwsCredentials
-from tests.helpers import BLOCKS
-
-
-def spawn(*args: str) -> pexpect.spawn:
-    child = pexpect.spawn(BLOCKS, list(args), encoding="utf-8", timeout=30,
-                          dimensions=(40, 200))
-    child.transcript = io.StringIO()
-    child.logfile_read = child.transcript
-    return child
-
-
-def finish(child: pexpect.spawn) -> int:
-    child.expect(pexpect.EOF)
-    child.close()
-    return child.exitstatus
+from tests.helpers import finish
+from tests.helpers import spawn_blocks as spawn
 
 
 def test_a_fully_interactive_create_asks_for_the_key_id_and_then_its_secret(canary):

@@ -6,14 +6,12 @@ on stderr, no traceback), 2 usage error.
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import os
 import re
 import subprocess
 from pathlib import Path
 
-import pexpect
 import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
@@ -23,7 +21,8 @@ from core_blocks.cli.app import cli
 from core_blocks.registry import get_registry
 from core_blocks.secrets.selection import backend_named
 from core_blocks.store import get_store
-from tests.helpers import BLOCKS, plugin_folder
+from tests.helpers import BLOCKS, finish, plugin_folder
+from tests.helpers import spawn_blocks as spawn
 
 SAVED = re.compile(r"^Saved (\S+) \(([0-9a-f-]{36})\)\.$", re.M)
 
@@ -92,19 +91,6 @@ def as_json(result: subprocess.CompletedProcess):
     return json.loads(result.stdout)
 
 
-def spawn(*args: str) -> pexpect.spawn:
-    """`blocks` on a real pseudo-terminal; everything it prints is kept in .transcript."""
-    child = pexpect.spawn(BLOCKS, list(args), encoding="utf-8", timeout=30,
-                          dimensions=(40, 200))
-    child.transcript = io.StringIO()
-    child.logfile_read = child.transcript
-    return child
-
-
-def finish(child: pexpect.spawn) -> int:
-    child.expect(pexpect.EOF)
-    child.close()
-    return child.exitstatus
 
 
 @pytest.fixture

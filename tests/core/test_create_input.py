@@ -4,7 +4,6 @@ answers already given."""
 
 from __future__ import annotations
 
-import io
 import subprocess
 
 import pexpect
@@ -13,6 +12,7 @@ import pytest
 from core_blocks import JSON, Block, String
 from core_blocks.store import get_store
 from tests.helpers import BLOCKS, plugin_folder
+from tests.helpers import spawn_blocks as spawn
 
 SETTINGS_PLUGIN = '''
 from datetime import date
@@ -52,13 +52,6 @@ def blocks(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([BLOCKS, *args], capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
 
-
-def spawn(*args: str) -> pexpect.spawn:
-    child = pexpect.spawn(BLOCKS, list(args), encoding="utf-8", timeout=30,
-                          dimensions=(40, 200))
-    child.transcript = io.StringIO()
-    child.logfile_read = child.transcript
-    return child
 
 
 def test_malformed_json_shows_the_parser_message_and_position_never_the_value():

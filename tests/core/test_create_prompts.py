@@ -4,7 +4,6 @@ terminal, one line naming the missing fields and the --set options that add them
 
 from __future__ import annotations
 
-import io
 import subprocess
 
 import pexpect
@@ -12,7 +11,8 @@ import pytest
 
 from core_blocks import Block
 from core_blocks.store import get_store
-from tests.helpers import BLOCKS, plugin_folder
+from tests.helpers import BLOCKS, finish, plugin_folder
+from tests.helpers import spawn_blocks as spawn
 
 LOGIN_PLUGIN = '''
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
@@ -48,18 +48,6 @@ def login_type(tmp_path, monkeypatch):
     plugin_folder(tmp_path, monkeypatch, "service_login.py", LOGIN_PLUGIN)
 
 
-def spawn(*args: str) -> pexpect.spawn:
-    child = pexpect.spawn(BLOCKS, list(args), encoding="utf-8", timeout=30,
-                          dimensions=(40, 200))
-    child.transcript = io.StringIO()
-    child.logfile_read = child.transcript
-    return child
-
-
-def finish(child: pexpect.spawn) -> int:
-    child.expect(pexpect.EOF)
-    child.close()
-    return child.exitstatus
 
 
 def prompted(child: pexpect.spawn) -> list[str]:
