@@ -28,7 +28,7 @@ from tests.docs.readme_examples import ROOT, Example, all_examples, install_line
 
 EXAMPLES = all_examples()
 RUNNER = Path(__file__).with_name("example_runner.py")
-MAX_EXCLUSIONS = 9  # fences marked as not run, or run without their pip/make lines
+MAX_EXCLUSIONS = 11  # fences marked as not run, or run without their pip/make lines
 
 # Which local services a README's sections talk to.
 SERVICES = {
