@@ -130,6 +130,8 @@ class DaskTaskRunner:
                 kwargs = dict(self.cluster_kwargs)
                 if cluster_class is distributed.LocalCluster:
                     kwargs.setdefault("host", "127.0.0.1")  # never every interface by default
+                    # The dashboard binds every interface unless told, whatever `host` says.
+                    kwargs.setdefault("dashboard_address", "127.0.0.1:8787")
                 logger.info("Starting a temporary Dask cluster: %s", cluster_class.__name__)
                 target = self._owned_cluster = cluster_class(**kwargs)
             if self.adapt_kwargs and not isinstance(target, str):

@@ -222,6 +222,27 @@ def test_default_runner_starts_and_closes_a_temporary_local_cluster():
     assert value == 6 and pid != os.getpid() and address.startswith("tcp://127.0.0.1:")
 
 
+def test_a_temporary_cluster_and_its_dashboard_listen_on_loopback_only():
+    import psutil
+
+    @flow(task_runner=DaskTaskRunner(cluster_kwargs={"n_workers": 1, "threads_per_worker": 1}))
+    def listening():
+        from urllib.parse import urlsplit
+
+        from core_blocks.runtime.context import get_run_context
+
+        client = get_run_context().task_runner.client
+        ports = {urlsplit(client.scheduler.address).port, urlsplit(client.dashboard_link).port}
+        listeners = {(c.laddr.ip, c.laddr.port) for c in psutil.net_connections(kind="tcp")
+                     if c.status == psutil.CONN_LISTEN and c.laddr.port in ports}
+        return whereabouts.submit(1).result(), ports, listeners
+
+    _, ports, listeners = listening()
+
+    assert {port for _, port in listeners} == ports, listeners
+    assert {ip for ip, _ in listeners} == {"127.0.0.1"}, listeners
+
+
 @pytest.mark.parametrize(("keywords", "message"), [
     ({"address": "tcp://127.0.0.1:8786", "cluster_kwargs": {"n_workers": 1}},
      "either address (a running scheduler) or cluster"),
