@@ -256,6 +256,8 @@ def _collect_plain(value: Any, found: set[str | bytes], depth: int) -> None:
         value = value.get_secret_value()
     if isinstance(value, (str, bytes)):  # masked in every form (see masked_forms)
         found.add(value)
+    elif isinstance(value, _pydantic_types()[0]):  # a block or model under a secret name
+        _collect("", value, found, depth, set())
     elif isinstance(value, dict):  # a SecretDict: every value is secret
         for item in _first(value.values(), _MAX_ITEMS):
             _collect_plain(item, found, depth + 1)

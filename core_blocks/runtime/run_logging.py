@@ -52,7 +52,22 @@ class _MaskSecrets(logging.Filter):
 
 
 # On the logger itself: its filters run once per record, whichever handlers then take it.
-logger.addFilter(_MaskSecrets())
+_mask_secrets = _MaskSecrets()
+logger.addFilter(_mask_secrets)
+_CHILD_PREFIX = logger.name + "."
+_make_record = logging.getLogRecordFactory()
+
+
+def _masked_child_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Records of child loggers (`core_blocks.runs.etl`) masked as they are made: a logger's
+    filters never see its children's records, which go straight to the handlers."""
+    record = _make_record(*args, **kwargs)
+    if record.name.startswith(_CHILD_PREFIX):
+        _mask_secrets.filter(record)
+    return record
+
+
+logging.setLogRecordFactory(_masked_child_record)
 
 
 def get_run_logger(**extra: Any) -> logging.LoggerAdapter:

@@ -243,3 +243,53 @@ def test_the_testing_plugin_forgets_read_secrets_between_tests(canary):
     assert masked_capped(f"pw {canary}", read_secrets) == f"pw {REDACTED}"
     reset_state()
     assert masked_capped(f"pw {canary}", read_secrets) == f"pw {canary}"
+
+
+class ApiLogin(Block):
+    """A login with a secret key, passed to a task under a secret-looking name."""
+
+    user: str = Field(description="Who logs in")
+    key: SecretStr = Field(description="The API key")
+
+
+def test_a_block_under_a_secret_name_has_its_secrets_masked_in_errors(canary, block_home):
+    """A block hidden whole under a secret-looking name still gives its secrets for masking:
+    an error quoting one is masked in run history."""
+
+    @task
+    def call(auth_settings: ApiLogin) -> None:
+        raise RuntimeError(f"refused key {auth_settings.key.get_secret_value()}")
+
+    @flow
+    def nightly() -> None:
+        call(ApiLogin(user="etl", key=canary))
+
+    state = nightly(return_state=True)
+    assert state.is_failed()
+    history.flush()
+    run = history.list_runs(get_store(), limit=5)
+    assert canary not in json.dumps(run, default=str)
+    assert canary not in stored_text(block_home)
+    assert f"refused key {REDACTED}" in stored_text(block_home)
+
+
+def test_records_of_child_run_loggers_are_masked(canary, block_home, caplog):
+    """A task logging to a child of the run logger (`core_blocks.runs.etl`) is masked too: a
+    logger's filters never see its children's records."""
+    caplog.set_level(logging.DEBUG, logger="core_blocks")
+    Secret(value=canary).save("pw")
+
+    @task
+    def connect() -> None:
+        logging.getLogger("core_blocks.runs.etl").warning("using %s", Secret.load("pw").get())
+        logging.getLogger("core_blocks.runs.etl.deep").error(
+            "again", exc_info=ValueError(Secret.load("pw").get()))
+
+    @flow
+    def nightly() -> None:
+        connect()
+
+    nightly()
+    assert f"using {REDACTED}" in caplog.text
+    assert "again" in caplog.text
+    assert canary not in caplog.text
