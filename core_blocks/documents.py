@@ -86,6 +86,7 @@ class _SavePlan:
             else:
                 plain.append(field)
         data.update(_plain_dump(block, plain))
+        _refuse_non_finite(data, slug, name, anonymous)
         if kinds:
             data[SECRETS_KEY] = kinds
         secret_key = f"{slug}/{name}/{uuid4().hex}" if secrets else None
@@ -143,6 +144,20 @@ def changed_since_saved(block: BlockModel) -> bool:
         return False  # nothing to compare with: not ours to refuse
     now = _fingerprint(block)
     return now is not None and not hmac.compare_digest(known[1], now[1])
+
+
+def _refuse_non_finite(data: dict[str, Any], slug: str, name: str, anonymous: bool) -> None:
+    """Refuse NaN and infinities before anything is written: no JSON document holds them (the
+    PostgreSQL store refuses them; SQLite's copy would not be JSON)."""
+    from core_blocks.json_numbers import non_finite_at
+
+    found = non_finite_at(data)
+    if found:
+        shown, _, where = found.partition(" at ")
+        block = f"a nested {slug} block" if anonymous else f"{slug}/{name}"
+        raise BlockValidationError(
+            f"Cannot save {block}: field {where} holds {shown}, which JSON cannot store; "
+            "set a finite number (or None if the field allows it).", fields=[where])
 
 
 def _plain_dump(block: BlockModel, fields: list[str]) -> dict[str, Any]:

@@ -81,6 +81,37 @@ def test_json_refuses_numbers_json_cannot_hold(value, found):
     assert JSON.list() == []
 
 
+class FloatKnobs(Block):
+    """Plain float fields, outside the json type."""
+
+    ratio: float = 1.0
+    rates: list[float] = []
+
+
+class KnobPipeline(Block):
+    """A block holding another inline."""
+
+    tuning: FloatKnobs
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: FloatKnobs(ratio=float("nan")), 'float-knobs/knobs: field ["ratio"] holds NaN'),
+    (lambda: FloatKnobs(rates=[1.0, float("-inf")]),
+     'float-knobs/knobs: field ["rates"][1] holds -Infinity'),
+    (lambda: KnobPipeline(tuning=FloatKnobs(ratio=float("inf"))),
+     'a nested float-knobs block: field ["ratio"] holds Infinity'),
+], ids=["nan", "list-infinity", "nested-block"])
+def test_save_refuses_numbers_json_cannot_hold_in_any_float_field(make, message):
+    """NaN and infinities pass pydantic's float fields but no JSON document holds them: save
+    refuses them in one line, and nothing is written."""
+    with pytest.raises(BlockValidationError) as refused:
+        make().save("knobs")
+
+    assert str(refused.value) == (f"Cannot save {message}, which JSON cannot store; set a "
+                                  "finite number (or None if the field allows it).")
+    assert FloatKnobs.list() == [] and KnobPipeline.list() == []
+
+
 # -- LocalFileSystem ----------------------------------------------------------------------
 
 
