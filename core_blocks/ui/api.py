@@ -93,7 +93,8 @@ def update_block(slug: str, name: str, version: int, values: dict[str, Any]) -> 
     """
     from core_blocks.block import Block
     from core_blocks.documents import load_block
-    from core_blocks.ui.secret_destinations import kept_secrets_refusal
+    from core_blocks.store import get_store
+    from core_blocks.ui.secret_destinations import kept_secrets_refusal, referrers_refusal
 
     loaded = load_block(Block, f"{slug}/{name}")
     if loaded._block_document_version != version:
@@ -105,7 +106,8 @@ def update_block(slug: str, name: str, version: int, values: dict[str, Any]) -> 
     current = {field: getattr(loaded, field) for field in cls.model_fields}
     given = _resolve_nested(cls, values)
     checked = _validated(cls, {**current, **given})
-    refusal = kept_secrets_refusal(cls, loaded, given)
+    refusal = (kept_secrets_refusal(cls, loaded, given)
+               or referrers_refusal(get_store(), cls, loaded, given))
     if refusal:
         raise FieldErrors(*refusal)
     # model_copy keeps what the block was loaded as (id, version): save checks them again,

@@ -34,12 +34,10 @@ def kept_secrets_refusal(cls, loaded, values: dict[str, Any]
     values are the fields the edit sends, nested blocks already resolved; a secret left out
     keeps its saved value, which this refuses when a destination changes.
     """
-    from core_blocks.block import block_fields, secret_fields
+    from core_blocks.block import secret_fields
 
     secrets = set(secret_fields(cls))
-    nested = {f for f, types in block_fields(cls).items() if any(map(_connects, types))}
-    changed = [f for f in values if (is_destination(f) or f in nested) and f in cls.model_fields
-               and (f in secrets or _differs(getattr(loaded, f), values[f]))]
+    changed = changed_destinations(cls, loaded, values)
     kept = [f for f in sorted(secrets) if f not in values and f not in changed
             and _is_set(getattr(loaded, f))]
     if not changed or not kept:
@@ -49,6 +47,53 @@ def kept_secrets_refusal(cls, loaded, values: dict[str, Any]
             f"saved secret field(s) {again} again (or clear them) in the same save; a saved "
             "secret is never sent to a new destination unseen.",
             {f: f"Enter it again, or clear it: {moved} changed." for f in kept})
+
+
+def changed_destinations(cls, loaded, values: dict[str, Any]) -> list[str]:
+    """The fields of an edit that change where the block connects."""
+    from core_blocks.block import block_fields, secret_fields
+
+    secrets = set(secret_fields(cls))
+    nested = {f for f, types in block_fields(cls).items() if any(map(_connects, types))}
+    return [f for f in values if (is_destination(f) or f in nested) and f in cls.model_fields
+            and (f in secrets or _differs(getattr(loaded, f), values[f]))]
+
+
+def referrers_refusal(store, cls, loaded, values: dict[str, Any]
+                      ) -> tuple[str, dict[str, str]] | None:
+    """Why an edit is refused because blocks that use this one hold saved secrets; None:
+    allowed. Repointing AwsClientParameters' `endpoint_url` would send the keys of every
+    AwsCredentials using it to the new endpoint, and the page cannot ask for those here."""
+    changed = changed_destinations(cls, loaded, values)
+    holders = _secret_holders_above(store, loaded._block_document_id) if changed else []
+    if not holders:
+        return None
+    moved, users = ", ".join(changed), ", ".join(holders)
+    return (f"Not saved: {moved} changed where {loaded.saved_ref} connects, and {users} "
+            "use it with saved secrets, which would be sent to the new destination unseen. "
+            "Save the new destination as a block of its own, then edit each of those blocks to "
+            "use it, entering its secrets again.",
+            {f: f"Used with saved secrets by {users}." for f in changed})
+
+
+def _secret_holders_above(store, document_id: str, depth: int = 4) -> list[str]:
+    """The named blocks that use this document, directly or through others, and hold saved
+    secrets themselves or in a block inline between them ("type/name", sorted)."""
+    found: set[str] = set()
+    level = [(document_id, False)]
+    for _ in range(depth):
+        above = []
+        for child_id, secret_below in level:
+            for slug, name, _field in store.referrers(child_id):
+                row = store.get_document(slug, name)
+                if row is None:
+                    continue
+                holds = secret_below or row.secret_key is not None
+                if holds and not row.anonymous:
+                    found.add(row.ref)
+                above.append((row.id, holds))
+        level = above
+    return sorted(found)
 
 
 def _connects(cls, depth: int = 3) -> bool:

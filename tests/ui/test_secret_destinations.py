@@ -101,6 +101,40 @@ def test_a_nested_block_with_an_endpoint_counts_but_a_secret_block_does_not(clie
     assert UiWarehouse.load("main").password.get_secret_value() == canary
 
 
+def test_repointing_a_block_that_others_use_with_secrets_is_refused(client, canary):
+    """Editing AwsClientParameters' endpoint would send the keys of every AwsCredentials using
+    it (by name, or inline in an S3Bucket) to the new endpoint: refused, naming them; a change
+    that does not move the endpoint, or a block no secret holder uses, is saved."""
+    from prefect_aws import AwsClientParameters, AwsCredentials, S3Bucket
+
+    AwsClientParameters(endpoint_url="http://127.0.0.1:9000").save("minio")
+    AwsCredentials(aws_access_key_id="AKIA", aws_secret_access_key=canary,
+                   aws_client_parameters=AwsClientParameters.load("minio")).save("prod")
+    S3Bucket(bucket_name="data", credentials=AwsCredentials(
+        aws_access_key_id="AKIB", aws_secret_access_key=canary,
+        aws_client_parameters=AwsClientParameters.load("minio"))).save("lake")
+    version = client.get("/api/blocks/aws-client-parameters/minio").json["version"]
+
+    moved = put(client, "aws-client-parameters/minio", version,
+                {"endpoint_url": "https://attacker.example"})
+    assert moved.status == 422
+    assert moved.json["error"].startswith(
+        "Not saved: endpoint_url changed where aws-client-parameters/minio connects, and "
+        "aws-credentials/prod, s3-bucket/lake use it with saved secrets")
+    assert list(moved.json["fields"]) == ["endpoint_url"]
+    assert AwsClientParameters.load("minio").endpoint_url == "http://127.0.0.1:9000"
+    assert canary not in "".join(client.transcript)
+
+    same = put(client, "aws-client-parameters/minio", version, {"verify": False})
+    assert same.status == 200, same.text
+
+    AwsClientParameters(endpoint_url="http://127.0.0.1:9001").save("unused")
+    version = client.get("/api/blocks/aws-client-parameters/unused").json["version"]
+    free = put(client, "aws-client-parameters/unused", version,
+               {"endpoint_url": "http://127.0.0.1:9002"})
+    assert free.status == 200, free.text
+
+
 def test_in_the_page_a_new_endpoint_asks_for_the_keys_again_or_clears_them(page, canary):
     from prefect_aws import AwsClientParameters, AwsCredentials
 
