@@ -30,6 +30,9 @@ _EXPORTS = {  # public name -> module defining it
     "DbtConfigError": "prefect_dbt.errors",
     "DbtFailure": "prefect_dbt.errors",
     "DbtInvocationError": "prefect_dbt.errors",
+    "DbtCloudUnsupportedError": "prefect_dbt.errors",
+    "DbtCloudCredentials": "prefect_dbt.cloud.credentials",  # dbt Cloud: imports, refuses use
+    "DbtCloudJob": "prefect_dbt.cloud.jobs",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -45,7 +48,15 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
     from prefect_dbt.cli.configs.snowflake import SnowflakeTargetConfigs
     from prefect_dbt.cli.credentials import DbtCliProfile
     from prefect_dbt.cli.operation import DbtCoreOperation
+    from prefect_dbt.cloud.credentials import DbtCloudCredentials
+    from prefect_dbt.cloud.jobs import DbtCloudJob
     from prefect_dbt.core.runner import PrefectDbtRunner
     from prefect_dbt.core.settings import PrefectDbtSettings
-    from prefect_dbt.errors import DbtConfigError, DbtError, DbtFailure, DbtInvocationError
+    from prefect_dbt.errors import (
+        DbtCloudUnsupportedError,
+        DbtConfigError,
+        DbtError,
+        DbtFailure,
+        DbtInvocationError,
+    )
     from prefect_dbt.results import DbtResult, NodeResult

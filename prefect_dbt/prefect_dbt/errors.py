@@ -33,3 +33,7 @@ class DbtFailure(DbtError):
     def __init__(self, message: str, result: DbtResult):
         super().__init__(message)
         self.result = result
+
+
+class DbtCloudUnsupportedError(DbtError, NotImplementedError):
+    """A dbt Cloud name (prefect_dbt.cloud) was used: this package runs dbt Core only."""

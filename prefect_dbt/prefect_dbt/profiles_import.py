@@ -96,6 +96,7 @@ def _target_configs(output: Any, where: str, resolve: bool) -> Any:
     rest = {k: v for k, v in values.items() if k not in fields}
     if cls is TargetConfigs:
         known["type"] = adapter
+    known.setdefault("threads", None)  # none in the file: dbt's default, as before the import
     extras = {k: v for k, v in rest.items() if not secret_name(k)}
     secret_extras = {k: v for k, v in rest.items() if secret_name(k)}
     _refuse_templates_in_typed_fields(cls, known, where)

@@ -1,9 +1,15 @@
-"""DbtResult: what a dbt command did, node by node; and the rule for when that is a failure."""
+"""DbtResult: what a dbt command did, node by node; and the rule for when that is a failure.
+
+Imports dbt (DbtResult is dbt's own dbtRunnerResult, extended): only code that has run dbt
+imports this module.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from dbt.cli.main import dbtRunnerResult
 
 from prefect_dbt.errors import DbtFailure, DbtInvocationError
 
@@ -27,29 +33,29 @@ class NodeResult:
         return self.status in FAILED_STATUSES
 
 
-@dataclass(frozen=True)
-class DbtResult:
-    """The outcome of one dbt command: `success`, the command, and every node's result.
+class DbtResult(dbtRunnerResult):
+    """The outcome of one dbt command: dbt's own dbtRunnerResult (`success`, `exception`,
+    `result`: what code written for Prefect's tasks reads), plus the command and every
+    node's result.
 
-    `raw` is dbt's own dbtRunnerResult, for what this leaves out (e.g. `dbt ls` output);
-    `result` and `exception` read through to it, as code written for Prefect's tasks (which
-    return the dbtRunnerResult itself) reads them.
+    `raw` is the dbtRunnerResult dbt returned, for what this leaves out.
     """
 
-    command: str
-    success: bool
-    nodes: list[NodeResult]
-    raw: Any = field(default=None, repr=False, compare=False)
+    def __init__(self, command: str, success: bool, nodes: list[NodeResult],
+                 raw: Any = None) -> None:
+        # dbtRunnerResult's fields, set here as its __init__ would: this object is read-only.
+        for name, value in (("success", success),
+                            ("exception", getattr(raw, "exception", None)),
+                            ("result", getattr(raw, "result", None)),
+                            ("command", command), ("nodes", nodes), ("raw", raw)):
+            object.__setattr__(self, name, value)
 
-    @property
-    def result(self) -> Any:
-        """dbt's own result: RunExecutionResult, the list `dbt ls` prints, a Manifest …"""
-        return getattr(self.raw, "result", None)
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"DbtResult is read-only: cannot set {name!r}")
 
-    @property
-    def exception(self) -> BaseException | None:
-        """What stopped dbt, if anything (the dbtRunnerResult's exception)."""
-        return getattr(self.raw, "exception", None)
+    def __repr__(self) -> str:
+        return (f"DbtResult(command={self.command!r}, success={self.success}, "
+                f"nodes={len(self.nodes)})")
 
     @property
     def failed_nodes(self) -> list[NodeResult]:

@@ -28,9 +28,9 @@ def test_duckdb_and_postgres_targets_load_in_their_adapters(tmp_path):
     pg = PostgresTargetConfigs(host="db", user="etl", password="pw-1234", dbname="shop",
                                schema="analytics", sslmode="require").get_configs()
 
-    assert duck == {"type": "duckdb", "path": str(tmp_path / "x.duckdb"),
+    assert duck == {"type": "duckdb", "threads": 4, "path": str(tmp_path / "x.duckdb"),
                     "schema": "main", "extensions": ["json"], "settings": {"threads": 1}}
-    assert pg == {"type": "postgres", "host": "db", "port": 5432, "user": "etl",
+    assert pg == {"type": "postgres", "threads": 4, "host": "db", "port": 5432, "user": "etl",
                   "password": "pw-1234", "dbname": "shop", "schema": "analytics",
                   "sslmode": "require"}
     for cls, configs in ((DuckDBCredentials, duck), (PostgresCredentials, pg)):
@@ -49,10 +49,10 @@ def test_snowflake_and_bigquery_targets_by_content():
                                keyfile_json={"type": "service_account",
                                              "private_key": "KEY"}).get_configs()
 
-    assert snow == {"type": "snowflake", "account": "xy12345.eu-west-1",
+    assert snow == {"type": "snowflake", "threads": 4, "account": "xy12345.eu-west-1",
                     "user": "etl", "private_key": "PEM", "role": "transformer",
                     "warehouse": "wh", "database": "raw", "schema": "staging"}
-    assert bq == {"type": "bigquery", "project": "acme", "dataset": "marts",
+    assert bq == {"type": "bigquery", "threads": 4, "project": "acme", "schema": "marts",
                   "method": "service-account-json", "location": "EU",
                   "keyfile_json": {"type": "service_account", "private_key": "KEY"}}
 
@@ -70,11 +70,12 @@ def test_a_target_missing_its_login_is_refused_naming_it(make, field):
 
 def test_extras_add_keys_and_replace_fields_only_when_allowed():
     target = TargetConfigs(type="trino", schema="s", extras={"host": "h", "schema": "other"})
-    with pytest.raises(DbtConfigError, match="extras key 'schema' is already set"):
+    with pytest.raises(DbtConfigError, match="The keyword, schema, has already been provided "
+                       "in TargetConfigs: extras key 'schema'"):
         target.get_configs()
 
     target.allow_field_overrides = True
-    assert target.get_configs() == {"type": "trino", "schema": "other",
+    assert target.get_configs() == {"type": "trino", "schema": "other", "threads": 4,
                                     "host": "h"}
 
 
@@ -109,7 +110,8 @@ def test_paths_in_extras_become_strings_and_none_values_are_left_out(tmp_path):
 
     assert duck["external_root"] == str(tmp_path / "out") and "unset" not in duck
     assert duck["plugins"] == [{"module": "m", "config": {"root": str(tmp_path)}}]
-    assert generic == {"type": "trino", "schema": "s", "cert": str(tmp_path / "ca.pem")}
+    assert generic == {"type": "trino", "schema": "s", "threads": 4,
+                       "cert": str(tmp_path / "ca.pem")}
     assert flags == {"use_colors": False, "log_path": str(tmp_path / "logs")}
     profile = DbtCliProfile(name="p", target="t", global_configs=GlobalConfigs(
         extras={"log_path": tmp_path}), target_configs=DuckDbTargetConfigs(
@@ -117,14 +119,14 @@ def test_paths_in_extras_become_strings_and_none_values_are_left_out(tmp_path):
     yaml.safe_dump(profile.get_profile())  # no RepresenterError
 
 
-def test_bigquery_takes_prefects_schema_as_its_dataset(block_home):
+def test_bigquery_takes_prefects_schema_as_its_dataset_and_writes_it_so(block_home):
     key = {"type": "service_account", "private_key": "KEY"}
     target = BigQueryTargetConfigs(project="acme", schema="marts", keyfile_json=key)
     target.save("bq")
 
     assert target.dataset == "marts"
-    assert BigQueryTargetConfigs.load("bq").get_configs()["dataset"] == "marts"
-    assert "schema" not in target.get_configs()
+    assert BigQueryTargetConfigs.load("bq").get_configs()["schema"] == "marts"
+    assert "dataset" not in target.get_configs()  # dbt-bigquery reads schema as the dataset
     assert BigQueryTargetConfigs(project="acme", schema="m", dataset="m",
                                  keyfile_json=key).dataset == "m"
     with pytest.raises(BlockValidationError, match="schema is another name for dataset"):

@@ -86,7 +86,10 @@ def profiles_yml(tmp_path):
 
 
 def original(profile: str, target: str) -> dict:
-    return yaml.safe_load(PROFILES)[profile]["outputs"][target]
+    output = yaml.safe_load(PROFILES)[profile]["outputs"][target]
+    if output["type"] == "bigquery":  # written as schema, which dbt-bigquery reads as dataset
+        output = {("schema" if key == "dataset" else key): value for key, value in output.items()}
+    return output
 
 
 @pytest.mark.parametrize("profile, target, cls", [

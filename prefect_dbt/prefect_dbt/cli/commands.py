@@ -20,15 +20,17 @@ import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core_blocks.dispatch import threaded_dispatch
 from core_blocks.tasks import task
 from core_blocks.temp_folders import private_temp_folder
 from prefect_dbt.cli.credentials import DbtCliProfile
 from prefect_dbt.cli.operation import DbtCoreOperation  # noqa: F401  (Prefect's import path)
-from prefect_dbt.errors import DbtConfigError
-from prefect_dbt.results import DbtResult
+from prefect_dbt.errors import DbtConfigError, DbtFailure
+
+if TYPE_CHECKING:  # results imports dbt, which only running a command should pay for
+    from prefect_dbt.results import DbtResult
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
            "error": logging.ERROR}
@@ -65,13 +67,15 @@ def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
     from prefect_dbt.results import to_result
     from prefect_dbt.runner import invoke
 
-    args = command_args(command, extra_command_args)
-    if project_dir is not None and "--project-dir" not in args:
-        args += ["--project-dir", str(project_dir)]
-    shown = "dbt " + shlex.join(args)
+    args = command_args(command)
     with _profiles_dir(dbt_cli_profile, profiles_dir, overwrite_profiles) as folder:
+        # Prefect's order: the command, --profiles-dir, --project-dir, then the extra args.
         if folder is not None and "--profiles-dir" not in args:
-            args += ["--profiles-dir", str(folder)]
+            args += ["--profiles-dir", os.fspath(folder)]
+        if project_dir is not None and "--project-dir" not in args:
+            args += ["--project-dir", str(project_dir)]
+        args += list(extra_command_args or [])
+        shown = _shown(args)
         if not any(a in args for a in ("--log-level", "--quiet", "-q")):
             args += list(_QUIET)
         if not any(a.endswith("send-anonymous-usage-stats") for a in args):
@@ -81,14 +85,21 @@ def trigger_dbt_cli_command(command: str, project_dir: str | Path | None = None,
         raw = invoke(args, _run_logger() if stream_output else _ignore)
     try:
         result = to_result(shown, raw)
-    except Exception as exc:
-        failed = getattr(exc, "result", None)
-        if create_summary_artifact and failed is not None:
-            _attach_summary(failed, args, summary_artifact_key)
-        raise
+    except DbtFailure as exc:
+        if create_summary_artifact:
+            _attach_summary(exc.result, args, summary_artifact_key)
+        # Prefect's tasks fail with this first sentence; ours goes on to name each node.
+        raise DbtFailure(f"dbt task result success: {raw.success} with exception: "
+                         f"{raw.exception}. {exc}", exc.result) from None
     if create_summary_artifact and result.nodes:
         _attach_summary(result, args, summary_artifact_key)
     return result
+
+
+def _shown(args: list[str]) -> str:
+    """The command for messages: without --profiles-dir, often a private temporary folder."""
+    at = args.index("--profiles-dir") if "--profiles-dir" in args else len(args)
+    return "dbt " + shlex.join(args[:at] + args[at + 2:])
 
 
 def command_args(command: str, extra_command_args: list[str] | None = None) -> list[str]:
@@ -194,6 +205,14 @@ def _profiles_dir(profile: DbtCliProfile | None, profiles_dir: str | Path | None
                   overwrite: bool) -> Iterator[Path | None]:
     """The folder dbt reads profiles.yml from; with a profile block, where it was written."""
     if profile is None:
+        if profiles_dir is not None:
+            path = Path(profiles_dir).expanduser() / "profiles.yml"
+            if overwrite or not path.exists():
+                raise DbtConfigError(
+                    "Profile not found. Provide `dbt_cli_profile` or ensure profiles.yml "
+                    f"exists at {str(path)!r}"
+                    + (" (overwrite_profiles=True needs a profile to write)." if overwrite
+                       else "."))
         yield None if profiles_dir is None else Path(profiles_dir)
         return
     text = _profile_text(profile)  # first: a profile that cannot be written touches no disk
@@ -225,7 +244,8 @@ def _holds(path: Path, text: str) -> bool:
 
 def _kept_profiles(path: Path) -> DbtConfigError:
     return DbtConfigError(
-        f"{str(path)!r} already exists, so dbt_cli_profile was not written there: pass "
+        f"Since overwrite_profiles is False and {str(path)!r} already exists, "
+        "dbt_cli_profile was not written there: pass "
         "overwrite_profiles=True to replace it, leave dbt_cli_profile out to use that file, "
         "or leave profiles_dir out to use a private temporary folder.")
 

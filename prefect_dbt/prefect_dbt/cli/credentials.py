@@ -41,14 +41,15 @@ class DbtCliProfile(Block):
         default=None, description="dbt run flags (profiles.yml's `config:` section)")
 
     def get_profile(self) -> dict[str, Any]:
-        """The profiles.yml content, secrets revealed: write it only where no one else reads."""
-        profile: dict[str, Any] = {self.name: {
+        """The profiles.yml content, secrets revealed: write it only where no one else reads.
+
+        `config:` (the run flags) is always there, empty without global_configs, as Prefect's.
+        """
+        configs = self.global_configs.get_configs() if self.global_configs else {}
+        return {"config": configs, self.name: {
             "target": self.target,
             "outputs": {self.target: self.target_configs.get_configs()},
         }}
-        if self.global_configs is not None:
-            profile["config"] = self.global_configs.get_configs()
-        return profile
 
     @classmethod
     def from_profiles_yml(cls, path: str | Path, profile_name: str, target: str | None = None,

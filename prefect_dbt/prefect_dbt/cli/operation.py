@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
@@ -17,7 +18,10 @@ from core_blocks import Block
 from core_blocks.dispatch import threaded_dispatch
 from prefect_dbt.cli.credentials import DbtCliProfile
 from prefect_dbt.cli.process import CommandResult, DbtCoreProcess, is_dbt, run_command
-from prefect_dbt.results import DbtResult
+from prefect_dbt.errors import DbtConfigError
+
+if TYPE_CHECKING:  # results imports dbt: registering this block type must not
+    from prefect_dbt.results import DbtResult
 
 
 class DbtCoreOperation(Block):
@@ -67,6 +71,7 @@ class DbtCoreOperation(Block):
         """
         from prefect_dbt.cli.commands import _profiles_dir, trigger_dbt_cli_command
 
+        self._check_profile_source()
         results: list[DbtResult | CommandResult] = []
         with _profiles_dir(self.dbt_cli_profile, self.profiles_dir,
                            self.overwrite_profiles) as folder:
@@ -81,6 +86,18 @@ class DbtCoreOperation(Block):
                     dbt_cli_profile=self.dbt_cli_profile, overwrite_profiles=False,
                     stream_output=self.stream_output, _sync=True))
         return results
+
+    def _check_profile_source(self) -> None:
+        """Refuse, before any command runs, a profiles_dir that needs a profile written into
+        it (overwrite_profiles, or no profiles.yml there) when there is none to write."""
+        if self.dbt_cli_profile is not None or self.profiles_dir is None:
+            return
+        path = Path(self.profiles_dir).expanduser() / "profiles.yml"
+        if self.overwrite_profiles or not path.exists():
+            raise DbtConfigError(
+                "Since overwrite_profiles is True or profiles_dir has no profiles.yml "
+                f"({str(path)!r}), a dbt_cli_profile is needed to write one: set "
+                "dbt_cli_profile, or point profiles_dir at a folder with a profiles.yml.")
 
     def trigger(self) -> DbtCoreProcess:
         """Start running the commands in the background (as Prefect's block does); the

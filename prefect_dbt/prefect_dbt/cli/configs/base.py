@@ -53,8 +53,9 @@ class BaseTargetConfigs(Block):
     model_config = ConfigDict(populate_by_name=True)
     _adapter: ClassVar[str | None] = None  # the `type` key a typed config always produces
 
-    threads: int | None = Field(default=None, ge=1,
-                                description="How many models dbt builds at once (dbt: 1)")
+    threads: int | None = Field(
+        default=4, ge=1, description="How many models dbt builds at once (4, as Prefect's; "
+        "None leaves dbt's own default, 1)")
     extras: dict[str, Any] | None = Field(
         default=None, description="More keys for the adapter, as profiles.yml spells them")
     secret_extras: SecretDict | None = Field(
@@ -75,8 +76,9 @@ class BaseTargetConfigs(Block):
         for key, value in {**(self.extras or {}), **secret_extras}.items():
             if key in configs and not self.allow_field_overrides:
                 raise DbtConfigError(
-                    f"{type(self).__name__}: extras key {key!r} is already set by a field. "
-                    "Set the field instead, or allow_field_overrides=True.")
+                    f"The keyword, {key}, has already been provided in "
+                    f"{type(self).__name__}: extras key {key!r} is set by a field too. Set "
+                    "it once, or allow_field_overrides=True to let extras replace the field.")
             configs[key] = value
         return profile_values(configs)
 
@@ -100,6 +102,22 @@ class TargetConfigs(BaseTargetConfigs):
             raise ValueError("must be a dbt adapter name in lowercase, e.g. postgres, duckdb, "
                              "snowflake or bigquery")
         return value
+
+    @classmethod
+    def from_profiles_yml(cls, profile_name: str | None = None, target_name: str | None = None,
+                          profiles_dir: str | PathLike | None = None,
+                          allow_field_overrides: bool = False) -> TargetConfigs:
+        """One target of a profiles.yml (by default the first profile and its `target:`) as
+        TargetConfigs: `type`, `schema` (or else `path`, `dataset`, `database`), `threads`,
+        and the other keys in `extras`, password-like ones in `secret_extras`.
+
+        profiles.yml is found as PrefectDbtSettings finds it (`profiles_dir`, else
+        DBT_PROFILES_DIR, ./profiles.yml or ~/.dbt).
+        """
+        from prefect_dbt.cli.configs.profile_target import target_from_profiles
+
+        return target_from_profiles(cls, profile_name, target_name, profiles_dir,
+                                    allow_field_overrides)
 
 
 class GlobalConfigs(Block):

@@ -7,13 +7,17 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from core_blocks import SecretDict
-from prefect_dbt.cli.configs.base import BaseTargetConfigs
+from prefect_dbt.cli.configs.source_blocks import SourceBlockTargetConfigs, bigquery_fields
 
 
-class BigQueryTargetConfigs(BaseTargetConfigs):
+class BigQueryTargetConfigs(SourceBlockTargetConfigs):
     """A dbt-bigquery target; a service account's key file is kept in the secret backend.
 
-    `schema=` is taken for `dataset` (Prefect's spelling: in BigQuery a schema is a dataset).
+    `schema=` is taken for `dataset` (Prefect's spelling: in BigQuery a schema is a dataset),
+    and profiles.yml gets it as `schema`, which dbt-bigquery reads as the dataset.
+    `credentials=` takes prefect-gcp's GcpCredentials: its service account info, its key
+    file, or else the machine's gcloud login (method oauth, dbt-bigquery's own); its project
+    (or the key's) is used when `project` is not given.
     """
 
     _block_type_name = "dbt BigQuery Target"
@@ -28,6 +32,23 @@ class BigQueryTargetConfigs(BaseTargetConfigs):
     keyfile_json: SecretDict | None = Field(
         default=None, description="The service account's JSON key (service-account-json)")
     location: str | None = Field(default=None, description="Dataset location, e.g. EU")
+
+    _source = "credentials"
+
+    @property
+    def credentials(self) -> Any:
+        """The GcpCredentials this was built from, in this process (not saved)."""
+        return self._source_block
+
+    @classmethod
+    def _fields_from(cls, block: Any, given: dict[str, Any]) -> dict[str, Any]:
+        return bigquery_fields(block, given)
+
+    def get_configs(self) -> dict[str, Any]:
+        """The target as profiles.yml holds it, the dataset under `schema` (as Prefect's)."""
+        configs = super().get_configs()
+        return {("schema" if key == "dataset" else key): value
+                for key, value in configs.items()}
 
     @model_validator(mode="before")
     @classmethod

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, SecretStr
 
-from prefect_dbt.cli.configs.base import BaseTargetConfigs, schema_field
+from prefect_dbt.cli.configs.base import schema_field
+from prefect_dbt.cli.configs.source_blocks import SourceBlockTargetConfigs, postgres_fields
 
 
-class PostgresTargetConfigs(BaseTargetConfigs):
-    """A dbt-postgres target; the password is kept in the secret backend."""
+class PostgresTargetConfigs(SourceBlockTargetConfigs):
+    """A dbt-postgres target; the password is kept in the secret backend.
+
+    `credentials=` takes prefect-sqlalchemy's DatabaseCredentials or SqlAlchemyConnector
+    instead of the connection fields: host, port, user, password and database become them.
+    """
 
     _block_type_name = "dbt Postgres Target"
     _block_type_slug = "dbt-cli-postgres-target-configs"
@@ -23,3 +30,15 @@ class PostgresTargetConfigs(BaseTargetConfigs):
     schema_: str = schema_field()
     sslmode: str | None = Field(
         default=None, description="libpq sslmode: disable, require, verify-full, ...")
+
+    _source = "credentials"
+
+    @property
+    def credentials(self) -> Any:
+        """The DatabaseCredentials or SqlAlchemyConnector this was built from, in this process
+        (not saved)."""
+        return self._source_block
+
+    @classmethod
+    def _fields_from(cls, block: Any, given: dict[str, Any]) -> dict[str, Any]:
+        return postgres_fields(block)
