@@ -29,7 +29,9 @@ it or pass `_sync=True`, and dropping it warns (RuntimeWarning) with the same ad
 
 Methods and classmethods work alike (put `@async_dispatch(...)` above `@classmethod`), and so
 do tasks: `threaded_dispatch(task)` pairs a sync task with an async twin that runs it in a
-worker thread, keeping its options, and `.submit`/`.map` stay the sync task's.
+worker thread, keeping its options, and `.submit`/`.map` stay the sync task's. A dispatched
+task's `.fn` (its function, run without the runtime) follows the rule too, so Prefect code's
+`await some_task.fn(...)` works in async code and `some_task.fn(...)` in sync code.
 """
 
 from __future__ import annotations
@@ -84,11 +86,15 @@ def async_dispatch(async_impl: Callable[..., Any]) -> Callable[[Callable[..., An
 def threaded_dispatch(sync_impl: Any) -> Dispatched:
     """async_dispatch with an async side that runs `sync_impl` in a worker thread: for a
     blocking function, method or sync task (the twin task keeps its name and options)."""
-    if hasattr(sync_impl, "with_options") and hasattr(sync_impl, "is_async"):  # a task
+    if _is_task(sync_impl):
         twin = sync_impl.with_options()
         twin.fn, twin.is_async = in_thread(sync_impl.fn), True
         return Dispatched(sync_impl, twin)
     return Dispatched(sync_impl, in_thread(sync_impl))
+
+
+def _is_task(obj: Any) -> bool:
+    return hasattr(obj, "with_options") and hasattr(obj, "is_async")
 
 
 def in_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -116,7 +122,7 @@ class Dispatched:
     """A name that returns a value or an awaitable per call; `.aio` is its async side.
 
     Attributes it lacks come from the sync side, so a dispatched task keeps `.submit`,
-    `.map`, `.fn` and its options.
+    `.map` and its options; its `.fn` is dispatched by the same rule.
     """
 
     def __init__(self, sync_impl: Any, async_impl: Any) -> None:
@@ -124,6 +130,8 @@ class Dispatched:
         self.sync_impl = getattr(sync_impl, "__func__", sync_impl)
         self.aio = getattr(async_impl, "__func__", async_impl)
         functools.update_wrapper(self, self.sync_impl, updated=())
+        if _is_task(self.sync_impl) and _is_task(self.aio):
+            self.fn = Dispatched(self.sync_impl.fn, self.aio.fn)
 
     def __call__(self, *args: Any, _sync: bool | None = None, **kwargs: Any) -> Any:
         if wants_awaitable(_sync):

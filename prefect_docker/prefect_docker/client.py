@@ -20,3 +20,8 @@ class DockerClient(docker.DockerClient):
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+
+# Prefect's name for this class: code and tests that patch
+# `prefect_docker.host._ContextManageableDockerClient` replace the client every block makes.
+_ContextManageableDockerClient = DockerClient

@@ -8,8 +8,9 @@
 The tasks follow Prefect 3's sync-or-async rule (core_blocks.dispatch): `await run_container(...)`
 in an async flow runs it in a worker thread; the same call without await in a sync flow.
 
-Containers are created with `init=True` (a tiny init as PID 1 forwards signals, so a stop
-takes effect at once instead of after the 10 s kill delay) unless create_kwargs say otherwise.
+run_container creates its containers with `init=True` (a tiny init as PID 1 forwards
+signals, so a stop takes effect at once instead of after the 10 s kill delay);
+create_docker_container creates exactly what it is given, as Prefect's does.
 """
 
 from __future__ import annotations
@@ -32,11 +33,8 @@ __all__ = ["ContainerResult", "create_docker_container", "get_docker_container_l
            "stop_docker_container"]
 
 
-def _create_kwargs(entrypoint: Any = None, environment: Any = None, volumes: Any = None,
-                   network_mode: str | None = None, **extra: Any) -> dict[str, Any]:
-    options = {"entrypoint": entrypoint, "environment": environment, "volumes": volumes,
-               "network_mode": network_mode}
-    return {"init": True, **{k: v for k, v in options.items() if v is not None}, **extra}
+def _given(**options: Any) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if v is not None}
 
 
 @threaded_dispatch
@@ -49,18 +47,18 @@ def create_docker_container(image: str, command: str | list[str] | None = None,
                             network_mode: str | None = None,
                             docker_host: DockerHost | None = None, **create_kwargs: Any) -> Any:
     """Create (not start) a container of `image`; return the SDK's Container. create_kwargs go
-    to the SDK's containers.create (e.g. working_dir="/app", mem_limit="256m").
+    to the SDK's containers.create (e.g. working_dir="/app", init=True, mem_limit="256m").
 
         >>> c = create_docker_container("team/app:1.2", ["echo", "hi"], name="hi")  # doctest: +SKIP
         >>> start_docker_container(c.id)  # doctest: +SKIP
     """
     host = docker_host or DockerHost()
-    kwargs = _create_kwargs(entrypoint, environment, volumes, network_mode, **create_kwargs)
-    if detach is not None:
-        kwargs["detach"] = detach
+    kwargs = {**_given(volumes=volumes, network_mode=network_mode), **create_kwargs}
     with host.get_client() as client, docker_errors(base_url=host.engine_url(), image=image,
                                                     name=name):
-        return client.containers.create(image, command, name=name, **kwargs)
+        return client.containers.create(image=image, command=command, name=name, detach=detach,
+                                        entrypoint=entrypoint, environment=environment,
+                                        **kwargs)
 
 
 def _container_call(container_id: str, docker_host: DockerHost | None, method: str,
@@ -134,7 +132,8 @@ def run_container(image: str, command: str | list[str],
     """
     host = docker_host or DockerHost()
     log = run_logger()
-    kwargs = _create_kwargs(None, environment, volumes, network_mode)
+    kwargs = {"init": True, **_given(environment=environment, volumes=volumes,
+                                     network_mode=network_mode)}
     creds = docker_registry_credentials
     with host.get_client() as client:
         if not _has_image(client, image, host):
@@ -142,8 +141,7 @@ def run_container(image: str, command: str | list[str],
                                base_url=host.engine_url(), image=image,
                                registry=creds.registry_url if creds else None,
                                username=creds.username if creds else None):
-                engine.pull(client, image, None, None, False,
-                            creds.auth_config() if creds else None)
+                engine.pull(client, image, auth_config=creds.auth_config() if creds else None)
         with docker_errors(base_url=host.engine_url(), image=image):
             return engine.run(client, image, command, kwargs, timeout_seconds, auto_remove, log)
 

@@ -2,7 +2,8 @@
 
 Kept apart from the blocks and tasks so that each task is a few lines of wiring. The engine
 reports push and build failures inside its event stream, not as HTTP errors; `_events` turns
-those into the SDK's APIError so that `translation` sees every failure the same way.
+those into the SDK's APIError so that `translation` sees every failure the same way. Pulls go
+through the SDK's images.pull, whose arguments Prefect's pull task documents.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
-from prefect_docker.errors import ContainerFailed, ContainerTimedOut
+from prefect_docker.errors import ContainerFailed, ContainerTimedOut, DockerImageNotFound
 from prefect_docker.progress import progress
 
 Log = Callable[[str], None]
@@ -36,20 +37,23 @@ def _events(stream: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield event
 
 
-def pull(client: Any, repository: str, tag: str | None, platform: str | None, all_tags: bool,
-         auth_config: dict[str, str] | None, **pull_kwargs: Any) -> Any:
-    """Pull repository:tag (every tag with all_tags); the Image, or a list with all_tags.
-    pull_kwargs go to the SDK's pull as they are."""
-    if not tag and _has_tag(repository):
-        repository, tag = repository.rsplit(":", 1)
-    tag = None if all_tags else (tag or "latest")
-    label = f"{repository}:{tag}" if tag else repository
-    with progress(f"pull {label}") as feed:
-        for event in _events(client.api.pull(repository, tag=tag, stream=True, decode=True,
-                                             platform=platform, all_tags=all_tags,
-                                             auth_config=auth_config, **pull_kwargs)):
-            feed(event)
-    return client.images.list(name=repository) if all_tags else client.images.get(label)
+def pull(client: Any, repository: str, tag: str | None = None, platform: str | None = None,
+         all_tags: bool = False, **pull_kwargs: Any) -> Any:
+    """The SDK's images.pull with the arguments given (None left out, as Prefect's task does):
+    the Image, or a list of them with all_tags."""
+    from docker.errors import ImageNotFound
+
+    arguments = {"repository": repository, "tag": tag, "platform": platform,
+                 "all_tags": all_tags, **pull_kwargs}
+    try:
+        return client.images.pull(**{k: v for k, v in arguments.items() if v is not None})
+    except ImageNotFound:  # the SDK drops errors reported inside the pull's stream
+        label = repository if all_tags or _has_tag(repository) else \
+            f"{repository}:{tag or 'latest'}"
+        raise DockerImageNotFound(
+            f"Pulling {label} left no such image on the engine: the registry refused or broke "
+            "off the transfer. Check the repository, tag, platform and credentials, then pull "
+            "again.") from None
 
 
 def _has_tag(repository: str) -> bool:

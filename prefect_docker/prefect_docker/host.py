@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from core_blocks.block import Block
+from core_blocks.lazy_exports import lazy_exports
 from prefect_docker.translation import docker_errors
 
 if TYPE_CHECKING:  # annotations only: the client module imports docker
@@ -17,6 +19,11 @@ if TYPE_CHECKING:  # annotations only: the client module imports docker
 _OWN_KWARGS = frozenset({"base_url", "version", "timeout", "max_pool_size"})
 # credstore_env became a field later: blocks saved with it in client_kwargs still load.
 _FIELD_OR_KWARG = "credstore_env"
+
+# The client class, looked up here at each call (so a patch of this name takes effect) and
+# imported on first use (it imports docker).
+__getattr__, _ = lazy_exports(__name__, {"_ContextManageableDockerClient": "prefect_docker.client"},
+                              ["_ContextManageableDockerClient"])
 
 
 class DockerHost(Block):
@@ -73,12 +80,11 @@ class DockerHost(Block):
 
     def get_docker_client(self) -> DockerClient:
         """A new docker.DockerClient for the block's engine; the same as get_client()."""
-        from prefect_docker.client import DockerClient
-
+        client_class = sys.modules[__name__]._ContextManageableDockerClient
         with docker_errors(base_url=self.engine_url()):
             if self.base_url:
-                return DockerClient(base_url=self.base_url, **self.client_arguments())
-            return DockerClient.from_env(**self.client_arguments())
+                return client_class(base_url=self.base_url, **self.client_arguments())
+            return client_class.from_env(**self.client_arguments())
 
     def get_client(self) -> DockerClient:
         """A docker.DockerClient for the block's engine. Use it in a `with` that closes it on

@@ -1,4 +1,5 @@
-"""Image tasks: pull, build and push, with registry credentials sent on every call.
+"""Image tasks: pull (logged in with the credentials given), build and push (credentials
+sent with the push).
 
     from prefect_docker import DockerRegistryCredentials
     from prefect_docker.images import build_docker_image, push_docker_image
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from core_blocks.dispatch import threaded_dispatch
@@ -41,10 +43,6 @@ def _auth(credentials: DockerRegistryCredentials | None,
             "username": credentials.username}
 
 
-# pull_kwargs the task sets itself: the progress bar and error translation read the stream.
-_OWN_PULL_KWARGS = frozenset({"stream", "decode"})
-
-
 @threaded_dispatch
 @task(**RETRYING)
 def pull_docker_image(repository: str, tag: str | None = None, platform: str | None = None,
@@ -52,8 +50,9 @@ def pull_docker_image(repository: str, tag: str | None = None, platform: str | N
                       docker_registry_credentials: DockerRegistryCredentials | None = None,
                       **pull_kwargs: Any) -> Any:
     """Pull repository:tag (latest when no tag; every tag with all_tags=True, which takes no
-    tag) and return the SDK's Image (a list of them with all_tags). pull_kwargs go to the
-    SDK's pull, e.g. auth_config={...} in place of docker_registry_credentials.
+    tag) and return the SDK's Image (a list of them with all_tags). With credentials, the
+    client logs in to their registry first. pull_kwargs go to the SDK's images.pull, e.g.
+    auth_config={...} in place of docker_registry_credentials.
 
         >>> team = DockerRegistryCredentials.load("team")  # doctest: +SKIP
         >>> pull_docker_image("registry.example.com/team/app", "1.2",
@@ -63,21 +62,34 @@ def pull_docker_image(repository: str, tag: str | None = None, platform: str | N
     if tag and all_tags:
         raise ValueError("Cannot pass `tag` and `all_tags` together: give a tag to pull one "
                          "image, or all_tags=True without a tag to pull every tag.")
-    taken = sorted(_OWN_PULL_KWARGS & pull_kwargs.keys())
-    if taken:
-        raise ValueError(f"pull_docker_image sets {', '.join(taken)} itself: leave "
-                         f"{'them' if len(taken) > 1 else 'it'} out of the keyword arguments.")
+    if "stream" in pull_kwargs:
+        raise ValueError("pull_docker_image cannot take `stream`: the SDK's images.pull sets "
+                         "it itself; leave it out of the keyword arguments.")
     if docker_registry_credentials is not None and "auth_config" in pull_kwargs:
         raise ValueError("Cannot pass `docker_registry_credentials` and `auth_config` together: "
                          "keep one of them.")
     host = docker_host or DockerHost()
-    auth = _auth(docker_registry_credentials, pull_kwargs.pop("auth_config", None))
+    auth = _auth(docker_registry_credentials, pull_kwargs.get("auth_config"))
     image = repository if all_tags else f"{repository}:{tag or 'latest'}"
     with host.get_client() as client, docker_errors(
             auth["secrets"], base_url=host.engine_url(), image=image,
             registry=_registry_of(repository), username=auth["username"]):
-        return engine.pull(client, repository, tag, platform, all_tags, auth["auth_config"],
-                           **pull_kwargs)
+        if docker_registry_credentials is not None:
+            _log_in(docker_registry_credentials, client)
+        return engine.pull(client, repository, tag, platform, all_tags, **pull_kwargs)
+
+
+def _log_in(credentials: Any, client: Any) -> None:
+    """credentials.login(client=client), run to its end here also when it is a coroutine
+    function (Prefect's signature, `async def login(self, client)`)."""
+    answer = credentials.login(client=client)
+    if inspect.isawaitable(answer):
+        import asyncio
+
+        async def finish() -> Any:
+            return await answer
+
+        asyncio.run(finish())
 
 
 @threaded_dispatch

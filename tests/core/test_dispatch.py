@@ -243,6 +243,16 @@ def test_threaded_dispatch_of_a_task():
     assert isinstance(asyncio.run(_call_async(double)), int)
 
 
+def test_a_dispatched_tasks_fn_follows_the_rule():
+    async def in_async_code():
+        pending = double.fn(7)
+        assert isinstance(pending, PendingCall)
+        return await pending, double.fn(8, _sync=True)
+
+    assert double.fn(3) == 6
+    assert asyncio.run(in_async_code()) == (14, 16)
+
+
 async def _call_async(dispatched):
     pending = dispatched(1)
     assert isinstance(pending, PendingCall)

@@ -34,3 +34,19 @@ def test_credstore_env_reaches_the_engine_client(docker_host):
     host = DockerHost(base_url=docker_host.base_url, credstore_env={"HELPER_HOME": "/srv"})
     with host.get_client() as client:
         assert client.api.credstore_env == {"HELPER_HOME": "/srv"}
+
+
+def test_clients_come_from_the_class_named_in_the_host_module(docker_host, monkeypatch):
+    from prefect_docker import host as host_module
+
+    made = []
+
+    class Recording(host_module._ContextManageableDockerClient):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(host_module, "_ContextManageableDockerClient", Recording)
+    with docker_host.get_client() as client:
+        assert isinstance(client, Recording) and client.ping()
+    assert len(made) == 1

@@ -155,7 +155,7 @@ def test_tag_and_all_tags_together_are_refused_before_any_call():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"stream": False}, "pull_docker_image sets stream itself"),
+    ({"stream": False}, "pull_docker_image cannot take `stream`: the SDK.s images.pull sets "),
     ({"auth_config": {}, "docker_registry_credentials": DockerRegistryCredentials(
         username="u", password="p", registry_url="r")}, "`docker_registry_credentials` and "
                                                         "`auth_config` together"),
