@@ -3,7 +3,7 @@ fix. Tables, not branches: add a code by adding a row.
 
 Web API errors (`{"ok": false, "error": "channel_not_found"}`) become the exception classes of
 `prefect_slack.errors`; incoming-webhook answers (plain text such as `invalid_payload`) are
-read by `explain_webhook_answer` for the core's notifier transport.
+read by `explain_webhook_answer` for `prefect_slack.webhook_posts`.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def _host(url: str) -> str:
     return redact_url(url) if url else "its base_url"
 
 
-# Incoming webhooks answer in plain text. code -> what it means, shown in the transport's
+# Incoming webhooks answer in plain text. code -> what it means, shown in the post's
 # error next to the status; the fix comes from WEBHOOK_REMEDIES by status.
 WEBHOOK_ANSWERS: dict[str, str] = {
     "invalid_payload": "invalid_payload: Slack could not read the message as JSON with text, "

@@ -76,7 +76,7 @@ class SlackCredentials(CredentialsBlock):
 
 
 class SlackWebhook(NotificationBlock):
-    """A Slack incoming webhook: notify() posts a Block Kit message to its channel.
+    """A Slack incoming webhook: notify() posts to its channel through get_client()'s client.
 
     A post is never sent twice: Slack may have posted a message whose answer was lost, so it
     is retried only when Slack answered 429 or the connection could not be opened. As a flow
@@ -112,8 +112,9 @@ class SlackWebhook(NotificationBlock):
         """slack_sdk's AsyncWebhookClient for this webhook (needs aiohttp), or its
         WebhookClient with sync_client=True, as Prefect's; the URL stays out of the SDK's log.
 
-        Like notify(), its posts are resent only after a 429 (Retry-After up to 30 s), never
-        after a failed connection: Slack may have posted the message already.
+        Its posts (notify()'s too) are resent only after a 429 (Retry-After up to 30 s) or a
+        connection that could not be opened, never after a dropped one: Slack may have
+        posted the message already.
 
             >>> hook.get_client(sync_client=True).send(text="done").body  # doctest: +SKIP
             'ok'
