@@ -9,12 +9,28 @@ from typing import Any
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")  # public, private and direct channel IDs
 
 
+def message_kwargs(channel: str, text: str | None, attachments: list | None,
+                   blocks: list | None, thread_ts: str | None) -> dict[str, Any]:
+    """chat.postMessage's keywords as Prefect's send_chat_message passes them, None ones too
+    (slack_sdk leaves those out of the request); thread_ts only when given."""
+    kwargs = {"channel": channel, "text": text, "blocks": blocks, "attachments": attachments}
+    return {**kwargs, "thread_ts": thread_ts} if thread_ts is not None else kwargs
+
+
 def post_message(client: Any, channel: str, text: str | None, attachments: list | None,
                  blocks: list | None, thread_ts: str | None) -> dict:
-    """chat.postMessage; Slack's answer (ok, channel, ts, message)."""
-    kwargs = {k: v for k, v in (("text", text), ("attachments", attachments),
-                                ("blocks", blocks), ("thread_ts", thread_ts)) if v is not None}
-    return client.chat_postMessage(channel=channel, **kwargs).data
+    """chat.postMessage with a WebClient; Slack's answer (ok, channel, ts, message)."""
+    return client.chat_postMessage(
+        **message_kwargs(channel, text, attachments, blocks, thread_ts)).data
+
+
+async def apost_message(client: Any, channel: str, text: str | None,
+                        attachments: list | None, blocks: list | None,
+                        thread_ts: str | None) -> dict:
+    """post_message() with an AsyncWebClient."""
+    answer = await client.chat_postMessage(
+        **message_kwargs(channel, text, attachments, blocks, thread_ts))
+    return answer.data
 
 
 def channel_id(client: Any, channel: str) -> str | None:

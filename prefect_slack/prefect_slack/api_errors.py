@@ -3,12 +3,12 @@ fix. Tables, not branches: add a code by adding a row.
 
 Web API errors (`{"ok": false, "error": "channel_not_found"}`) become the exception classes of
 `prefect_slack.errors`; incoming-webhook answers (plain text such as `invalid_payload`) are
-read by `explain_webhook_answer` for the core's notifier transport.
+read by `explain_webhook_answer` for `prefect_slack.webhook_posts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from prefect_slack import limits
@@ -101,28 +101,51 @@ def call_slack(call: Callable[[], T], credentials: SlackCredentials, method: str
 
     from slack_sdk.errors import SlackApiError, SlackRequestError
 
-    who, base_url = credentials.label(), credentials.base_url
-    error: SlackError | None = None
     try:
         return call()
-    except SlackApiError as exc:
+    except (SlackApiError, SlackRequestError, URLError, OSError) as exc:
+        error = slack_error(exc, credentials, method, channel)
+    raise error  # outside the except block: no __context__ either
+
+
+async def acall_slack(call: Callable[[], Awaitable[T]], credentials: SlackCredentials,
+                      method: str, channel: str | None = None) -> T:
+    """call_slack() for an AsyncWebClient's call: `await call()`; aiohttp's errors too."""
+    import asyncio
+
+    from aiohttp import ClientError
+    from slack_sdk.errors import SlackApiError, SlackRequestError
+
+    try:
+        return await call()
+    except (SlackApiError, SlackRequestError, ClientError, asyncio.TimeoutError,
+            OSError) as exc:
+        error = slack_error(exc, credentials, method, channel)
+    raise error
+
+
+def slack_error(exc: BaseException, credentials: SlackCredentials, method: str,
+                channel: str | None = None) -> SlackError:
+    """The SlackError for what slack_sdk (or urllib, aiohttp under it) raised."""
+    from slack_sdk.errors import SlackApiError, SlackRequestError
+
+    who, base_url = credentials.label(), credentials.base_url
+    if isinstance(exc, SlackApiError):
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         messages = (data.get("response_metadata") or {}).get("messages") or []
-        error = web_api_error(str(data.get("error") or f"HTTP {exc.response.status_code}"),
-                              who=who, method=method, channel=channel,
-                              detail="; ".join(map(str, messages))[:300],
-                              name=credentials.saved_name)
-    except SlackRequestError:
-        error = SlackError(f"Slack did not accept {method} from {who} (SlackRequestError); "
-                           "check the file or message and send it again.")
-    except (URLError, OSError) as exc:
-        reason = getattr(exc, "reason", None) or type(exc).__name__
-        if isinstance(reason, BaseException):
-            reason = type(reason).__name__
-        error = SlackConnectionError(
-            f"{who} could not reach Slack's API at {_host(base_url)} for {method} "
-            f"({reason}); check its base_url and the network.")
-    raise error  # outside the except blocks: no __context__ either
+        return web_api_error(str(data.get("error") or f"HTTP {exc.response.status_code}"),
+                             who=who, method=method, channel=channel,
+                             detail="; ".join(map(str, messages))[:300],
+                             name=credentials.saved_name)
+    if isinstance(exc, SlackRequestError):
+        return SlackError(f"Slack did not accept {method} from {who} (SlackRequestError); "
+                          "check the file or message and send it again.")
+    reason = getattr(exc, "reason", None) or type(exc).__name__
+    if isinstance(reason, BaseException):
+        reason = type(reason).__name__
+    return SlackConnectionError(
+        f"{who} could not reach Slack's API at {_host(base_url)} for {method} "
+        f"({reason}); check its base_url and the network.")
 
 
 def _host(url: str) -> str:
@@ -131,7 +154,7 @@ def _host(url: str) -> str:
     return redact_url(url) if url else "its base_url"
 
 
-# Incoming webhooks answer in plain text. code -> what it means, shown in the transport's
+# Incoming webhooks answer in plain text. code -> what it means, shown in the post's
 # error next to the status; the fix comes from WEBHOOK_REMEDIES by status.
 WEBHOOK_ANSWERS: dict[str, str] = {
     "invalid_payload": "invalid_payload: Slack could not read the message as JSON with text, "

@@ -53,6 +53,14 @@ def body_sections(body: str) -> list[dict[str, Any]]:
     return [{"type": "section", "text": mrkdwn(chunk, size)} for chunk in chunks]
 
 
+def notification(body: str, subject: str | None = None) -> dict[str, Any]:
+    """What SlackWebhook.notify() posts: the body as the message text, as is (Slack mrkdwn),
+    as Prefect's SlackWebhook does; with a subject, text_message()'s Block Kit card."""
+    if not subject:
+        return {"text": fit(body, limits.MESSAGE_TEXT)}
+    return text_message(body, subject)
+
+
 def text_message(body: str, subject: str | None = None) -> dict[str, Any]:
     """A notification: the subject as a header, the body as sections; `text` for previews."""
     blocks = [{"type": "header", "text": plain(subject, limits.HEADER_TEXT)}] if subject else []

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, SecretStr, field_validator
 
 from core_blocks.abstract import CredentialsBlock, NotificationBlock
+from core_blocks.block import Block
 from core_blocks.dispatch import async_dispatch, threaded_dispatch
 
 if TYPE_CHECKING:
@@ -40,6 +41,9 @@ class SlackCredentials(CredentialsBlock):
                     "server's")
     timeout_seconds: int = Field(default=30, gt=0,
                                  description="Seconds to wait for each Web API answer")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _replace_method_or_set(self, name, value)
 
     def label(self) -> str:
         """How errors name this block: "SlackCredentials 'bot'", or "(unsaved)"."""
@@ -72,7 +76,7 @@ class SlackCredentials(CredentialsBlock):
 
 
 class SlackWebhook(NotificationBlock):
-    """A Slack incoming webhook: notify() posts a Block Kit message to its channel.
+    """A Slack incoming webhook: notify() posts to its channel through get_client()'s client.
 
     A post is never sent twice: Slack may have posted a message whose answer was lost, so it
     is retried only when Slack answered 429 or the connection could not be opened. As a flow
@@ -95,20 +99,22 @@ class SlackWebhook(NotificationBlock):
     @field_validator("url")
     @classmethod
     def _url_is_https(cls, value: SecretStr) -> SecretStr:
-        from core_blocks.notify_http import http_url_problem
-
-        problem = http_url_problem(value.get_secret_value(), https_only=True)
+        problem = _webhook_url_problem(value.get_secret_value())
         if problem:  # never quoted: anyone holding the URL can post
             raise ValueError("must be the webhook's https:// URL, e.g. "
                              f"https://hooks.slack.com/services/T0/B0/XXXX; this one {problem}")
         return value
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        _replace_method_or_set(self, name, value)
+
     def get_client(self, sync_client: bool = False) -> Any:
         """slack_sdk's AsyncWebhookClient for this webhook (needs aiohttp), or its
         WebhookClient with sync_client=True, as Prefect's; the URL stays out of the SDK's log.
 
-        Like notify(), its posts are resent only after a 429 (Retry-After up to 30 s), never
-        after a failed connection: Slack may have posted the message already.
+        Its posts (notify()'s too) are resent only after a 429 (Retry-After up to 30 s) or a
+        connection that could not be opened, never after a dropped one: Slack may have
+        posted the message already.
 
             >>> hook.get_client(sync_client=True).send(text="done").body  # doctest: +SKIP
             'ok'
@@ -131,31 +137,81 @@ class SlackWebhook(NotificationBlock):
         return AsyncWebhookClient(url=url, timeout=self.timeout_seconds,
                                   retry_handlers=async_handlers(connection_errors=False))
 
+    async def notify_async(self, body: str, subject: str | None = None) -> None:
+        """notify() for async code, through the AsyncWebhookClient get_client() gives."""
+        from prefect_slack.block_kit import notification
+        from prefect_slack.webhook_posts import apost
+
+        await apost(self, self.get_client(), notification(body, subject))
+
+    async def anotify(self, body: str, subject: str | None = None) -> None:
+        """notify_async() under the core's name."""
+        await self.notify_async(body, subject)
+
+    @async_dispatch(notify_async)
+    def notify(self, body: str, subject: str | None = None) -> None:
+        """Post body as the message text, as Prefect's SlackWebhook does; with a subject, a
+        Block Kit card (the subject as its header). Raise NotificationError when Slack does
+        not take it. In async code, an awaitable (notify_async)."""
+        from prefect_slack.block_kit import notification
+        from prefect_slack.webhook_posts import post
+
+        post(self, self.get_client(sync_client=True), notification(body, subject))
+
     @threaded_dispatch
     def send_message(self, text: str | None = None, attachments: list[dict] | None = None,
                      blocks: list[dict] | None = None) -> str:
         """Post a message; return Slack's answer ("ok") or raise NotificationError."""
-        from prefect_slack.api_errors import WEBHOOK_REMEDIES, explain_webhook_answer
+        from prefect_slack.webhook_posts import post
 
-        payload = {k: v for k, v in (("text", text), ("attachments", attachments),
-                                     ("blocks", blocks)) if v is not None}
-        answer = self.post_http("POST", self.url, json=payload, timeout=self.timeout_seconds,
-                                idempotent=False, remedies=WEBHOOK_REMEDIES,
-                                explain=explain_webhook_answer)
-        return answer.text
-
-    @async_dispatch(NotificationBlock.anotify)
-    def notify(self, body: str, subject: str | None = None) -> None:
-        """Post body under a subject header (Block Kit); in async code, an awaitable."""
-        from prefect_slack.block_kit import text_message
-
-        self.send_message(**text_message(body, subject), _sync=True)
+        return post(self, self.get_client(sync_client=True),
+                    {"text": text, "attachments": attachments, "blocks": blocks}) or ""
 
     def notify_run(self, run: RunSummary) -> None:
         """Post a run alert: flow, run, state, error and duration as Block Kit."""
         from prefect_slack.block_kit import run_message
 
         self.send_message(**run_message(run), _sync=True)
+
+
+def _replace_method_or_set(block: Any, name: str, value: Any) -> None:
+    """Set a field, or replace a method on this one block (tests do, with monkeypatch, as on
+    Prefect's blocks); pydantic alone refuses any name that is not a field."""
+    if name not in type(block).model_fields and callable(getattr(type(block), name, None)):
+        object.__setattr__(block, name, value)
+    else:
+        Block.__setattr__(block, name, value)
+
+
+_SLACK_HOSTS = ("slack.com", "slack-gov.com")
+
+
+def _webhook_url_problem(url: str) -> str | None:
+    """Why url cannot be a webhook's, in words that never quote it; None if it can.
+
+    Slack serves https:// only, so http:// to Slack is refused; http:// to another host (a
+    Slack-compatible receiver, a relay, a test server) is allowed, as Prefect allows it, with
+    a warning unless it is this machine: the URL, a secret, then crosses the network unencrypted.
+    """
+    from urllib.parse import urlsplit
+
+    from core_blocks.notify_http import http_url_problem
+
+    problem = http_url_problem(url)
+    if problem:
+        return problem
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").rstrip(".")
+    if parts.scheme == "https" or host in ("localhost", "127.0.0.1", "::1"):
+        return None
+    if any(host == slack or host.endswith("." + slack) for slack in _SLACK_HOSTS):
+        return "is http://, which sends it unencrypted; use https://"
+    import warnings
+
+    warnings.warn("A SlackWebhook url is http:// to a host other than this machine: the URL, "
+                  "which lets anyone post, crosses the network unencrypted; use https:// "
+                  "where the receiver supports it.", UserWarning, stacklevel=2)
+    return None
 
 
 def _with_slash(url: str) -> str:

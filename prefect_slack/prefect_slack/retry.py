@@ -5,7 +5,8 @@ slack_sdk's RateLimitErrorRetryHandler sleeps whatever Retry-After says (plus up
 jitter); a flow should not hang for minutes on one message, so a longer wait is not retried
 and becomes a SlackRateLimitError instead. Connection errors (refused, reset, dropped) are
 retried RETRIES times after 0.25 s, then 0.5 s, plus up to JITTER_SECONDS each (slack_sdk's
-default jitter adds up to a whole second per retry).
+default jitter adds up to a whole second per retry). A webhook's client, whose posts must never
+arrive twice, resends only when the connection could not be opened: nothing was sent then.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def _backoff() -> Any:
 
 def sync_handlers(connection_errors: bool = True) -> list[Any]:
     """Retry handlers for WebClient; with connection_errors=False, for a client whose
-    requests must never be sent twice (a webhook's), only the 429 one."""
+    requests must never be sent twice (a webhook's), 429s and unopened connections only."""
+    import socket
     import time
+    from urllib.error import URLError
 
     from slack_sdk.http_retry.builtin_handlers import (
         ConnectionErrorRetryHandler,
@@ -68,10 +71,19 @@ def sync_handlers(connection_errors: bool = True) -> list[Any]:
             time.sleep(capped_wait(response) or 0.0)
             state.increment_current_attempt()
 
+    class UnopenedConnectionHandler(ConnectionErrorRetryHandler):
+        def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+            # a refused connection or an unknown host: the request never left
+            return (isinstance(error, URLError) and response is None
+                    and isinstance(error.reason, (ConnectionRefusedError, socket.gaierror)))
+
     handlers = [CappedRateLimitHandler(max_retry_count=RETRIES)]
     if connection_errors:
         handlers.append(ConnectionErrorRetryHandler(max_retry_count=RETRIES,
                                                     interval_calculator=_backoff()))
+    else:
+        handlers.append(UnopenedConnectionHandler(max_retry_count=RETRIES,
+                                                  interval_calculator=_backoff()))
     return handlers
 
 
@@ -79,6 +91,7 @@ def async_handlers(connection_errors: bool = True) -> list[Any]:
     """sync_handlers() for the async clients (imports aiohttp)."""
     import asyncio
 
+    from aiohttp import ClientConnectorError
     from slack_sdk.http_retry.builtin_async_handlers import (
         AsyncConnectionErrorRetryHandler,
         AsyncRateLimitErrorRetryHandler,
@@ -100,4 +113,8 @@ def async_handlers(connection_errors: bool = True) -> list[Any]:
     if connection_errors:
         handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES,
                                                          interval_calculator=_backoff()))
+    else:  # ClientConnectorError: the connection was never opened, so nothing was sent
+        handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES,
+                                                         interval_calculator=_backoff(),
+                                                         error_types=[ClientConnectorError]))
     return handlers
