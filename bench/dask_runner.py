@@ -53,7 +53,7 @@ def main() -> None:
         return time.perf_counter() - started
 
     cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None)
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0")
     try:
         runners = {"thread pool (4 threads)": ThreadPoolTaskRunner(WORKERS),
                    "Dask (4 worker processes)": DaskTaskRunner(

@@ -82,8 +82,10 @@ class DaskTaskRunner:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
         self._settler: concurrent.futures.ThreadPoolExecutor | None = None
+        self._arrived: queue.SimpleQueue = queue.SimpleQueue()  # (run, Dask future, done)
         self._in_flight: dict[str, Any] = {}  # run id -> Dask future (Dask drops unreferenced)
         self._open = 0  # submitted runs not yet settled
+        self._cancelled = False  # shutdown(wait=False): the flow run was cancelled
         self._idle = threading.Condition(self._lock)
 
     def duplicate(self) -> DaskTaskRunner:
@@ -174,6 +176,8 @@ class DaskTaskRunner:
             if wait:
                 while self._open:
                     self._idle.wait()
+            else:
+                self._cancelled = True
             in_flight = list(self._in_flight.values())
         for future in in_flight:
             future.cancel()
@@ -214,6 +218,9 @@ class DaskTaskRunner:
                 "parent_id": run.parent_id, "flow_name": run.flow_name,
                 "flow_run_id": run.flow_run_id, "created": run.created,
                 "log_prints": bool(parent and parent.log_prints)}
+        if self._cancelled:  # the flow run was cancelled while its inputs were awaited
+            self._settle_cancelled(run, done)
+            return
         self._queue.put((run, payload, meta, done))
 
     def _refuse(self, task, run, exc: Exception, done) -> None:
@@ -240,32 +247,90 @@ class DaskTaskRunner:
             if items:
                 history.flush()  # each run's Pending is in the store before a worker looks
             stores: dict[int, Any] = {}  # id(store) -> its identity, once per batch
+            sending = []
             for run, payload, meta, done in items:
                 try:
                     key = id(run.store)
                     if key not in stores:  # after the flush: a new SQLite file exists now
                         stores[key] = store_identity(run.store)
                     meta["store"] = stores[key]
-                    future = self._client.submit(run_on_worker, payload, meta, pure=False,
-                                                 key=f"{run.fn_name}-{run.id}")
-                except Exception as exc:  # the client is closed or the scheduler is gone
+                except Exception as exc:
                     self._settler.submit(self._settle_lost, run, exc, done)
                     continue
-                with self._lock:
-                    self._in_flight[run.id] = future
-                future.add_done_callback(
-                    lambda f, run=run, done=done: self._settler.submit(self._settle, run, f, done))
+                sending.append((run, payload, meta, done))
+            if sending and self._cancelled:
+                for run, _, _, done in sending:
+                    self._settler.submit(self._settle_cancelled, run, done)
+            elif sending:
+                self._send_batch(run_on_worker, sending)
             if len(items) < len(batch):
                 return
 
+    def _send_batch(self, run_on_worker: Callable, batch: list[tuple]) -> None:
+        """Hand a batch of runs to Dask in one graph (one message to the scheduler, not one
+        per run: per-run submits cost more than the trivial tasks they send)."""
+        try:
+            futures = self._client.map(
+                run_on_worker, [payload for _, payload, _, _ in batch],
+                [meta for _, _, meta, _ in batch], pure=False,
+                key=[f"{run.fn_name}-{run.id}" for run, _, _, _ in batch])
+        except Exception as exc:  # the client is closed or the scheduler is gone
+            for run, _, _, done in batch:
+                self._settler.submit(self._settle_lost, run, exc, done)
+            return
+        with self._lock:
+            for (run, _, _, _), future in zip(batch, futures, strict=True):
+                self._in_flight[run.id] = future
+        for (run, _, _, done), future in zip(batch, futures, strict=True):
+            future.add_done_callback(
+                lambda f, run=run, done=done: self._arrive(run, f, done))
+
     # -- settling -----------------------------------------------------------------------------
+
+    def _arrive(self, run: Any, future: Any, done: concurrent.futures.Future) -> None:
+        """A run's Dask future is done (called on Dask's callback thread): queue it for the
+        settler, which takes every arrival queued so far at once."""
+        self._arrived.put((run, future, done))
+        self._settler.submit(self._settle_arrived)
+
+    def _settle_arrived(self) -> None:
+        arrived = []
+        while True:
+            try:
+                arrived.append(self._arrived.get_nowait())
+            except queue.Empty:
+                break
+        if not arrived:  # an earlier call took them
+            return
+        finished = [item for item in arrived if item[1].status == "finished"]
+        reports: dict[int, Any] = {}
+        if finished:
+            try:  # one gather for the batch: one round trip, not one per run
+                values = self._client.gather([future for _, future, _ in finished])
+                reports = {id(item): value
+                           for item, value in zip(finished, values, strict=True)}
+            except BaseException:  # a result lost meanwhile: each is fetched on its own
+                reports = {}
+        for item in arrived:
+            run, future, done = item
+            if id(item) in reports:
+                self._settle_report(run, reports[id(item)], done)
+            else:
+                self._settle(run, future, done)
 
     def _settle(self, run: Any, future: Any, done: concurrent.futures.Future) -> None:
         try:
             report = future.result()
         except BaseException as exc:  # KilledWorker, a cancelled or lost future
-            self._settle_lost(run, exc, done)
+            if self._cancelled and future.status == "cancelled":
+                self._settle_cancelled(run, done)
+            else:
+                self._settle_lost(run, exc, done)
             return
+        self._settle_report(run, report, done)
+
+    def _settle_report(self, run: Any, report: dict[str, Any],
+                       done: concurrent.futures.Future) -> None:
         try:
             state = _mirror(run, report)
         except BaseException as exc:  # e.g. a returned block that no longer loads here
@@ -274,6 +339,19 @@ class DaskTaskRunner:
             state = run.set_state(State(StateType.FAILED, error=exc,
                                         message=run.secrets.mask(f"{type(exc).__name__}: {exc}")))
         self._finish(run, state, done)
+
+    def _settle_cancelled(self, run: Any, done: concurrent.futures.Future) -> None:
+        """End Cancelled a run its flow's cancellation stopped (as the thread pool does: an
+        async task running on a worker stops too, see worker_runs.py)."""
+        import asyncio
+
+        from core_blocks.runtime.states import State, StateType
+
+        error = asyncio.CancelledError(f"its flow run was cancelled before task run "
+                                       f"{run.name!r} finished")
+        _catch_up(run)
+        self._finish(run, run.set_state(State(StateType.CANCELLED, error=error,
+                                              message=f"CancelledError: {error}")), done)
 
     def _settle_lost(self, run: Any, exc: BaseException, done) -> None:
         from core_blocks.runtime.states import State, StateType

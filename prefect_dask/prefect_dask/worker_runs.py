@@ -8,6 +8,7 @@ Dask sends again because its worker died continues too, after a Retrying state t
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,38 @@ def run_on_worker(payload: bytes, meta: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:
             return report(run, _cannot_start(run, meta, exc))
         _mask_block_secrets(run, args, kwargs)
-        state = fn(task, args, kwargs, run)
+        if task.is_async:
+            from core_blocks.runtime.engine import arun_task
+
+            state = asyncio.run(_until_cancelled(arun_task(task, args, kwargs, run)))
+        else:  # a sync task cannot be interrupted: it runs to its end, as on the thread pool
+            state = fn(task, args, kwargs, run)
     finally:
         current_run.reset(token)
     return report(run, state)  # the flow records these states too: no need to wait for ours
+
+
+CANCEL_POLL_SECONDS = 0.2  # how soon an async task stops after its flow run is cancelled
+
+
+async def _until_cancelled(work: Any) -> Any:
+    """await work, cancelling it when the flow gives up on this Dask task (its flow run was
+    cancelled): the run then ends Cancelled here too, as on the thread pool."""
+    from distributed import get_worker
+
+    running = asyncio.ensure_future(work)
+    try:
+        worker = get_worker()
+        key = worker.get_current_task()
+    except ValueError:  # called outside a Dask worker
+        return await running
+    while not running.done():
+        await asyncio.wait([running], timeout=CANCEL_POLL_SECONDS)
+        task = worker.state.tasks.get(key)
+        if task is None or task.state in ("cancelled", "released", "forgotten"):
+            running.cancel()
+            break
+    return await running
 
 
 def _mask_block_secrets(run: Any, args: tuple, kwargs: dict) -> None:

@@ -58,7 +58,7 @@ def start_local_cluster(env: dict[str, str], workers: int = 2):
     os.environ.update(env)  # spawned workers inherit the environment of the moment
     try:
         return LocalCluster(n_workers=workers, threads_per_worker=2, processes=True,
-                            host="127.0.0.1", dashboard_address=None)
+                            host="127.0.0.1", dashboard_address="127.0.0.1:0")
     finally:
         for name, value in saved.items():
             if value is None:

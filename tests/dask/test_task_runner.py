@@ -208,7 +208,7 @@ def test_get_dask_client_inside_tasks_reaches_the_cluster(runner, dask_cluster):
 
 def test_default_runner_starts_and_closes_a_temporary_local_cluster():
     runner = DaskTaskRunner(cluster_kwargs={"n_workers": 1, "threads_per_worker": 1,
-                                            "dashboard_address": None})
+                                            "dashboard_address": "127.0.0.1:0"})
 
     @flow(task_runner=runner)
     def temporary():
@@ -222,6 +222,8 @@ def test_default_runner_starts_and_closes_a_temporary_local_cluster():
     assert value == 6 and pid != os.getpid() and address.startswith("tcp://127.0.0.1:")
 
 
+# The default dashboard port, as prefect-dask's: Dask moves to a free one when it is taken.
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 def test_a_temporary_cluster_and_its_dashboard_listen_on_loopback_only():
     import psutil
 
@@ -263,3 +265,40 @@ def test_cluster_class_by_dotted_path_and_duplicate_keep_the_settings():
 
     assert runner.cluster_class is LocalCluster
     assert runner.duplicate() == runner and runner.duplicate() is not runner
+
+
+def test_tasks_of_a_cancelled_async_flow_end_cancelled(runner):
+    """As on the thread pool: the flow times out, its Dask tasks (running or queued) end
+    Cancelled, and an async one running on a worker stops there rather than running on."""
+    from core_blocks.runtime.context import get_run_context
+    from core_blocks.runtime.history import flush, get_run
+
+    ids: dict[str, str] = {}
+
+    @task
+    async def nap(n: int) -> int:
+        await asyncio.sleep(30)
+        return n
+
+    @flow(task_runner=runner, timeout_seconds=1)
+    async def impatient():
+        ids["flow"] = get_run_context().run.id
+        futures = [nap.submit(n) for n in range(6)]  # 4 run on the 4 worker threads, 2 queue
+        ids.update({f"nap-{n}": f.task_run_id for n, f in enumerate(futures)})
+        return [await f for f in futures]
+
+    started = time.monotonic()
+    assert asyncio.run(impatient(return_state=True)).name == "TimedOut"
+    flush()
+    task_ids = [v for k, v in ids.items() if k != "flow"]
+    deadline = time.monotonic() + 10
+    while True:  # the workers' own Cancelled states reach the store a moment later
+        runs = [get_run(get_store(), run_id) for run_id in task_ids]
+        if all(r["state"] == "Cancelled" for r in runs) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+
+    assert [r["state"] for r in runs] == ["Cancelled"] * 6
+    assert {r["error_type"] for r in runs} == {"CancelledError"}
+    assert {r["parent_id"] for r in runs} == {ids["flow"]}
+    assert time.monotonic() - started < 15  # nobody slept the 30 s
