@@ -14,18 +14,25 @@ from typing import Any
 _lock = threading.Lock()
 
 
-def invoke(args: list[str], on_event: Callable[[str, str], None], **kwargs: Any) -> Any:
+def invoke(args: list[str], on_event: Callable[[str, str], None],
+           on_node_finished: Callable[[str, str, str], None] | None = None,
+           runner_class: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
     """Run dbt with `args` (no leading "dbt") and dbt's keyword options; `on_event(level,
-    message)` gets every log line as dbt emits it, from whichever thread emits it. Returns
-    dbt's dbtRunnerResult."""
-    from dbt.cli.main import dbtRunner
+    message)` gets every log line as dbt emits it, from whichever thread emits it, and
+    `on_node_finished(unique_id, status, message)` each node's end. `runner_class` stands
+    in for dbt's dbtRunner (a caller's own lookup of it). Returns dbt's dbtRunnerResult."""
+    if runner_class is None:
+        from dbt.cli.main import dbtRunner as runner_class
 
     def callback(event: Any) -> None:
         on_event(event.info.level, event.info.msg)
+        if on_node_finished is not None and event.info.name == "NodeFinished":
+            info = event.data.node_info
+            on_node_finished(info.unique_id, info.node_status, event.info.msg)
 
     with _lock:
         try:
-            return dbtRunner(callbacks=[callback]).invoke(args, **kwargs)
+            return runner_class(callbacks=[callback]).invoke(args, **kwargs)
         finally:
             _release_duckdb()
 

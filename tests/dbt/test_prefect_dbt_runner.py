@@ -99,3 +99,25 @@ def test_settings_come_from_dbt_environment_variables(monkeypatch, tmp_path):
     assert settings.log_level == "error"
     with pytest.raises(ValueError, match="log_level"):
         PrefectDbtSettings(log_level="loud")
+
+
+def test_settings_name_a_missing_project_or_profiles(settings, tmp_path):
+    settings.validate_for_orchestrator()
+    with pytest.raises(DbtConfigError, match="No dbt_project.yml found in project_dir.*"
+                                             "Pass project_dir explicitly"):
+        settings.model_copy(update={"project_dir": tmp_path}).validate_for_orchestrator()
+    with pytest.raises(ValueError, match='profiles_dir ".*nowhere" does not exist'):
+        settings.model_copy(update={"profiles_dir": tmp_path / "nowhere"}
+                            ).validate_for_orchestrator()
+
+
+def test_the_executor_runs_one_node_and_reports_it(settings):
+    from prefect_dbt.core._executor import DbtCoreExecutor
+    from prefect_dbt.core._manifest import DbtNode
+
+    seed = DbtNode("seed.shop.raw_orders", "raw_orders", "seed",
+                   original_file_path="seeds/raw_orders.csv")
+    result = DbtCoreExecutor(settings).execute_wave([seed])
+
+    assert result.success and result.node_ids == ["seed.shop.raw_orders"]
+    assert result.artifacts["seed.shop.raw_orders"]["status"] == "success"

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from prefect_dbt.errors import DbtConfigError
 
-_LEVELS = ("debug", "info", "warn", "error", "none")
+_LEVELS = ("debug", "test", "info", "warn", "error", "none")  # dbt's EventLevel, and none
 # {{ prefect.blocks.<type-slug>.<name>.<field>[.<field>...] }} and {{ prefect.variables.<x> }}
 _REFERENCE = re.compile(r"\{\{\s*prefect\.(blocks|variables)\.([\w.-]+?)\s*\}\}")
 
@@ -50,7 +50,7 @@ class PrefectDbtSettings(BaseModel):
         description="Folder holding dbt_project.yml")
     log_level: str = Field(
         default_factory=lambda: os.environ.get("DBT_LOG_LEVEL", "info"),
-        description="dbt log lines below this level (debug, info, warn, error, none) are "
+        description="dbt log lines below this level (debug, test, info, warn, error, none) are "
                     "left out of the run's log; dbt's EventLevel is taken too")
     target_path: Path = Field(
         default_factory=lambda: Path(os.environ.get("DBT_TARGET_PATH", "target")),
@@ -61,18 +61,32 @@ class PrefectDbtSettings(BaseModel):
     def _level(cls, value: Any) -> str:
         level = str(getattr(value, "value", value)).lower()
         if level not in _LEVELS:
-            raise ValueError(f"must be one of {', '.join(_LEVELS)}, not {value!r}")
+            raise ValueError("Input should be 'debug', 'test', 'info', 'warn' or 'error' "
+                             f"(dbt's EventLevel), or 'none' to keep dbt's lines out; "
+                             f"got {value!r}. Set log_level or DBT_LOG_LEVEL to one of them.")
         return level
 
-    def load_profiles_yml(self) -> dict[str, Any]:
-        """profiles.yml as a dict."""
+    def validate_for_orchestrator(self) -> None:
+        """Check that profiles_dir holds profiles.yml and project_dir dbt_project.yml,
+        raising DbtConfigError (a ValueError) that names the missing one and the fix."""
+        for field, folder, name in (("profiles_dir", self.profiles_dir, "profiles.yml"),
+                                    ("project_dir", self.project_dir, "dbt_project.yml")):
+            fix = (f"Pass {field} explicitly to PrefectDbtSettings (or set "
+                   f"DBT_{field.upper()}) to the folder holding {name}.")
+            if not folder.is_dir():
+                raise DbtConfigError(f'{field} "{folder}" does not exist. {fix}')
+            if not (folder / name).is_file():
+                raise DbtConfigError(f"No {name} found in {field} {str(folder)!r}. {fix}")
+
+    def load_profiles_yml(self) -> dict[str, Any] | None:
+        """profiles.yml as a dict (None when the file is empty)."""
         import yaml
 
         path = self.profiles_dir / "profiles.yml"
         if not path.exists():
             raise DbtConfigError(f"No profiles.yml in {str(self.profiles_dir)!r}: set "
                                  "profiles_dir (or DBT_PROFILES_DIR) to the folder holding it.")
-        return yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(path.read_text())
 
     @contextmanager
     def resolve_profiles_yml(self) -> Iterator[str]:
@@ -82,7 +96,7 @@ class PrefectDbtSettings(BaseModel):
         templating does; dbt's own Jinja (`env_var`) is left to dbt."""
         import yaml
 
-        profiles = _resolve(self.load_profiles_yml())
+        profiles = _resolve(self.load_profiles_yml() or {})
         folder = Path(tempfile.mkdtemp(prefix="core-blocks-dbt-"))  # mode 0700
         try:
             path = folder / "profiles.yml"
