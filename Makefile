@@ -86,7 +86,7 @@ PREFECT_PY := $(PREFECT_VENV)/bin/python
 $(PREFECT_PY):
 	$(PYTHON) -m venv $(PREFECT_VENV)
 	$(PREFECT_PY) -m pip install -q --upgrade pip
-	$(PREFECT_PY) -m pip install -q 'prefect==3.8.8' 'fastapi<0.150' prefect-aws
+	$(PREFECT_PY) -m pip install -q 'prefect==3.8.8' 'fastapi<0.150' prefect-aws prefect-dask
 
 bench-compare: install-test $(PREFECT_PY)  # CORE_BLOCKS_BENCH_ROUNDS (default 5) pairs of runs
 	$(PY) bench/compare_prefect.py --prefect-python $(PREFECT_PY)

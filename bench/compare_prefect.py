@@ -90,7 +90,7 @@ class Sides:
         return spent, out.stdout
 
     def worker(self, side: str, *args: str) -> dict[str, float]:
-        _, stdout = self.run(side, [self.python[side], WORKER, side, *args])
+        _, stdout = self.run(side, [self.python[side], WORKER, side, *args], timeout=1800)
         line = next(s for s in stdout.splitlines() if s.startswith("RESULT "))
         return json.loads(line[len("RESULT "):])
 
@@ -192,6 +192,9 @@ def main() -> None:
         results = interleaved(rounds, cli)
         results |= interleaved(rounds, lambda side: sides.worker(side, "blocks"))
         results |= interleaved(max(1, rounds // 2), lambda side: sides.worker(side, "tasks"))
+        # Prefect's 1,000 Dask tasks take minutes here: one pair of runs unless asked for more.
+        dask_rounds = int(os.environ.get("CORE_BLOCKS_BENCH_DASK_ROUNDS", "1"))
+        results |= interleaved(dask_rounds, lambda side: sides.worker(side, "dask"))
 
         from s3_throughput import start_moto
 

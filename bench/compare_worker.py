@@ -1,6 +1,6 @@
 """One side of `make bench-compare`, run by that side's Python: core-blocks or Prefect.
 
-    python compare_worker.py core|prefect blocks|tasks|s3 [S3_URL WORK_DIR]
+    python compare_worker.py core|prefect blocks|tasks|dask|s3 [S3_URL WORK_DIR]
 
 Prints one JSON object of measures in seconds. The driver (compare_prefect.py) sets up the
 environment: a scratch CORE_BLOCKS_HOME, or PREFECT_API_URL of a running Prefect server.
@@ -203,12 +203,59 @@ def s3_measures(url: str, work: Path) -> dict[str, float]:
     return results
 
 
+# -- Dask: the side's DaskTaskRunner on a LocalCluster of 4 worker processes -----------------
+
+DASK_WORKERS, DASK_TRIVIAL, DASK_SLEEPING, DASK_NAP = 4, 1000, 200, 0.05
+
+
+def dask_measures(side: str) -> dict[str, float]:
+    """1,000 trivial tasks and 200 x 50 ms tasks through the side's `prefect_dask`, on one
+    cluster started outside the timings (as a team's flows reuse their scheduler)."""
+    from distributed import LocalCluster
+
+    from prefect_dask import DaskTaskRunner
+
+    if side == "core":
+        from core_blocks import flow, task
+    else:
+        from prefect import flow, task
+
+    @task
+    def trivial(n: int) -> int:
+        return n
+
+    @task
+    def sleepy(n: int) -> int:
+        time.sleep(DASK_NAP)
+        return n
+
+    cluster = LocalCluster(n_workers=DASK_WORKERS, threads_per_worker=1, processes=True,
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0")
+    try:
+        def timed(fn, count: int) -> float:
+            @flow(task_runner=DaskTaskRunner(address=cluster.scheduler_address))
+            def fan_out() -> list[int]:
+                return [f.result() for f in fn.map(range(count))]
+
+            started = time.perf_counter()
+            assert fan_out() == list(range(count))
+            return time.perf_counter() - started
+
+        timed(trivial, 20)  # warm-up: the workers' imports
+        return {f"Dask: {DASK_TRIVIAL:,} trivial tasks": timed(trivial, DASK_TRIVIAL),
+                f"Dask: {DASK_SLEEPING} x 50 ms tasks": timed(sleepy, DASK_SLEEPING)}
+    finally:
+        cluster.close()
+
+
 def main() -> None:
     side, group = sys.argv[1], sys.argv[2]
     if group == "blocks":
         result = core_blocks_measures() if side == "core" else prefect_block_measures()
     elif group == "tasks":
         result = core_task_measures() if side == "core" else prefect_task_measures()
+    elif group == "dask":
+        result = dask_measures(side)
     else:
         result = s3_measures(sys.argv[3], Path(sys.argv[4]))
     print("RESULT " + json.dumps(result))
