@@ -86,7 +86,9 @@ start_keyring() {
   export DBUS_SESSION_BUS_ADDRESS=unix:path=$KR/bus
   if ! alive dbus || ! alive gnome-keyring; then
     stop_pid gnome-keyring; stop_pid dbus   # never leave half a pair behind
-    mkdir -p "$KR/data" && mkdir -p -m 700 "$KR/run"; rm -f "$KR/bus"
+    # a fresh keyring each start: a login.keyring left by an earlier instance (thousands of
+    # items from earlier runs) made the daemon drop off the bus mid-suite here
+    rm -rf "$KR/data" "$KR/run" && mkdir -p "$KR/data" && mkdir -p -m 700 "$KR/run"; rm -f "$KR/bus"
     # private session bus (no X11/systemd --user here); line 2 of the output is its pid
     dbus-daemon --session --fork --nopidfile --address="$DBUS_SESSION_BUS_ADDRESS" \
       --print-address=1 --print-pid=1 | sed -n 2p >"$PIDS/dbus.pid"
