@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, SecretStr, field_validator
 
 from core_blocks.abstract import CredentialsBlock, NotificationBlock
-from core_blocks.block import Block
 from core_blocks.dispatch import async_dispatch, threaded_dispatch
 
 if TYPE_CHECKING:
@@ -41,9 +40,6 @@ class SlackCredentials(CredentialsBlock):
                     "server's")
     timeout_seconds: int = Field(default=30, gt=0,
                                  description="Seconds to wait for each Web API answer")
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        _replace_method_or_set(self, name, value)
 
     def label(self) -> str:
         """How errors name this block: "SlackCredentials 'bot'", or "(unsaved)"."""
@@ -104,9 +100,6 @@ class SlackWebhook(NotificationBlock):
             raise ValueError("must be the webhook's https:// URL, e.g. "
                              f"https://hooks.slack.com/services/T0/B0/XXXX; this one {problem}")
         return value
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        _replace_method_or_set(self, name, value)
 
     def get_client(self, sync_client: bool = False) -> Any:
         """slack_sdk's AsyncWebhookClient for this webhook (needs aiohttp), or its
@@ -172,15 +165,6 @@ class SlackWebhook(NotificationBlock):
         from prefect_slack.block_kit import run_message
 
         self.send_message(**run_message(run), _sync=True)
-
-
-def _replace_method_or_set(block: Any, name: str, value: Any) -> None:
-    """Set a field, or replace a method on this one block (tests do, with monkeypatch, as on
-    Prefect's blocks); pydantic alone refuses any name that is not a field."""
-    if name not in type(block).model_fields and callable(getattr(type(block), name, None)):
-        object.__setattr__(block, name, value)
-    else:
-        Block.__setattr__(block, name, value)
 
 
 _SLACK_HOSTS = ("slack.com", "slack-gov.com")
