@@ -132,7 +132,7 @@ def send(label: str, method: str, url: str, *, json: Any = None,
             raise NotificationError(f"{label} could not be reached ({kind}); "
                                     f"{remedy(fixes, 'unreachable')}.")
         assert answer is not None
-        reason = _scrubbed(explain(answer), secrets) if explain else ""
+        reason = scrubbed(explain(answer), secrets) if explain else ""
         reason = f" ({reason})" if reason else ""
         tries = f" after {attempt} attempts" if attempt > 1 else ""
         raise NotificationError(f"{label} got HTTP {answer.status_code}{reason}{tries}; "
@@ -235,7 +235,7 @@ def secret_parts(url: str, header_values: Iterable[str]) -> list[str]:
     return sorted((p for p in parts if len(p) >= 8), key=len, reverse=True)
 
 
-def _scrubbed(text: str, secrets: list[str]) -> str:
+def scrubbed(text: str, secrets: list[str]) -> str:
     """Server text on one line, cut short, with the secret parts of the request blanked out."""
     for secret in secrets:
         text = text.replace(secret, "**********")

@@ -47,7 +47,7 @@ def answer_of(hook: Any, response: Any) -> str | None:
 
     A stand-in client's answer with no numeric status (a test double) counts as delivered.
     """
-    from core_blocks.notify_http import HttpAnswer, remedy
+    from core_blocks.notify_http import HttpAnswer, remedy, scrubbed, secret_parts
     from prefect_slack.api_errors import WEBHOOK_REMEDIES, explain_webhook_answer
 
     status = getattr(response, "status_code", None)
@@ -55,7 +55,8 @@ def answer_of(hook: Any, response: Any) -> str | None:
     if not isinstance(status, int) or 200 <= status < 300:
         return body if isinstance(body, str) else None
     text = body if isinstance(body, str) else ""
-    reason = _scrubbed(explain_webhook_answer(HttpAnswer(status, {}, text.encode())), hook)
+    reason = scrubbed(explain_webhook_answer(HttpAnswer(status, {}, text.encode())),
+                      secret_parts(hook.url.get_secret_value(), ()))
     reason = f" ({reason})" if reason else ""
     raise NotificationError(f"{hook.notifier_label()} got HTTP {status}{reason}; "
                             f"{remedy(_remedies(WEBHOOK_REMEDIES), status)}.")
@@ -83,12 +84,3 @@ def _remedies(overrides: dict[int | str, str]) -> dict[int | str, str]:
     from core_blocks.notify_http import DEFAULT_REMEDIES
 
     return {**DEFAULT_REMEDIES, **overrides}
-
-
-def _scrubbed(text: str, hook: Any) -> str:
-    """Slack's answer on one line, cut short, with any part of the webhook URL blanked."""
-    from core_blocks.notify_http import secret_parts
-
-    for secret in secret_parts(hook.url.get_secret_value(), ()):
-        text = text.replace(secret, "**********")
-    return " ".join(text.split())[:300]
