@@ -102,9 +102,8 @@ async def _until_cancelled(work: Any) -> Any:
 
 
 def _mask_block_secrets(run: Any, args: tuple, kwargs: dict) -> None:
-    """Mask in the run's error text the secret values of every block loaded for it, whatever
-    the parameter's name (under a secret-looking name the core hides the block whole, without
-    collecting its values)."""
+    """Mask in the run's error text the secret values of every block loaded for it on this
+    worker: blocks travel by name, so the values the flow collected never come here."""
     from core_blocks.runtime.redaction import redact_parameters
 
     found: set[str] = set()
