@@ -342,7 +342,9 @@ class DaskTaskRunner:
 
     def _settle_cancelled(self, run: Any, done: concurrent.futures.Future) -> None:
         """End Cancelled a run its flow's cancellation stopped (as the thread pool does: an
-        async task running on a worker stops too, see worker_runs.py)."""
+        async task running on a worker stops too, see worker_runs.py). A sync task runs on to
+        its end there, but the store keeps this Cancelled (a run's end is never replaced); a
+        run whose worker recorded its end before this one keeps that end, here too."""
         import asyncio
 
         from core_blocks.runtime.states import State, StateType
@@ -350,6 +352,9 @@ class DaskTaskRunner:
         error = asyncio.CancelledError(f"its flow run was cancelled before task run "
                                        f"{run.name!r} finished")
         _catch_up(run)
+        if run.state is not None and run.state.is_final:  # the worker's end came first
+            self._finish(run, run.state, done)
+            return
         self._finish(run, run.set_state(State(StateType.CANCELLED, error=error,
                                               message=f"CancelledError: {error}")), done)
 

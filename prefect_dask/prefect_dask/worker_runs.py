@@ -72,6 +72,7 @@ def run_on_worker(payload: bytes, meta: dict[str, Any]) -> dict[str, Any]:
 
             state = asyncio.run(_until_cancelled(arun_task(task, args, kwargs, run)))
         else:  # a sync task cannot be interrupted: it runs to its end, as on the thread pool
+            # (if its flow ended it Cancelled meanwhile, the store keeps that, not this end)
             state = fn(task, args, kwargs, run)
     finally:
         current_run.reset(token)

@@ -302,3 +302,69 @@ def test_tasks_of_a_cancelled_async_flow_end_cancelled(runner):
     assert {r["error_type"] for r in runs} == {"CancelledError"}
     assert {r["parent_id"] for r in runs} == {ids["flow"]}
     assert time.monotonic() - started < 15  # nobody slept the 30 s
+
+
+def test_a_sync_task_that_runs_on_past_its_cancelled_flow_stays_cancelled(runner, dask_cluster,
+                                                                           tmp_path):
+    """A sync task cannot be stopped: it runs to its end on the worker after its flow timed out,
+    and that end does not replace the Cancelled the flow recorded for it."""
+    from distributed import Client
+
+    from core_blocks.runtime import history
+
+    finished = tmp_path / "finished"
+    ids: dict[str, str] = {}
+
+    @task
+    def doze() -> int:
+        time.sleep(3)
+        finished.write_text("done")
+        return 1
+
+    @flow(task_runner=runner, timeout_seconds=1)
+    async def impatient():
+        future = doze.submit()
+        ids["doze"] = future.task_run_id
+        return future  # the flow waits for it, and times out first
+
+    assert asyncio.run(impatient(return_state=True)).name == "TimedOut"
+    history.flush()
+    assert history.get_run(get_store(), ids["doze"])["state"] == "Cancelled"
+    deadline = time.monotonic() + 15
+    while not finished.exists():  # the worker's thread sleeps on
+        assert time.monotonic() < deadline, "the sync task never finished on its worker"
+        time.sleep(0.1)
+    time.sleep(0.5)  # its Completed is recorded right after the body returns
+    with Client(dask_cluster.scheduler_address, set_as_default=False) as client:
+        client.run(history.flush)  # each worker's history writer has written what it had
+
+    run = history.get_run(get_store(), ids["doze"])
+    assert run["state"] == "Cancelled" and run["error_type"] == "CancelledError"
+    assert [s["state"] for s in run["states"]][-1] == "Cancelled"
+    assert "Completed" not in [s["state"] for s in run["states"]]
+
+
+def test_a_run_whose_worker_ended_it_before_the_cancel_keeps_that_end_in_the_flow_too():
+    """The flow gives up on a run its worker has just finished: the store keeps the worker's
+    end (the first), and the flow takes that end rather than a Cancelled the store refused."""
+    import concurrent.futures
+
+    from core_blocks.runtime import engine, history
+    from core_blocks.runtime.history import Run
+    from core_blocks.runtime.states import State, StateType
+
+    run = engine.new_run("task", whereabouts)
+    worker = Run("task", run.fn_name, {}, id=run.id, created=run.created, store=get_store(),
+                 states=list(run.states), worker="tcp://127.0.0.1:1 (w)")
+    worker.set_state(State(StateType.RUNNING))
+    worker.set_state(State(StateType.COMPLETED))
+    history.flush()
+    done: concurrent.futures.Future = concurrent.futures.Future()
+
+    DaskTaskRunner()._settle_cancelled(run, done)
+    history.flush()
+
+    assert done.result().name == "Completed" and run.state.name == "Completed"
+    stored = history.get_run(get_store(), run.id)
+    assert stored["state"] == "Completed"
+    assert [s["state"] for s in stored["states"]] == ["Pending", "Running", "Completed"]
