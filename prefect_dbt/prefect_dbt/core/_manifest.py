@@ -335,8 +335,9 @@ def resolve_selection(
     if not result.success:
         selection = " ".join(f"{flag} {value}" for flag, value in options.items()
                              if value is not None and flag != "--target-path")
+        detail = str(result.exception or "").strip() or "unknown error"
         raise DbtLsError(
-            f"dbt ls failed: {result.exception or 'unknown error'}. Check the selector and the "
-            f"project: `dbt ls {selection}` in {project_dir} shows dbt's whole output")
+            f"dbt ls failed: {detail}\nCheck the selector and the project: "
+            f"`dbt ls {selection}` in {project_dir} shows dbt's whole output")
     return {(json.loads(row) if isinstance(row, str) else row)["unique_id"]
             for row in result.result or ()}
