@@ -105,6 +105,8 @@ def _surface_event(event: Any) -> None:
     """dbt callback: its warnings and errors to our logger, since its console is silenced."""
     try:
         level = _SURFACED.get(str(getattr(event.info.level, "value", event.info.level)))
+        if level and event.info.name == "MainStackTrace":  # dbt's own traceback: detail
+            level = logging.DEBUG
         message = event.info.msg
         if level and isinstance(message, str) and message.strip():
             logger.log(level, "dbt source freshness: %s", _masked(message))
