@@ -168,6 +168,9 @@ class _AdapterPool:
                 reset()
             except Exception:  # a half-closed adapter: nothing more to release
                 logger.debug("dbt's reset_adapters failed while reverting", exc_info=True)
+        from prefect_dbt.runner import _release_duckdb
+
+        _release_duckdb()  # dbt-duckdb holds its file beyond the adapter
 
     def _cleanup(self) -> None:
         """At exit: undo the patches and close the kept connections."""
