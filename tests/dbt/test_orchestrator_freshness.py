@@ -74,7 +74,7 @@ def test_sources_json_gives_each_source_its_status_times_and_thresholds(tmp_path
     path = tmp_path / "sources.json"
     path.write_text(json.dumps({"metadata": {}, "elapsed_time": 0.1, "results": [
         {"unique_id": "source.p.s.raw", "status": "warn",
-         "max_loaded_at": "2024-01-15T10:00:00Z", "snapshotted_at": "2024-01-15T12:00:00+00:00",
+         "max_loaded_at": "2024-01-15T10:00:00Z", "snapshotted_at": "2024-01-15T12:00:00",
          "max_loaded_at_time_ago_in_s": 7200.0,
          # dbt writes an unset threshold as nulls
          "criteria": {"warn_after": {"count": 1, "period": "hour"},

@@ -68,14 +68,17 @@ def _parse_threshold(threshold: dict[str, Any] | None) -> timedelta | None:
 
 
 def _parse_time(value: Any, unique_id: str, field: str) -> datetime | None:
+    """A sources.json timestamp as an aware datetime; None when missing or unreadable."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         logger.debug("sources.json: %s of %s is not a timestamp (%r); it is left out",
                      field, unique_id, value)
         return None
+    # dbt writes UTC; one without an offset must still compare with an aware now
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def parse_source_freshness_results(sources_json_path: Path) -> dict[str, SourceFreshnessResult]:
