@@ -163,8 +163,8 @@ def get_compiled_code_for_node(node: DbtNode, project_dir: Path, target_path: Pa
     """
     code = node.compiled_code
     if not code and node.original_file_path:
-        path = Path(project_dir) / target_path / "compiled" / project_name / \
-            node.original_file_path
+        path = Path(project_dir, target_path, "compiled", project_name,
+                    node.original_file_path)
         if path.is_file():
             code = path.read_text()
     if not code:

@@ -70,7 +70,11 @@ class _RegisteredDbtHook:
 
 
 class DbtHookMixin:
-    """`on_run_start`, `on_run_end` and `post_model` decorators, and running the hooks."""
+    """`on_run_start`, `on_run_end` and `post_model` decorators, and running the hooks.
+
+    Hooks are registered before the run starts. In PER_NODE mode, post_model hooks are
+    called from the threads running the nodes, possibly at once: a hook that keeps state
+    guards it."""
 
     _dbt_hooks: dict[DbtHookEvent, list[_RegisteredDbtHook]]
 
