@@ -10,6 +10,7 @@ import logging
 import pytest
 from dbt.node_types import NodeType
 
+from core_blocks import Secret
 from prefect_dbt.core._manifest import (
     DbtLsError,
     DbtNode,
@@ -219,6 +220,20 @@ def test_a_failed_dbt_ls_raises_with_what_to_check(shop, tmp_path):
     with pytest.raises(DbtLsError, match=r"(?s)dbt ls failed: Runtime Error.*\nCheck the "
                                          r"selector and the project: `dbt ls --select orders`"):
         resolve_selection(tmp_path, profiles, select="orders")
+
+
+def test_a_secret_dbt_quotes_from_the_profile_is_masked(shop, block_home, canary, tmp_path,
+                                                        caplog):
+    project, _, _, _ = shop
+    Secret(value=canary).save("threads")
+    rendered = Secret.load("threads").get()  # as a profile rendered from blocks reads it
+    (tmp_path / "profiles.yml").write_text(
+        f"shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        f"      threads: {rendered}\n")
+
+    with pytest.raises(DbtLsError, match=r"'\*+' is not of type 'integer'") as error:
+        resolve_selection(project, tmp_path, target_path=tmp_path / "target")
+    assert canary not in str(error.value) and canary not in caplog.text
 
 
 def test_the_manifest_dbt_wrote_parses_into_waves(shop):

@@ -19,6 +19,8 @@ from dbt.cli.main import dbtRunner
 from dbt.node_types import NodeType
 from dbt_common.events.base_types import EventLevel, EventMsg
 
+from core_blocks.secret_values import every_form, mask_forms
+
 logger = logging.getLogger(__name__)
 
 _RUNNABLE_TYPES = frozenset({NodeType.Model, NodeType.Seed, NodeType.Snapshot})
@@ -299,9 +301,15 @@ class DbtLsError(Exception):
 def _forward_warnings(event: EventMsg) -> None:
     """dbt callback: log dbt's warnings and errors, which `--log-level none` hides."""
     level = _FORWARDED_LEVELS.get(event.info.level)
-    message = event.info.msg
-    if level is not None and message and str(message).strip():
-        logger.log(level, "dbt ls: %s", message)
+    message = str(event.info.msg or "").strip()
+    if level is not None and message:
+        logger.log(level, "dbt ls: %s", _masked(message))
+
+
+def _masked(text: str) -> str:
+    """`text` with every secret value this process knows masked: dbt may quote profiles.yml."""
+    forms = every_form()
+    return mask_forms(text, forms) if forms else text
 
 
 def resolve_selection(
@@ -333,11 +341,11 @@ def resolve_selection(
 
     result = dbtRunner(callbacks=[_forward_warnings]).invoke(args)
     if not result.success:
-        selection = " ".join(f"{flag} {value}" for flag, value in options.items()
-                             if value is not None and flag != "--target-path")
+        rerun = " ".join(["dbt ls", *(f"{flag} {value}" for flag, value in options.items()
+                                      if value is not None and flag != "--target-path")])
         detail = str(result.exception or "").strip() or "unknown error"
-        raise DbtLsError(
+        raise DbtLsError(_masked(
             f"dbt ls failed: {detail}\nCheck the selector and the project: "
-            f"`dbt ls {selection}` in {project_dir} shows dbt's whole output")
+            f"`{rerun}` in {project_dir} shows dbt's whole output"))
     return {(json.loads(row) if isinstance(row, str) else row)["unique_id"]
             for row in result.result or ()}
