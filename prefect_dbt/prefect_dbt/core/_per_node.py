@@ -34,8 +34,6 @@ _THREAD_POOL_NAME = "ThreadPoolTaskRunner"
 _PROCESS_POOL_NAME = "ProcessPoolTaskRunner"
 _WINDOWS_PROCESS_CAP = 61  # ProcessPoolExecutor's limit on Windows
 _GLOBAL_LOGGER_NAMES = frozenset({"prefect.task_runs.dbt_orchestrator_global"})
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "warn": logging.WARNING, "error": logging.ERROR}
 
 
 class _DbtNodeError(Exception):
@@ -52,15 +50,6 @@ class _DbtNodeError(Exception):
 
     def __reduce__(self):
         return type(self), (self.execution_result, self.timing, self.invocation)
-
-
-def _emit_log_messages(log_messages: dict[str, list[tuple[str, str]]] | None, node_id: str,
-                       target_logger: Any) -> None:
-    """Log the dbt lines captured for `node_id` ("" for lines of no node) at their levels."""
-    for level, message in (log_messages or {}).get(node_id, []):
-        method = {"debug": "debug", "warning": "warning", "warn": "warning",
-                  "error": "error"}.get(level, "info")
-        getattr(target_logger, method)(message)
 
 
 def _child_logger(task_logger: Any, suffix: str) -> Any:
@@ -116,24 +105,33 @@ def _name_in_bases(cls: Any, name: str) -> bool:
     return isinstance(cls, type) and any(base.__name__ == name for base in cls.__mro__)
 
 
+def _configure_process_pool_subprocess_message_processors(task_runner: Any,
+                                                         processor_factories: list) -> bool:
+    """Give a process-pool runner these message processors, through its attribute or its
+    setter; False when it takes neither."""
+    try:
+        task_runner.subprocess_message_processor_factories = processor_factories
+        return True
+    except (AttributeError, TypeError):
+        pass
+    try:
+        task_runner.set_subprocess_message_processor_factories(processor_factories)
+        return True
+    except (AttributeError, TypeError):
+        return False
+
+
 def _add_dedupe_processor(runner: Any) -> None:
-    """Give a process-pool runner that takes message processors our dedupe one as well."""
+    """Add our dedupe processor to those a process-pool runner already has."""
     try:
         existing = tuple(getattr(runner, "subprocess_message_processor_factories", ()) or ())
     except (AttributeError, TypeError):
         existing = ()
-    if _dbt_global_log_dedupe_processor_factory in existing:
-        return
-    factories = [*existing, _dbt_global_log_dedupe_processor_factory]
-    try:
-        runner.subprocess_message_processor_factories = factories
-    except (AttributeError, TypeError):
-        setter = getattr(runner, "set_subprocess_message_processor_factories", None)
-        try:
-            if callable(setter):
-                setter(factories)
-        except (AttributeError, TypeError):
-            pass
+    if _dbt_global_log_dedupe_processor_factory not in existing:
+        existing = (*existing, _dbt_global_log_dedupe_processor_factory)
+    if not _configure_process_pool_subprocess_message_processors(runner, list(existing)):
+        logger.debug("%s takes no message processors; dbt's global log lines are not "
+                     "deduplicated", type(runner).__name__)
 
 
 class _Completions:
@@ -211,7 +209,8 @@ class _ForeignRunner:
 class PerNodeExecutionMixin:
     """The orchestrator's PER_NODE mode. Reads the orchestrator's `_executor`, `_retries`,
     `_retry_delay_seconds`, `_concurrency`, `_task_runner_type`, `_cache` and, through
-    NodeCacheMixin, its cache methods; calls `_run_post_model_hook` for each model."""
+    NodeCacheMixin, its cache methods; calls its `_build_node_result` and, for each node,
+    `_run_post_model_hook`."""
 
     def _determine_per_node_max_workers(self, task_runner_type: type,
                                         largest_wave: int) -> int:
@@ -279,31 +278,6 @@ class PerNodeExecutionMixin:
             self._save_execution_state(build.execution_state)
         return build.results
 
-    @staticmethod
-    def _build_node_result(status: str, timing: dict[str, Any] | None = None,
-                           invocation: dict[str, Any] | None = None,
-                           error: dict[str, Any] | None = None, reason: str | None = None,
-                           failed_upstream: list[str] | None = None) -> dict[str, Any]:
-        """A node's result dict, with only the parts given."""
-        parts = {"timing": timing, "invocation": invocation, "error": error,
-                 "reason": reason, "failed_upstream": failed_upstream}
-        return {"status": status, **{k: v for k, v in parts.items() if v is not None}}
-
-    def _run_post_model_hook(self, *, command: str, node: DbtNode,
-                             node_result: dict[str, Any]) -> None:
-        """Call the post_model hooks for a model's result (other node types have none)."""
-        from dbt.node_types import NodeType
-
-        if node.resource_type != NodeType.Model:
-            return
-        from prefect_dbt.core._hooks import DbtHookContext
-
-        self._run_dbt_hooks("post_model", DbtHookContext(
-            event="post_model", command=command, owner=self, node=node,
-            status=node_result.get("status"), result=node_result,
-            error=node_result.get("error"), node_ids=(node.unique_id,)),
-            selection_cache=self._active_hook_selection_cache)
-
 
 class _NodeBuild:
     """One PER_NODE build: its node task, results, failed nodes and cache keys."""
@@ -359,9 +333,11 @@ class _NodeBuild:
             completed = datetime.now(timezone.utc)
             try:
                 task_logger = orch_module.get_run_logger()
-                _emit_log_messages(outcome.log_messages, node.unique_id, task_logger)
-                _emit_log_messages(outcome.log_messages, "",
-                                   _child_logger(task_logger, "dbt_orchestrator_global"))
+                orch_module._emit_log_messages(outcome.log_messages, node.unique_id,
+                                               task_logger)
+                orch_module._emit_log_messages(
+                    outcome.log_messages, "", _child_logger(task_logger,
+                                                            "dbt_orchestrator_global"))
             except Exception as exc:  # logging must not fail the node
                 logger.debug("dbt log lines of %s not logged: %s", node.unique_id, exc)
             timing = {"started_at": started.isoformat(), "completed_at": completed.isoformat(),
@@ -515,5 +491,6 @@ def _masked(text: str) -> str:
     return mask_forms(text, every_form())
 
 
-__all__ = ["PerNodeExecutionMixin", "_DbtNodeError", "_dbt_global_log_dedupe_processor_factory",
-           "_emit_log_messages"]
+__all__ = ["PerNodeExecutionMixin", "_DbtNodeError",
+           "_configure_process_pool_subprocess_message_processors",
+           "_dbt_global_log_dedupe_processor_factory"]
