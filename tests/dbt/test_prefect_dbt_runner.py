@@ -267,6 +267,16 @@ def test_the_resolved_profiles_yml_is_private_and_removed(settings):
                    for p in Path(tempfile.gettempdir()).glob("core-blocks-dbt-*/profiles.yml"))
 
 
+def test_block_references_resolve_in_async_code_too(settings):
+    import asyncio
+
+    async def resolve():  # an async flow calling invoke: Block.load must not hand back a
+        with settings.resolve_profiles_yml() as folder:  # coroutine here
+            return (Path(folder) / "profiles.yml").read_text()
+
+    assert f"main_{CANARY}" in asyncio.run(resolve())
+
+
 def test_a_variable_reference_says_what_to_use_instead(tmp_path, block_home):
     (tmp_path / "profiles.yml").write_text("shop:\n  target: \"{{ prefect.variables.target }}\"\n")
     settings = PrefectDbtSettings(project_dir=tmp_path, profiles_dir=tmp_path)

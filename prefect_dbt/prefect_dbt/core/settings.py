@@ -172,7 +172,8 @@ def _reference(kind: str, path: str) -> Any:
             f"profiles.yml refers to prefect.blocks.{path}: write "
             "prefect.blocks.<type-slug>.<block-name>.<field>, e.g. "
             "prefect.blocks.secret.warehouse-password.value.")
-    value: Any = Block.load(f"{parts[0]}/{parts[1]}")
+    # _sync: resolve_profiles_yml is sync, and may be called from async code (an async flow)
+    value: Any = Block.load(f"{parts[0]}/{parts[1]}", _sync=True)
     # Without a field, as in Prefect's templates: a single-value block's value
     # (`prefect.blocks.secret.warehouse-password`)
     for field in parts[2:] or ["value"]:
