@@ -118,6 +118,16 @@ def test_every_node_of_the_project_succeeds_as_a_task_run_of_its_own(builds):
                      "test unique_orders_id"]
 
 
+def test_each_model_and_seed_run_records_the_table_it_wrote_and_what_it_read(builds):
+    assets = {a["description"]: a["data"] for a in builds.run["artifacts"]
+              if a["key"] == "dbt-asset"}
+
+    assert sorted(key.rsplit("/", 1)[1] for key in assets) == [
+        "customer_totals", "orders", "raw_orders"]
+    orders = next(data for key, data in assets.items() if key.endswith("/orders"))
+    assert orders.startswith("## shop.main.orders") and "main/raw_orders`" in orders
+
+
 def test_an_unchanged_second_build_is_served_from_the_cache_except_tests(builds):
     assert _statuses(builds.second) == {
         "seed.raw_orders": "cached", "model.orders": "cached",

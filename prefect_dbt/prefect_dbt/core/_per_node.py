@@ -263,10 +263,14 @@ class PerNodeExecutionMixin:
         as a task, a node as soon as its parents in the phase finished; return each node's
         result dict. Parents outside the phase count only if they failed earlier.
 
-        `adapter_type` and `project_name` are Prefect's, for its assets: accepted, unused.
+        With an `adapter_type`, a model, seed or snapshot that writes a relation records the
+        table it wrote (its asset, with the tables it read) as a markdown artifact "dbt-asset"
+        of its run, unless `disable_assets`; `project_name` finds its compiled SQL for
+        `include_compiled_code`.
         """
         build = _NodeBuild(self, full_refresh, macro_paths or {}, freshness_results,
-                           all_nodes or {}, target, extra_cli_args, all_executable_nodes)
+                           all_nodes or {}, target, extra_cli_args, all_executable_nodes,
+                           adapter_type, project_name)
         with ExitStack() as stack:
             runner = self._open_per_node_runner(largest_wave, stack)
             try:
@@ -284,8 +288,12 @@ class _NodeBuild:
 
     def __init__(self, owner: Any, full_refresh: bool, macro_paths: dict[str, str | None],
                  freshness_results: Any, all_nodes: dict[str, DbtNode], target: str | None,
-                 extra_cli_args: list[str] | None, all_executable_nodes: Any):
+                 extra_cli_args: list[str] | None, all_executable_nodes: Any,
+                 adapter_type: str | None = None, project_name: str | None = None):
         self.owner = owner
+        self.adapter_type = adapter_type
+        self.project_name = project_name
+        self.assets: dict[str, str] = {}  # node id -> markdown of the asset it writes
         self.full_refresh = full_refresh
         self.macro_paths = macro_paths
         self.freshness_results = freshness_results
@@ -315,6 +323,7 @@ class _NodeBuild:
         executor = self.owner._executor
         limit = self.owner._concurrency if isinstance(self.owner._concurrency, str) else None
         token = self.token
+        assets = self.assets
 
         def run_dbt_node(node, command, full_refresh, target=None, asset_key=None,
                          extra_cli_args=None):
@@ -348,6 +357,8 @@ class _NodeBuild:
             artifact = (outcome.artifacts or {}).get(node.unique_id) or {}
             if "execution_time" in artifact:
                 timing["execution_time"] = artifact["execution_time"]
+            if asset_key and node.unique_id in assets:
+                _record_asset(asset_key, assets[node.unique_id], artifact)
             return {"status": "success", "timing": timing, "invocation": invocation,
                     "_build_run_id": token}
 
@@ -430,12 +441,32 @@ class _NodeBuild:
         command = orch_module._NODE_COMMAND.get(node.resource_type, "run")
         node_task = self.base_task.with_options(**self._options(node))
         parameters = {"node": node, "command": command, "full_refresh": self.full_refresh,
-                      "target": self.target, "asset_key": None,
+                      "target": self.target, "asset_key": self._asset_key(node),
                       "extra_cli_args": self.extra_cli_args}
         upstream = [self.futures[d] for d in node.depends_on if d in self.futures]
         future = runner.submit(node_task, parameters, upstream)
         self.futures[node.unique_id] = future
         return future
+
+    def _asset_key(self, node: DbtNode) -> str | None:
+        """The key of the asset `node` writes (its markdown kept for its run), or None."""
+        from prefect_dbt.core import _orchestrator as orch_module
+        from prefect_dbt.core._artifacts import ASSET_NODE_TYPES
+
+        owner = self.owner
+        if (owner._disable_assets or not self.adapter_type or not node.relation_name
+                or node.resource_type not in ASSET_NODE_TYPES):
+            return None
+        suffix = ""
+        if owner._include_compiled_code and self.project_name:
+            suffix = orch_module.get_compiled_code_for_node(
+                node, owner._settings.project_dir, owner._settings.target_path,
+                self.project_name)
+        asset = orch_module.create_asset_for_node(node, self.adapter_type, suffix)
+        upstream = orch_module.get_upstream_assets_for_node(node, self.all_nodes,
+                                                            self.adapter_type)
+        self.assets[node.unique_id] = _asset_markdown(asset, upstream or [])
+        return asset.key
 
     def _record(self, node: DbtNode, future: Any) -> None:
         """Turn a finished node run into its result: fresh, cached or failed."""
@@ -473,6 +504,31 @@ class _NodeBuild:
 
 def _type_name(node: DbtNode) -> str:
     return getattr(node.resource_type, "value", None) or str(node.resource_type)
+
+
+def _asset_markdown(asset: Any, upstream: list) -> str:
+    """An asset and the assets it was built from, as markdown."""
+    properties = getattr(asset, "properties", None)
+    lines = [f"## {getattr(properties, 'name', None) or asset.key}", "",
+             f"Materialized by dbt: `{asset.key}`"]
+    if upstream:
+        lines += ["", "Built from:", *(f"* `{u.key}`" for u in upstream)]
+    description = getattr(properties, "description", None)
+    if description:
+        lines += ["", description]
+    return "\n".join(lines)
+
+
+def _record_asset(asset_key: str, markdown: str, artifact: dict[str, Any]) -> None:
+    """Attach the asset a node run wrote to the run, with dbt's message for the node."""
+    from core_blocks.runtime.artifacts import create_markdown_artifact
+
+    message = artifact.get("message")
+    try:
+        create_markdown_artifact("dbt-asset", markdown + (f"\n\ndbt: {message}" if message
+                                                          else ""), description=asset_key)
+    except Exception as exc:  # outside a run (a runner calling the function itself)
+        logger.debug("Asset %s not recorded: %s", asset_key, exc)
 
 
 def _error_info(node_id: str, outcome: ExecutionResult) -> dict[str, str]:
