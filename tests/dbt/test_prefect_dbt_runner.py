@@ -171,7 +171,7 @@ def test_without_raise_on_failure_only_the_node_runs_fail(settings, broken_proje
 
 def test_outside_a_run_nodes_become_runs_only_when_forced(settings):
     result = PrefectDbtRunner(settings=settings, _force_nodes_as_tasks=True).invoke(
-        ["seed"], select=["raw_orders"])
+        ["dbt", "seed"], select=["raw_orders"])
 
     assert result.success
     runs = history.list_runs(get_store(), name="seed raw_orders-*")

@@ -700,10 +700,11 @@ class PrefectDbtRunner(DbtHookMixin):
     def invoke(self, args: list[str], **kwargs: Any) -> Any:
         """Run `dbt <args>`; kwargs are dbt's own options (`select=["orders"]`,
         `full_refresh=True`) and the settings (`project_dir=`, `target_path=`,
-        `profiles_dir=`, `log_level=`). Returns dbt's dbtRunnerResult."""
+        `profiles_dir=`, `log_level=`); a leading "dbt" in args is dropped. Returns dbt's
+        dbtRunnerResult."""
         for setting, _, converter in SETTINGS_CONFIG:
             self._update_setting_from_kwargs(setting, kwargs, converter)
-        args_copy = list(args)
+        args_copy = list(args[1:] if args[:1] == ["dbt"] else args)  # as typed in a shell
         for setting, flag, converter in SETTINGS_CONFIG:
             args_copy = self._update_setting_from_cli_flag(args_copy, flag, setting, converter)
 
