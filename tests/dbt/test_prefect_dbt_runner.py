@@ -150,6 +150,7 @@ def test_failed_nodes_fail_their_runs_and_the_invocation(broken_build):
     assert str(raised).startswith("Failures detected during invocation of dbt command "
                                   "'build':\nModel broken_model errored with message:")
     assert CANARY not in str(raised)  # dbt quoted the schema, which holds a secret
+    assert CANARY not in repr(broken_build["run"])  # nor in the history's errors
     assert nodes["model broken_model"] == "Failed"
     assert nodes["test exactly_one_order"] == "Failed"
     # dbt skips what depends on a failure: no run for those
