@@ -28,56 +28,20 @@ from dbt.node_types import NodeType
 from core_blocks.runtime.artifacts import create_markdown_artifact
 from core_blocks.runtime.context import get_run_context
 from core_blocks.runtime.run_logging import get_run_logger
+from prefect_dbt.core._artifacts import (  # noqa: F401  (patched by name on this module)
+    create_asset_for_node,
+    create_summary_markdown,
+    get_compiled_code_for_node,
+    get_upstream_assets_for_node,
+    write_run_results_json,
+)
+from prefect_dbt.core._cache import NodeCacheMixin
 from prefect_dbt.core._executor import DbtCoreExecutor, DbtExecutor, ExecutionResult
+from prefect_dbt.core._freshness import filter_stale_nodes, run_source_freshness
+from prefect_dbt.core._hooks import DbtHookContext, DbtHookMixin
+from prefect_dbt.core._manifest import DbtNode, ExecutionWave, ManifestParser, resolve_selection
+from prefect_dbt.core._per_node import PerNodeExecutionMixin
 from prefect_dbt.core.settings import PrefectDbtSettings
-
-try:  # until the manifest module's rewrite lands
-    from prefect_dbt.core._manifest import (
-        DbtNode,
-        ExecutionWave,
-        ManifestParser,
-        resolve_selection,
-    )
-except ImportError:  # pragma: no cover
-    from prefect_dbt.core._manifest import DbtNode
-    ExecutionWave = ManifestParser = resolve_selection = None  # type: ignore[assignment,misc]
-
-try:  # modules of other owners, landing this afternoon
-    from prefect_dbt.core._artifacts import (  # noqa: F401  (patched by name on this module)
-        create_asset_for_node,
-        create_summary_markdown,
-        get_compiled_code_for_node,
-        get_upstream_assets_for_node,
-        write_run_results_json,
-    )
-except ImportError:  # pragma: no cover
-    create_asset_for_node = create_summary_markdown = get_compiled_code_for_node = None
-    get_upstream_assets_for_node = write_run_results_json = None
-try:
-    from prefect_dbt.core._freshness import filter_stale_nodes, run_source_freshness
-except ImportError:  # pragma: no cover
-    filter_stale_nodes = run_source_freshness = None
-try:
-    from prefect_dbt.core._hooks import DbtHookContext, DbtHookMixin
-except ImportError:  # pragma: no cover
-    DbtHookContext = None  # type: ignore[assignment,misc]
-
-    class DbtHookMixin:  # type: ignore[no-redef]
-        def _initialize_dbt_hooks(self) -> None:
-            pass
-
-        def _has_dbt_hooks(self) -> bool:
-            return False
-try:
-    from prefect_dbt.core._per_node import PerNodeExecutionMixin
-except ImportError:  # pragma: no cover
-    class PerNodeExecutionMixin:  # type: ignore[no-redef]
-        pass
-try:
-    from prefect_dbt.core._cache import NodeCacheMixin
-except ImportError:  # pragma: no cover
-    class NodeCacheMixin:  # type: ignore[no-redef]
-        pass
 
 logger = logging.getLogger(__name__)
 
