@@ -774,7 +774,7 @@ class PrefectDbtRunner(DbtHookMixin):
             "project_dir": self._stringified_setting_value("project_dir"),
             "target_path": self._stringified_setting_value("target_path"),
             "log_level": "none" if in_run else str(self.log_level.value),
-            "log_level_file": _file_level(self.log_level),
+            "log_level_file": str(self.log_level.value),
         }
         if not any(arg.endswith("send-anonymous-usage-stats") for arg in args):
             wanted["send_anonymous_usage_stats"] = False  # no calls home from a pipeline
@@ -855,11 +855,6 @@ def _find_command(args: list[str]) -> tuple[str | None, str | None]:
             return arg, args[at + 1]
         return arg, None
     return None, None
-
-
-def _file_level(level: Any) -> str:
-    value = str(getattr(level, "value", level))
-    return "debug" if value == "none" else value  # dbt's log file keeps everything then
 
 
 def _masked(text: str) -> str:
