@@ -120,7 +120,20 @@ def test_each_node_is_a_run_of_the_invoking_flow(good_build):
     assert nodes["seed raw_orders"] == "Completed" and nodes["model orders"] == "Completed"
     assert nodes["model customer_totals"] == "Completed"
     assert nodes["test unique_orders_id"] == "Completed"
-    assert good_build["run"]["artifacts"], "the build's summary table"
+    artifacts = good_build["run"]["artifacts"]
+    assert any(a["type"] == "table" for a in artifacts), "the build's summary table"
+
+
+def test_model_and_seed_runs_record_the_tables_they_wrote(good_build):
+    runs = {c["id"]: c["name"].rsplit("-", 1)[0] for c in good_build["run"]["children"]}
+    assets = {runs[a["run_id"]]: a for a in good_build["run"]["artifacts"]
+              if a["key"] == "dbt-asset"}
+
+    assert set(assets) == {"seed raw_orders", "model orders", "model customer_totals"}
+    orders = assets["model orders"]
+    assert orders["description"].startswith("duckdb://") and "orders" in orders["description"]
+    assert "Built from:" in str(orders["data"]) and "raw_orders" in str(orders["data"])
+    assert CANARY not in str(assets)  # the schema's name holds a secret
 
 
 def test_hooks_are_called_around_the_build_and_after_each_model(good_build):

@@ -98,6 +98,10 @@ class NodeTaskTracker:
             self._tasks[node_id] = task
             self._node_complete.setdefault(node_id, False)  # dbt may have reported it already
 
+    def get_task(self, node_id: str) -> Any:
+        """The task recording `node_id`'s run (None before start_task)."""
+        return self._tasks.get(node_id)
+
     def set_node_status(self, node_id: str, event_data: dict[str, Any],
                         event_message: str) -> None:
         """Keep dbt's finishing event for `node_id`, and wake whoever waits for it."""

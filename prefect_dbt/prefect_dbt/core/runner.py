@@ -135,11 +135,29 @@ def execute_dbt_node(task_state: NodeTaskTracker, node_id: str, asset_id: str | 
     if not status:
         return
     node_status = status["event_data"].get("node_info", {}).get("node_status")
+    said = status["event_data"].get("run_result", {}).get("message")
     if node_status in FAILURE_STATUSES:
-        said = status["event_data"].get("run_result", {}).get("message")
         message = " ".join(str(said or status.get("event_message") or "").split())
         raise DbtNodeFailed(f"Node {node_id} finished with status {node_status}"
                             + (f": {message}" if message else ""))
+    if asset_id:
+        _record_assets(task_state.get_task(node_id), said)
+
+
+def _record_assets(task: Any, message: str | None) -> None:
+    """The tables a MaterializingTask's run wrote, with those it read, as a "dbt-asset"
+    markdown artifact of the run (where Prefect records asset events), as the
+    orchestrator's per-node runs do."""
+    assets = getattr(task, "assets", None)
+    if not isinstance(assets, list):
+        return
+    from core_blocks.runtime.artifacts import create_markdown_artifact
+    from prefect_dbt.core._per_node import _asset_markdown
+
+    for asset in assets:
+        markdown = _asset_markdown(asset, task.asset_deps)
+        create_markdown_artifact("dbt-asset", markdown + (f"\n\ndbt: {message}" if message
+                                                          else ""), description=asset.key)
 
 
 class PrefectDbtRunner(DbtHookMixin):
