@@ -169,11 +169,12 @@ class PrefectDbtRunner(DbtHookMixin):
     named "<type> <name>" (e.g. "model orders") whose state is the node's, and dbt's lines
     go to the run log at `settings.log_level`; elsewhere dbt prints its own log. With
     `raise_on_failure` (default) failed nodes raise DbtRunFailed and a command dbt could not
-    run DbtCommandError (both ValueErrors, as in Prefect). Nodes that build a relation carry
-    an Asset (their table) unless `disable_assets` or the node's
-    `meta: {prefect: {enable_assets: false}}`; `include_compiled_code` adds the compiled
-    SQL to its description. `client` is accepted for Prefect's signature; by default it is
-    the run store, where our runtime keeps what Prefect's API would.
+    run DbtCommandError (both ValueErrors, as in Prefect). The run of a node that builds a
+    relation records it (its asset, with the tables it read) as a "dbt-asset" artifact,
+    unless `disable_assets` or the node's `meta: {prefect: {enable_assets: false}}`;
+    `include_compiled_code` adds the compiled SQL to its description. `client` is accepted
+    for Prefect's signature; by default it is the run store, where our runtime keeps what
+    Prefect's API would.
 
         runner = PrefectDbtRunner(settings=PrefectDbtSettings(project_dir="shop"))
 
