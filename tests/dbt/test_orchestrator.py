@@ -17,6 +17,8 @@ from core_blocks.runtime import history
 from core_blocks.store import get_store
 from core_blocks.testing.isolation import isolated_home
 from prefect_dbt import PrefectDbtSettings
+from prefect_dbt.core._executor import ExecutionResult
+from prefect_dbt.core._manifest import DbtNode
 from prefect_dbt.core._orchestrator import (
     BuildPlan,
     DbtBuildFailed,
@@ -157,6 +159,21 @@ def test_the_profile_password_is_nowhere_in_results_artifacts_history_or_errors(
     assert canary.encode() not in shop.stored  # the block's own secret is encrypted there
     for path in shop.project.rglob("*"):  # dbt's logs and target/ artifacts
         assert path.is_dir() or canary.encode() not in path.read_bytes(), path
+
+
+def test_a_known_secret_in_dbt_s_error_message_is_masked_in_the_node_result(shop, canary):
+    Secret(value=canary).save("warehouse-password")
+    Secret.load("warehouse-password").get()  # read, as resolving profiles.yml does
+    node = DbtNode("model.shop.orders", "orders", "model")
+    wave = ExecutionResult(success=False, node_ids=[node.unique_id], error=RuntimeError("x"),
+                           artifacts={node.unique_id: {"status": "error",
+                                                       "message": f"LINE 1: '{canary}'"}})
+
+    orchestrator = PrefectDbtOrchestrator(settings=shop.settings)
+    result = orchestrator._wave_node_result(node, wave, {}, {})
+
+    assert result["status"] == "error" and canary not in result["error"]["message"]
+    assert result["error"]["message"].startswith("LINE 1: '")
 
 
 @pytest.mark.parametrize("args, named", [
