@@ -52,8 +52,9 @@ _SUMMARY_KEY = "dbt-orchestrator-summary"
 
 
 class ExecutionMode(Enum):
-    """PER_WAVE: one `dbt build` per wave (cheap; a failure fails the wave's remaining
-    downstream). PER_NODE: one task run per node, with retries, caching and concurrency."""
+    """PER_WAVE: one `dbt build` per wave (little overhead; after a failed node every later
+    wave is skipped). PER_NODE: one task run per node, with retries, caching and
+    concurrency (call run_build() inside a @flow)."""
 
     PER_NODE = "per_node"
     PER_WAVE = "per_wave"
@@ -137,6 +138,9 @@ def _validate_extra_cli_args(extra_cli_args: list[str]) -> None:
         logger.warning("extra_cli_args contains '%s': %s", flag, _CAVEAT_FLAGS[flag])
 
 
+_LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
+
+
 def _emit_log_messages(log_messages: dict[str, list[tuple[str, str]]] | None, node_id: str,
                        target_logger: Any) -> None:
     """Log dbt's captured lines for `node_id` ("" for the invocation's own) to
@@ -146,13 +150,12 @@ def _emit_log_messages(log_messages: dict[str, list[tuple[str, str]]] | None, no
         emit(message)
 
 
-_LOG_LEVELS = frozenset({"debug", "info", "warning", "error"})
-
-
 _UNIT_TYPE = getattr(NodeType, "Unit", None)  # dbt >= 1.8
 _TEST_NODE_TYPES = frozenset(t for t in (NodeType.Test, _UNIT_TYPE) if t is not None)
+# The dbt command that runs one node of each type (PER_NODE).
 _NODE_COMMAND = {NodeType.Model: "run", NodeType.Seed: "seed", NodeType.Snapshot: "snapshot",
                  NodeType.Test: "test", **({_UNIT_TYPE: "test"} if _UNIT_TYPE else {})}
+# Never cached unless CacheConfig says otherwise: their outcome is not a table to reuse.
 _DEFAULT_EXCLUDE_RESOURCE_TYPES = frozenset(
     t for t in (NodeType.Test, NodeType.Snapshot, _UNIT_TYPE) if t is not None)
 
@@ -602,10 +605,6 @@ class PrefectDbtOrchestrator(DbtHookMixin, PerNodeExecutionMixin, NodeCacheMixin
         A failing test stops later waves under IMMEDIATE only (DEFERRED tests run last).
         Within a run, each wave is recorded as a task run "dbt wave N" in the run history.
         """
-        try:
-            run_logger = get_run_logger()
-        except Exception:
-            run_logger = logger
         results: dict[str, Any] = {}
         failed: list[str] = []
         for wave in waves:
@@ -624,8 +623,6 @@ class PrefectDbtOrchestrator(DbtHookMixin, PerNodeExecutionMixin, NodeCacheMixin
                 outcome = ExecutionResult(success=False,
                                           node_ids=[n.unique_id for n in wave.nodes], error=exc)
             completed = datetime.now(timezone.utc)
-            for node_id in [*(n.unique_id for n in wave.nodes), ""]:
-                _emit_log_messages(outcome.log_messages, node_id, run_logger)
             timing = {"started_at": started.isoformat(), "completed_at": completed.isoformat(),
                       "duration_seconds": (completed - started).total_seconds()}
             invocation = {"command": "build", "args": [n.unique_id for n in wave.nodes]}
@@ -663,11 +660,18 @@ class PrefectDbtOrchestrator(DbtHookMixin, PerNodeExecutionMixin, NodeCacheMixin
 
     def _run_wave(self, wave: Any, **options: Any) -> ExecutionResult:
         """The executor's `dbt build` of one wave (tests placed by TestStrategy only, hence
-        indirect selection "empty"); within a run, as a task run "dbt wave N" that fails
-        when the wave does."""
+        indirect selection "empty"), dbt's lines logged; within a run, as a task run
+        "dbt wave N" that fails when the wave does."""
         def build() -> ExecutionResult:
-            return self._executor.execute_wave(wave.nodes, indirect_selection="empty",
-                                               **options)
+            result = self._executor.execute_wave(wave.nodes, indirect_selection="empty",
+                                                 **options)
+            try:  # within the wave's task run, its lines go to that run's log
+                run_logger = get_run_logger()
+            except Exception:
+                run_logger = logger
+            for node_id in [*(n.unique_id for n in wave.nodes), ""]:
+                _emit_log_messages(result.log_messages, node_id, run_logger)
+            return result
 
         if get_run_context() is None:
             return build()
