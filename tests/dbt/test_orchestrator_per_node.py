@@ -170,6 +170,7 @@ class _TimedExecutor:
     def __init__(self, seconds: dict[str, float] | None = None, fail: set[str] = frozenset()):
         self.seconds, self.fail = seconds or {}, fail
         self.started: dict[str, float] = {}
+        self.calls: list[str] = []
         self.ended: dict[str, float] = {}
         self.running = self.most = 0
         self._lock = threading.Lock()
@@ -177,6 +178,7 @@ class _TimedExecutor:
     def execute_node(self, node, command, full_refresh=False, target=None,
                      extra_cli_args=None):
         with self._lock:
+            self.calls.append(node.unique_id)
             self.started[node.unique_id] = time.monotonic()
             self.running += 1
             self.most = max(self.most, self.running)
@@ -359,3 +361,20 @@ def test_the_global_log_dedupe_drops_repeats_of_a_flow_runs_dbt_lines():
     assert processor("log", {**line, "task_run_id": "t2"}) is None
     other = {**line, "name": "prefect.task_runs"}
     assert processor("log", other) == processor("log", other) == ("log", other)
+
+
+def test_cache_options_in_prefects_terms_are_taken_as_ours(tmp_path, block_home):
+    class PrefectStyle(PrefectDbtOrchestrator):
+        def _build_cache_options_for_node(self, node, *args, **kwargs):
+            return {"cache_policy": DbtNodeCachePolicy(node_unique_id=node.unique_id),
+                    "persist_result": True}
+
+    executor = _TimedExecutor()
+    orchestrator = PrefectStyle(
+        settings=PrefectDbtSettings(project_dir=tmp_path, profiles_dir=tmp_path),
+        manifest_path=_manifest(tmp_path, {"a": []}), executor=executor,
+        execution_mode=ExecutionMode.PER_NODE, create_summary_artifact=False,
+        cache=CacheConfig(result_storage=tmp_path / "cache"))
+    statuses = [flow(orchestrator.run_build)()["model.p.a"]["status"] for _ in range(2)]
+
+    assert statuses == ["success", "cached"] and executor.calls == ["model.p.a"]

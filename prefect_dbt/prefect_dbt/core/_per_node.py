@@ -379,12 +379,12 @@ class _NodeBuild:
         if excluded:
             logger.debug("%s runs uncached: its %s is excluded", node.unique_id, excluded)
             return options
-        options.update(owner._build_cache_options_for_node(
+        options.update(_as_task_options(owner._build_cache_options_for_node(
             node, self.full_refresh, self.computed_keys, self.macro_paths,
             freshness_results=self.freshness_results, all_nodes=self.all_nodes,
             precomputed_cache_keys=self.precomputed_keys,
             execution_state=self.execution_state,
-            all_executable_nodes=self.all_executable_nodes))
+            all_executable_nodes=self.all_executable_nodes)))
         return options
 
     def run_phase(self, phase: dict[str, DbtNode], runner: Any) -> None:
@@ -500,6 +500,19 @@ class _NodeBuild:
         self.results[node.unique_id] = result
         self.owner._run_post_model_hook(
             command="build", node=self.all_nodes.get(node.unique_id, node), node_result=result)
+
+
+def _as_task_options(cache_options: dict[str, Any]) -> dict[str, Any]:
+    """Cache options in our tasks' terms, for an override returning Prefect's: a
+    `cache_policy` is our `cache_key_fn`, and `persist_result` goes (cached results always
+    persist)."""
+    options = {k: v for k, v in cache_options.items() if k not in ("cache_policy",
+                                                                     "persist_result")}
+    if "cache_policy" in cache_options and "cache_key_fn" not in options:
+        policy = cache_options["cache_policy"]
+        options["cache_key_fn"] = lambda context, parameters: policy.compute_key(
+            context, parameters, {})
+    return options
 
 
 def _type_name(node: DbtNode) -> str:
