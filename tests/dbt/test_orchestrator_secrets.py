@@ -48,16 +48,13 @@ PROFILE = """shop:
       user: "{{ env_var('SHOP_WAREHOUSE_TOKEN') }}"
 """
 # DuckDB cannot open a file in a folder that is not there, and says which file: dbt's error
-# for every node quotes the Secret block's value.
-UNREACHABLE = """shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: "/nonexistent-{{ prefect.blocks.secret.warehouse-password }}/shop.duckdb"
-      threads: 1
-"""
+# for every node quotes the Secret block's value and a DBT_ENV_SECRET_ variable's.
+UNREACHABLE = (
+    "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      threads: 1\n"
+    '      path: "/nonexistent-{{ prefect.blocks.secret.warehouse-password }}-'
+    "{{ env_var('DBT_ENV_SECRET_SHOP') }}/shop.duckdb\"\n")
 ENV_NAME = "SHOP_WAREHOUSE_TOKEN"
+DBT_SECRET_NAME = "DBT_ENV_SECRET_SHOP"  # dbt's own prefix for a secret environment variable
 
 
 class ProcessPoolTaskRunner:
@@ -167,14 +164,15 @@ def world(tmp_path_factory):
     values = SimpleNamespace(password=f"canary-{secrets.token_hex(12)}",
                              profile=f"profile-{secrets.token_hex(12)}",
                              env=f"envvar-{secrets.token_hex(12)}")
+    dbt_secret = f"dbtsecret-{secrets.token_hex(12)}"
     project = write_project(root / "shop")
     private_tmp = root / "tmp"
     private_tmp.mkdir()
     handler = _Everything()
     root_logger = logging.getLogger()
     saved_level, saved_tempdir = root_logger.level, tempfile.tempdir
-    saved_env = os.environ.get(ENV_NAME)
-    os.environ[ENV_NAME] = values.env
+    saved_env = {name: os.environ.get(name) for name in (ENV_NAME, DBT_SECRET_NAME)}
+    os.environ.update({ENV_NAME: values.env, DBT_SECRET_NAME: dbt_secret})
     tempfile.tempdir = str(private_tmp)
     root_logger.addHandler(handler)
     root_logger.setLevel(logging.DEBUG)
@@ -193,11 +191,13 @@ def world(tmp_path_factory):
         root_logger.removeHandler(handler)
         root_logger.setLevel(saved_level)
         tempfile.tempdir = saved_tempdir
-        if saved_env is None:
-            os.environ.pop(ENV_NAME, None)
-        else:
-            os.environ[ENV_NAME] = saved_env
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return SimpleNamespace(**found, values=values, secrets=vars(values).values(),
+                           dbt_secret=dbt_secret,
                            root=root, project=project, private_tmp=private_tmp, runs=runs,
                            stored=stored, logs=handler.lines)
 
@@ -251,7 +251,7 @@ def test_the_builds_succeed_then_hit_the_cache_and_the_unreachable_ones_fail(wor
     for failure in world.failures.values():
         assert failure.error.failed_node_ids == ["seed.shop.raw_orders"]
         message = failure.error.results["seed.shop.raw_orders"]["error"]["message"]
-        assert "/nonexistent-**********/shop.duckdb" in message  # dbt quoted it, masked
+        assert "/nonexistent-**********-" in message  # dbt quoted it, masked
 
 
 # -- where a secret must never be ------------------------------------------------------------
@@ -382,3 +382,29 @@ def test_a_bad_concurrency_is_refused_up_front(world):
         _one_line_error(lambda c=concurrency: PrefectDbtOrchestrator(
             settings=settings, execution_mode=ExecutionMode.PER_NODE, concurrency=c),
             (ValueError, TypeError))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "an env var dbt itself treats as secret (DBT_ENV_SECRET_*) used in profiles.yml is not "
+    "masked: dbt's connection error quoting it reaches the node results and run history"))
+def test_a_dbt_env_secret_quoted_by_dbt_is_masked_in_results_and_history(world):
+    texts = [json.dumps(f.error.results) for f in world.failures.values()]
+    texts += [json.dumps(r, default=str) for r in world.runs]
+    assert not _holding([world.dbt_secret], texts)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "settings._reference reads no key of a SecretDict field (a target config's "
+    "secret_extras): it raises 'has no field set' for a key that is there"))
+def test_a_key_of_a_target_config_s_secret_extras_resolves_into_profiles(tmp_path):
+    from prefect_dbt import DuckDbTargetConfigs
+
+    token = f"token-{secrets.token_hex(8)}"
+    with isolated_home(tmp_path / "home"):
+        DuckDbTargetConfigs(path="x.duckdb", secret_extras={"token": token}).save("duck")
+        settings = _settings(tmp_path, tmp_path / "profiles", (
+            "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+            "      token: \"{{ prefect.blocks.dbt-cli-duckdb-target-configs.duck"
+            ".secret_extras.token }}\"\n"))
+        with settings.resolve_profiles_yml() as folder:
+            assert token in (Path(folder) / "profiles.yml").read_text()
