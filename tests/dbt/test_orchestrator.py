@@ -73,24 +73,31 @@ def shop(tmp_path_factory):
         Secret(value=canary).save("warehouse-password")
         settings = _settings(project, root / "profiles")
         orchestrator = PrefectDbtOrchestrator(settings=settings, write_run_results=True)
+        hooks: list[tuple] = []
+        orchestrator.on_run_start(lambda ctx: hooks.append(("start", len(ctx.node_ids))))
+        orchestrator.post_model(lambda ctx: hooks.append((ctx.node.name, ctx.status)))
+        orchestrator.on_run_end(lambda ctx: hooks.append(("end", ctx.status)))
 
         @flow
         def nightly_dbt():
             return orchestrator.run_build()
 
         results = nightly_dbt()
+        full_build_hooks = list(hooks)
         run_results = json.loads((project / "target" / "run_results.json").read_text())
         [run] = history.list_runs(get_store(), kind="flow", limit=5)
         run = history.get_run(get_store(), run["id"])
         selected = orchestrator.run_build(select="customer_totals")
         failing = PrefectDbtOrchestrator(settings=_settings(broken, root / "broken-profiles"))
+        failing.on_run_end(lambda ctx: hooks.append(("failed end", ctx.status)))
         with pytest.raises(DbtBuildFailed) as failed:
             failing.run_build()
         history.flush()
         stored = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
     return SimpleNamespace(canary=canary, project=project, settings=settings, results=results,
                            run=run, selected=selected, failed=failed.value, stored=stored,
-                           run_results=run_results)
+                           run_results=run_results, hooks=full_build_hooks,
+                           failed_hooks=hooks[len(full_build_hooks):])
 
 
 def test_the_plan_places_each_test_after_its_model_and_before_what_is_downstream(shop):
@@ -130,6 +137,12 @@ def test_a_build_in_a_flow_gives_every_node_a_result_and_each_wave_a_task_run(sh
     [summary] = [a for a in shop.run["artifacts"] if a["key"] == "dbt-orchestrator-summary"]
     assert "| 6 " in summary["data"] and "* customer_totals" in summary["data"]
     assert {r["unique_id"] for r in shop.run_results["results"]} == set(shop.results)
+
+
+def test_hooks_hear_the_start_each_model_and_the_end(shop):
+    assert shop.hooks == [("start", 3), ("orders", "success"), ("customer_totals", "success"),
+                          ("end", "success")]
+    assert shop.failed_hooks[-1] == ("failed end", "error")
 
 
 def test_a_selection_runs_only_the_selected_model_and_its_tests(shop):
