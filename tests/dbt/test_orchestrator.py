@@ -136,6 +136,7 @@ def test_a_build_in_a_flow_gives_every_node_a_result_and_each_wave_a_task_run(sh
     assert waves == [f"dbt wave {n}" for n in range(5)]
     [summary] = [a for a in shop.run["artifacts"] if a["key"] == "dbt-orchestrator-summary"]
     assert "| 6 " in summary["data"] and "* customer_totals" in summary["data"]
+    assert summary["description"] == "dbt build: 6 success"
     assert {r["unique_id"] for r in shop.run_results["results"]} == set(shop.results)
 
 

@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import os  # noqa: F401  (the per-node mixin reads os.cpu_count through this module)
 import sys  # noqa: F401  (likewise sys.platform)
+from collections import Counter
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -227,6 +228,13 @@ class DbtBuildFailed(RuntimeError):
         super().__init__(f"dbt build failed for {len(self.failed_node_ids)} node(s): {shown}")
 
 
+def _summary_line(results: dict[str, Any]) -> str:
+    """'dbt build: 5 success, 1 error' (statuses in order of first appearance)."""
+    counts = Counter(r.get("status") for r in results.values() if isinstance(r, dict))
+    return "dbt build: " + (", ".join(f"{n} {status}" for status, n in counts.items())
+                            or "no nodes")
+
+
 def _ids_with_status(results: dict[str, Any], status: str) -> list[str]:
     return [nid for nid, r in results.items() if isinstance(r, dict) and r.get("status") == status]
 
@@ -320,7 +328,8 @@ class PrefectDbtOrchestrator(DbtHookMixin, PerNodeExecutionMixin, NodeCacheMixin
         if self._create_summary_artifact and get_run_context() is not None:
             try:
                 create_markdown_artifact(key=_SUMMARY_KEY,
-                                         markdown=create_summary_markdown(results))
+                                         markdown=create_summary_markdown(results),
+                                         description=_summary_line(results))
             except Exception as exc:  # a summary never fails the build
                 logger.warning("Could not create the dbt summary artifact: %s", exc)
             else:
