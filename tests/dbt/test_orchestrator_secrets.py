@@ -406,6 +406,22 @@ def test_bad_input_fails_at_once_with_one_line_and_leaves_nothing(world, tmp_pat
         lambda: PrefectDbtOrchestrator(settings=missing).run_build())
 
     assert (world.project / "target" / "run_results.json").read_bytes() == before
+
+
+def test_a_profile_naming_a_missing_block_fails_with_one_line_and_leaves_nothing(world):
+    text = PROFILE.replace("warehouse-password", "warehouse-pasword") % (world.root / "x")
+    settings = _settings(world.project, world.root / "misspelt", text)
+    before = (world.project / "target" / "run_results.json").read_bytes()
+    saved, tempfile.tempdir = tempfile.tempdir, str(world.private_tmp)
+    try:
+        with isolated_home(world.root / "home"):
+            message = _one_line_error(lambda: PrefectDbtOrchestrator(
+                settings=settings, write_run_results=True).run_build(), Exception)
+    finally:
+        tempfile.tempdir = saved
+    assert "warehouse-pasword" in message and "blocks create secret/" in message
+    assert not _holding(world.secrets, [message])
+    assert (world.project / "target" / "run_results.json").read_bytes() == before
     assert list(world.private_tmp.iterdir()) == []
 
 
