@@ -697,9 +697,12 @@ class PrefectDbtOrchestrator(DbtHookMixin, PerNodeExecutionMixin, NodeCacheMixin
             if not result.success:
                 raise _WaveFailed(wave, result)
 
-        Task(dbt_wave, name=f"dbt wave {wave.wave_number}")(return_state=True)
+        state = Task(dbt_wave, name=f"dbt wave {wave.wave_number}")(return_state=True)
         if "error" in outcome:
             raise outcome["error"]
+        if "result" not in outcome:  # the run ended before dbt did (cancelled, crashed)
+            raise RuntimeError(f"dbt wave {wave.wave_number} did not run to the end: "
+                               f"{getattr(state, 'message', None) or state}")
         return outcome["result"]
 
 
