@@ -203,6 +203,13 @@ def test_extra_cli_args_refuse_flags_the_orchestrator_owns(args, named):
     assert named in str(caught.value)
 
 
+def test_run_build_refuses_an_owned_flag_before_running_anything(shop, tmp_path):
+    orchestrator = PrefectDbtOrchestrator(settings=shop.settings,
+                                          manifest_path=tmp_path / "never-read.json")
+    with pytest.raises(ValueError, match="Cannot pass '--exclude'"):
+        orchestrator.run_build(extra_cli_args=["--exclude=orders"])
+
+
 def test_extra_cli_args_warn_about_flags_with_a_caveat(caplog):
     _validate_extra_cli_args(["--store-failures", "--vars", "{a: 1}"])
     assert not caplog.records
