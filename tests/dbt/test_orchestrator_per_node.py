@@ -378,3 +378,19 @@ def test_cache_options_in_prefects_terms_are_taken_as_ours(tmp_path, block_home)
     statuses = [flow(orchestrator.run_build)()["model.p.a"]["status"] for _ in range(2)]
 
     assert statuses == ["success", "cached"] and executor.calls == ["model.p.a"]
+
+
+def test_the_execution_state_lives_in_a_saved_storage_block_named_by_its_slug(tmp_path,
+                                                                              block_home):
+    from core_blocks import LocalFileSystem
+
+    LocalFileSystem(basepath=str(tmp_path / "keys")).save("dbt-keys")
+    cache = CacheConfig(key_storage="local-file-system/dbt-keys",
+                        result_storage=tmp_path / "results")
+    orchestrator = _orchestrator(tmp_path, {"a": [], "b": ["a"]}, _TimedExecutor(),
+                                 cache=cache)
+    flow(orchestrator.run_build)()
+
+    state = orchestrator._load_execution_state()
+    assert set(state) == {"model.p.a", "model.p.b"}
+    assert (tmp_path / "keys" / ".execution_state.json").exists()
