@@ -138,8 +138,11 @@ def run_source_freshness(settings: Any, target_path: Path | None = None,
                 "--log-level-file", str(level), "--target-path", str(folder), _NO_TRACKING]
         if target is not None:
             args += ["--target", target]
+        from prefect_dbt.runner import dbt_session
+
         try:
-            result = dbtRunner(callbacks=[_surface_event]).invoke(args)
+            with dbt_session():
+                result = dbtRunner(callbacks=[_surface_event]).invoke(args)
         except Exception as exc:
             logger.warning("dbt source freshness raised %s: %s; freshness checks are off for "
                            "this run", type(exc).__name__, _masked(exc))

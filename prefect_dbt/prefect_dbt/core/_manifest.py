@@ -339,7 +339,10 @@ def resolve_selection(
         if value is not None:
             args += [flag, str(value)]
 
-    result = dbtRunner(callbacks=[_forward_warnings]).invoke(args)
+    from prefect_dbt.runner import dbt_session
+
+    with dbt_session():
+        result = dbtRunner(callbacks=[_forward_warnings]).invoke(args)
     if not result.success:
         rerun = " ".join(["dbt ls", *(f"{flag} {value}" for flag, value in options.items()
                                       if value is not None and flag != "--target-path")])
