@@ -362,11 +362,11 @@ class DbtCoreExecutor:
         except Exception as exc:  # a profile that cannot be resolved, dbt not starting
             if self._pool_adapters:
                 _adapter_pool.revert()
-            return ExecutionResult(False, list(node_ids), exc, None, logs or None)
+            return _masked(ExecutionResult(False, list(node_ids), exc, None, logs or None))
         artifacts = _artifacts(raw)
         ids = list(dict.fromkeys([*node_ids, *(artifacts or ())]))
         error = None if raw.success else raw.exception or _failure(command, raw)
-        return ExecutionResult(bool(raw.success), ids, error, artifacts, logs or None)
+        return _masked(ExecutionResult(bool(raw.success), ids, error, artifacts, logs or None))
 
     def _args(self, command: str, selectors: list[str], full_refresh: bool,
               indirect_selection: str | None, target: str | None, profiles_dir: str,
@@ -408,14 +408,10 @@ class DbtCoreExecutor:
     def _locked(self, call: Callable[[], Any]) -> Any:
         """One dbt invocation at a time in this process (dbt's flags and adapters are
         process-wide); DuckDB's file is let go afterwards unless the pool keeps it open."""
-        from prefect_dbt.runner import _lock, _release_duckdb
+        from prefect_dbt.runner import dbt_session
 
-        with _lock:
-            try:
-                return call()
-            finally:
-                if _adapter_pool._state is _PoolState.INACTIVE:
-                    _release_duckdb()
+        with dbt_session(keep_open=lambda: _adapter_pool._state is not _PoolState.INACTIVE):
+            return call()
 
     def _log_collector(self, logs: dict[str, list[tuple[str, str]]]
                        ) -> Callable[[Any], None]:
@@ -471,3 +467,43 @@ def _failure(command: str, raw: Any) -> Exception:
     except Exception as exc:
         return exc
     return RuntimeError(f"dbt {command} failed; see the result's log_messages.")
+
+
+def _masked(result: ExecutionResult) -> ExecutionResult:
+    """The result with every secret this process knows masked in its error and log lines:
+    dbt and its drivers quote profile values (a path, a host) in their messages, and a
+    result travels on (reprs, run history, a process pool's pickles)."""
+    from core_blocks.secret_values import every_form, mask_forms
+
+    forms = every_form()
+    if not forms:
+        return result
+    if result.log_messages:
+        result.log_messages = {node: [(level, mask_forms(message, forms))
+                                      for level, message in lines]
+                               for node, lines in result.log_messages.items()}
+    if result.error is not None:
+        result.error = _masked_error(result.error, forms)
+    return result
+
+
+def _masked_error(error: Exception, forms: tuple[str, ...]) -> Exception:
+    """error itself when it quotes no secret, else one of its type (or, if its type cannot
+    be built from a message, a DbtInvocationError naming it) with the secrets masked and no
+    cause or traceback that would still quote them."""
+    from core_blocks.secret_values import mask_forms
+
+    text = str(error)
+    masked = mask_forms(text, forms)
+    if masked == text and mask_forms(repr(error), forms) == repr(error):
+        return error
+    try:
+        copy = type(error)(masked)
+        if mask_forms(repr(copy), forms) != repr(copy):
+            raise TypeError("the message is not all the exception holds")
+    except Exception:
+        from prefect_dbt.errors import DbtInvocationError
+
+        copy = DbtInvocationError(f"{type(error).__name__}: {masked}")
+    copy.__suppress_context__ = True
+    return copy
