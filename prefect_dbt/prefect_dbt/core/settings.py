@@ -157,8 +157,6 @@ def _resolve(value: Any) -> Any:
 
 
 def _reference(kind: str, path: str) -> Any:
-    from pydantic import SecretBytes, SecretStr
-
     from core_blocks import Block
 
     if kind == "variables":
@@ -178,8 +176,8 @@ def _reference(kind: str, path: str) -> Any:
     # (`prefect.blocks.secret.warehouse-password`)
     for field in parts[2:] or ["value"]:
         value = value.get(field) if isinstance(value, dict) else getattr(value, field, None)
-        if isinstance(value, (SecretStr, SecretBytes)):
-            value = value.get_secret_value()
+        if hasattr(value, "get_secret_value"):  # SecretStr, SecretBytes; a SecretDict gives
+            value = value.get_secret_value()  # its dict, for a key of it next
         if value is None:
             raise DbtConfigError(f"profiles.yml refers to prefect.blocks.{path}: block "
                                  f"{parts[0]}/{parts[1]} has no field {field!r} set.")
