@@ -329,9 +329,6 @@ def test_no_secret_in_the_project_s_target_folder(world):
     assert not _holding(world.secrets, target.values())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_executor.DbtCoreExecutor runs dbt with --log-level-file set to the settings' level, "
-    "so dbt writes <project>/logs/dbt.log unmasked: an error quoting a secret lands there"))
 def test_no_secret_in_dbt_s_own_log_file(world):
     assert not _holding(world.secrets, _file_texts(world.project / "logs").values())
 
@@ -365,16 +362,10 @@ def test_the_plan_s_repr_holds_no_secret_of_the_relations(world):
     assert not _holding(world.secrets, [repr(world.schema_plan)])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_per_node._DbtNodeError pickles the ExecutionResult whose error is dbt's own "
-    "exception, unmasked: a process pool carries the secret dbt quoted across processes"))
 def test_a_failed_node_s_pickled_error_holds_no_secret(world):
     assert not _holding(world.secrets, PicklingPool.payloads[1:])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_executor.ExecutionResult's repr shows dbt's exception and log lines unmasked: "
-    "repr(outcome) of a failed node quotes the secret dbt quoted"))
 def test_execution_result_reprs_hold_no_secret(world):
     outcomes = [o for f in world.failures.values() for o in f.executor.outcomes]
     assert outcomes and not _holding(world.secrets, map(repr, outcomes))
@@ -438,18 +429,12 @@ def test_a_bad_concurrency_is_refused_up_front(world):
             (ValueError, TypeError))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an env var dbt itself treats as secret (DBT_ENV_SECRET_*) used in profiles.yml is not "
-    "masked: dbt's connection error quoting it reaches the node results and run history"))
 def test_a_dbt_env_secret_quoted_by_dbt_is_masked_in_results_and_history(world):
     texts = [json.dumps(f.error.results) for f in world.failures.values()]
     texts += [json.dumps(r, default=str) for r in world.runs]
     assert not _holding([world.dbt_secret], texts)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "settings._reference reads no key of a SecretDict field (a target config's "
-    "secret_extras): it raises 'has no field set' for a key that is there"))
 def test_a_key_of_a_target_config_s_secret_extras_resolves_into_profiles(tmp_path):
     from prefect_dbt import DuckDbTargetConfigs
 
