@@ -7,10 +7,10 @@ failed parents named. Each node's result is the dict run_build() returns for it:
 
 Runs go to a task runner of our runtime: `task_runner_type` is our ThreadPoolTaskRunner (or a
 subclass); Prefect's ThreadPoolTaskRunner and ProcessPoolTaskRunner, named by Prefect users,
-map to our thread pool (our runtime has no process pool, so nothing, a secret included, is
-pickled to another process). Any other class is used as Prefect's code uses a runner:
-`cls(max_workers=n)`, entered if it is a context manager, `submit(task, parameters=,
-wait_for=)` returning futures.
+map to our thread pool. A ProcessPoolTaskRunner (Prefect's or ours) also sends each node's
+dbt invocation to worker processes (see _node_processes). Any other class is used as
+Prefect's code uses a runner: `cls(max_workers=n)`, entered if it is a context manager,
+`submit(task, parameters=, wait_for=)` returning futures.
 """
 
 from __future__ import annotations
@@ -268,10 +268,13 @@ class PerNodeExecutionMixin:
         of its run, unless `disable_assets`; `project_name` finds its compiled SQL for
         `include_compiled_code`.
         """
-        build = _NodeBuild(self, full_refresh, macro_paths or {}, freshness_results,
-                           all_nodes or {}, target, extra_cli_args, all_executable_nodes,
-                           adapter_type, project_name)
+        from prefect_dbt.core._node_processes import open_node_executor
+
         with ExitStack() as stack:
+            executor = open_node_executor(self, largest_wave, adapter_type, stack)
+            build = _NodeBuild(self, full_refresh, macro_paths or {}, freshness_results,
+                               all_nodes or {}, target, extra_cli_args, all_executable_nodes,
+                               adapter_type, project_name, executor=executor)
             runner = self._open_per_node_runner(largest_wave, stack)
             try:
                 for phase in phases:
@@ -289,8 +292,10 @@ class _NodeBuild:
     def __init__(self, owner: Any, full_refresh: bool, macro_paths: dict[str, str | None],
                  freshness_results: Any, all_nodes: dict[str, DbtNode], target: str | None,
                  extra_cli_args: list[str] | None, all_executable_nodes: Any,
-                 adapter_type: str | None = None, project_name: str | None = None):
+                 adapter_type: str | None = None, project_name: str | None = None,
+                 executor: Any = None):
         self.owner = owner
+        self.executor = executor if executor is not None else owner._executor
         self.adapter_type = adapter_type
         self.project_name = project_name
         self.assets: dict[str, str] = {}  # node id -> markdown of the asset it writes
@@ -320,7 +325,7 @@ class _NodeBuild:
     def _node_task(self) -> Any:
         from core_blocks.tasks import task
 
-        executor = self.owner._executor
+        executor = self.executor
         limit = self.owner._concurrency if isinstance(self.owner._concurrency, str) else None
         token = self.token
         assets = self.assets
@@ -549,7 +554,8 @@ def _error_info(node_id: str, outcome: ExecutionResult) -> dict[str, str]:
     message = ((outcome.artifacts or {}).get(node_id) or {}).get("message")
     if not message:
         message = str(outcome.error) if outcome.error else "unknown error"
-    kind = type(outcome.error).__name__ if outcome.error else "UnknownError"
+    kind = (getattr(outcome.error, "type_name", None) or type(outcome.error).__name__
+            if outcome.error else "UnknownError")
     return {"message": _masked(message), "type": kind}
 
 
