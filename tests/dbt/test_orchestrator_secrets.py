@@ -354,9 +354,6 @@ def test_what_a_process_pool_pickles_holds_no_secret_except_dbt_s_own_error(worl
     assert not _holding(world.secrets, payloads[:1])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_orchestrator.BuildPlan's dataclass repr shows each DbtNode with its relation_name "
-    "unmasked: a schema or database name rendered from a secret is quoted"))
 def test_the_plan_s_repr_holds_no_secret_of_the_relations(world):
     assert "main_" in str(world.schema_plan.waves[0].nodes[0].relation_name)
     assert not _holding(world.secrets, [repr(world.schema_plan)])
@@ -416,17 +413,18 @@ def test_a_profile_naming_a_missing_block_fails_with_one_line_and_leaves_nothing
     assert list(world.private_tmp.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "PrefectDbtOrchestrator.__init__ takes any concurrency: a list is silently ignored and "
-    "a string naming no limit fails every first node at run time (DbtBuildFailed) instead "
-    "of one ValueError up front naming `blocks concurrency set` or concurrency=<int>"))
 def test_a_bad_concurrency_is_refused_up_front(world):
     settings = PrefectDbtSettings(project_dir=world.project,
                                   profiles_dir=world.root / "profiles")
-    for concurrency in ([4], "4"):
+    for concurrency in ([4], 0, True):
         _one_line_error(lambda c=concurrency: PrefectDbtOrchestrator(
             settings=settings, execution_mode=ExecutionMode.PER_NODE, concurrency=c),
             (ValueError, TypeError))
+    orchestrator = PrefectDbtOrchestrator(settings=settings, concurrency="4",
+                                          execution_mode=ExecutionMode.PER_NODE)
+    before = _file_texts(world.project)
+    _one_line_error(orchestrator.run_build, ValueError)  # before any node runs
+    assert _file_texts(world.project) == before
 
 
 def test_a_dbt_env_secret_quoted_by_dbt_is_masked_in_results_and_history(world):

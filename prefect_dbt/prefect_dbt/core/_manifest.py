@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,14 @@ class DbtNode:
 
     def __hash__(self) -> int:
         return hash(self.unique_id)
+
+    def __repr__(self) -> str:
+        """The dataclass's, with known secrets masked: a relation, its schema or a config
+        value may be rendered from a secret."""
+        from core_blocks.secret_values import every_form, mask_forms
+
+        text = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return mask_forms(f"DbtNode({text})", every_form())
 
 
 def create_dbt_node_from_manifest_data(unique_id: str, node_data: dict[str, Any]) -> DbtNode:

@@ -187,6 +187,11 @@ class BuildPlan:
     skipped_nodes: dict[str, dict[str, Any]]
     estimated_parallelism: int
 
+    def __repr__(self) -> str:  # not the dataclass's: its nodes' relation names may hold
+        return (f"BuildPlan(node_count={self.node_count}, waves={len(self.waves)}, "  # secrets
+                f"estimated_parallelism={self.estimated_parallelism}, "
+                f"skipped_nodes={len(self.skipped_nodes)})")
+
     def __str__(self) -> str:
         predictions = self.cache_predictions or {}
         lines = [f"BuildPlan: {self.node_count} node(s) in {len(self.waves)} wave(s)"
@@ -211,6 +216,32 @@ class BuildPlan:
             lines += [f"    - {nid}: {info.get('reason', 'unknown')}"
                       for nid, info in self.skipped_nodes.items()]
         return "\n".join(lines)
+
+
+def _checked_concurrency(concurrency: Any) -> str | int | None:
+    """concurrency as given, if it is a number of nodes (1 or more) or a limit's name."""
+    fix = ("pass a number of nodes at once (concurrency=4) or the name of a concurrency limit "
+           "(set with: blocks concurrency set NAME N)")
+    if concurrency is None or isinstance(concurrency, str):
+        return concurrency
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise TypeError(f"concurrency={concurrency!r} is not supported: {fix}.")
+    if concurrency < 1:
+        raise ValueError(f"concurrency={concurrency} runs no node: {fix}.")
+    return concurrency
+
+
+def _check_limit_exists(name: str) -> None:
+    """ValueError naming the fix, before any node runs, when no concurrency limit `name`
+    is set in the store."""
+    from core_blocks.runtime.concurrency import list_limits
+    from core_blocks.store import get_store
+
+    if any(limit["name"] == name for limit in list_limits(get_store())):
+        return
+    number = f" or concurrency={name} (a number, not a name)" if name.isdigit() else ""
+    raise ValueError(f"No concurrency limit named {name!r}: set it with `blocks concurrency "
+                     f"set {name} N`{number}, then run the build again.")
 
 
 class DbtBuildFailed(RuntimeError):
@@ -277,7 +308,7 @@ class PrefectDbtOrchestrator(DbtHookMixin, PerNodeExecutionMixin, NodeCacheMixin
         self._test_strategy = _enum_value(TestStrategy, test_strategy, "test_strategy")
         self._retries = retries
         self._retry_delay_seconds = retry_delay_seconds
-        self._concurrency = concurrency
+        self._concurrency = _checked_concurrency(concurrency)
         self._task_runner_type = task_runner_type
         self._cache = cache
         self._create_summary_artifact = create_summary_artifact
@@ -523,6 +554,8 @@ class PrefectDbtOrchestrator(DbtHookMixin, PerNodeExecutionMixin, NodeCacheMixin
         after the artifacts are written.
         """
         _validate_extra_cli_args(list(extra_cli_args or []))
+        if isinstance(self._concurrency, str) and self._execution_mode == ExecutionMode.PER_NODE:
+            _check_limit_exists(self._concurrency)
         try:
             with ExitStack() as stack:
                 resolved: list[str] = []
