@@ -399,3 +399,23 @@ def test_hook_selectors_are_resolved_by_dbt_and_a_bad_one_selects_nothing(compil
     assert cache == {"tag:finance": {"model.shop.big_orders"}, "bogus_method:x": set()}
     assert "Failed to resolve dbt hook selector 'bogus_method:x'" in caplog.text
     assert "'bogus_method' is not a valid method name" in caplog.text
+
+
+def test_write_whole_replaces_a_file_at_once_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import os
+
+    from prefect_dbt.core._artifacts import write_whole
+
+    path = tmp_path / "run_results.json"
+    path.write_bytes(b"old")
+    write_whole(path, b"new")
+    assert path.read_bytes() == b"new"
+
+    def broken_replace(source, destination):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_whole(path, b"half")
+    assert path.read_bytes() == b"new"  # the old content stays whole
+    assert [p.name for p in tmp_path.iterdir()] == ["run_results.json"]

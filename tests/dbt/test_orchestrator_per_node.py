@@ -233,13 +233,13 @@ def test_a_named_concurrency_limit_holds_the_nodes_to_its_slots(tmp_path, block_
     assert executor.most == 1
 
 
-def test_a_missing_named_limit_fails_the_nodes_saying_how_to_set_it(tmp_path, block_home):
-    orchestrator = _orchestrator(tmp_path, {"a": []}, _TimedExecutor(), concurrency="nope",
+def test_a_missing_named_limit_is_refused_before_any_node_runs(tmp_path, block_home):
+    executor = _TimedExecutor()
+    orchestrator = _orchestrator(tmp_path, {"a": []}, executor, concurrency="nope",
                                  raise_on_failure=False)
-    error = flow(orchestrator.run_build)()["model.p.a"]["error"]
-
-    assert error["type"] == "ConcurrencyLimitNotFound"
-    assert "blocks concurrency set nope" in error["message"]
+    with pytest.raises(ValueError, match="blocks concurrency set nope N"):
+        flow(orchestrator.run_build)()
+    assert executor.started == {}
 
 
 def test_a_node_starts_as_soon_as_its_own_parents_finish(tmp_path, block_home):

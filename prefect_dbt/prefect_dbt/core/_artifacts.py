@@ -267,8 +267,23 @@ def write_run_results_json(results: dict[str, Any], elapsed_time: float, target_
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     path = target_dir / "run_results.json"
-    path.write_text(json.dumps(create_run_results_dict(results, elapsed_time), indent=2))
+    write_whole(path, json.dumps(create_run_results_dict(results, elapsed_time),
+                                 indent=2).encode())
     return path
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write `data` to `path` whole or not at all: a temporary file beside it, renamed over
+    it, so a crash mid-write never leaves half a file for the next run (or dbt) to read."""
+    import os
+    import threading
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _run_result(node_id: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -207,7 +207,9 @@ class NodeCacheMixin:
             folder, block = self._resolve_storage()
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)
-                (folder / _EXECUTION_STATE_KEY).write_bytes(content)
+                from prefect_dbt.core._artifacts import write_whole
+
+                write_whole(folder / _EXECUTION_STATE_KEY, content)
             elif block is not None:
                 _resolved(block.write_path(_EXECUTION_STATE_KEY, content))
         except Exception as exc:
