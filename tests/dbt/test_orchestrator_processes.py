@@ -1,4 +1,4 @@
-"""PER_NODE with ProcessPoolTaskRunner on real dbt-postgres: four independent two-second
+"""PER_NODE with ProcessPoolTaskRunner on real dbt-postgres: four independent three-second
 tables build in parallel worker processes, clearly faster than on the thread pool; a
 failing node's error quoting the profile's user (a Secret block) comes back masked, and
 neither it nor the password (another) reaches the results or the run history; the pool is
@@ -7,9 +7,11 @@ gone after the build; DuckDB is refused."""
 from __future__ import annotations
 
 import json
-import multiprocessing
+import os
+import pickle
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,9 +22,11 @@ from core_blocks.runtime import history
 from core_blocks.store import get_store
 from core_blocks.testing.isolation import isolated_home
 from prefect_dbt import PrefectDbtSettings
+from prefect_dbt.core._executor import DbtCoreExecutor
 from prefect_dbt.core._node_processes import (
     NodeProcessError,
     ProcessPoolTaskRunner,
+    open_node_executor,
     wants_processes,
 )
 from prefect_dbt.core._orchestrator import ExecutionMode, PrefectDbtOrchestrator
@@ -41,7 +45,7 @@ PROFILE = """shop:
       threads: 1
 """
 SLEEPERS = {f"models/sleeper_{i}.sql": "{{ config(materialized='table') }}\n"
-                                         "select 1 as x from pg_sleep(2)\n" for i in range(4)}
+                                         "select 1 as x from pg_sleep(3)\n" for i in range(4)}
 # Postgres quotes the literal in its error: the login role's name, read from a Secret block
 # (dbt renders target.password empty).
 QUOTES_SECRET = "select cast('{{ target.user }}' as integer) as x\n"
@@ -54,6 +58,32 @@ def _project(folder: Path, models: dict[str, str]) -> Path:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
     return folder
+
+
+def _children(pid: int) -> list[int]:
+    """The live (not zombie) child processes of `pid` (Linux's /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(ppid) == pid and state != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _workers_left() -> list[int]:
+    """dbt worker processes still alive: our children other than multiprocessing's own
+    helpers (its resource tracker, its fork server), and the fork server's children."""
+    left = []
+    for pid in _children(os.getpid()):
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"multiprocessing.forkserver" in command:
+            left += _children(pid)
+        elif b"multiprocessing.resource_tracker" not in command:
+            left.append(pid)
+    return left
 
 
 def _build(settings: PrefectDbtSettings, runner: type, name: str, **options) -> tuple:
@@ -84,7 +114,9 @@ def builds(tmp_path_factory, postgres_login):
         PrefectDbtOrchestrator(settings=sleepers).plan()  # dbt's parse, not timed
         threads, thread_wall = _build(sleepers, ThreadPoolTaskRunner, "threads")
         processes, process_wall = _build(sleepers, ProcessPoolTaskRunner, "processes")
-        children = multiprocessing.active_children()
+        deadline = time.monotonic() + 5  # the fork server reaps its children
+        while (children := _workers_left()) and time.monotonic() < deadline:
+            time.sleep(0.1)
         failing = PrefectDbtSettings(
             project_dir=_project(root / "failing", {**SLEEPERS,
                                                     "models/quoter.sql": QUOTES_SECRET}),
@@ -94,7 +126,7 @@ def builds(tmp_path_factory, postgres_login):
         history.flush()
         runs = [history.get_run(get_store(), r["id"])
                 for r in history.list_runs(get_store(), limit=100)]
-    print(f"\n4 x pg_sleep(2), concurrency 4: threads {thread_wall:.1f} s, "
+    print(f"\n4 x pg_sleep(3), concurrency 4: threads {thread_wall:.1f} s, "
           f"processes {process_wall:.1f} s")
     return SimpleNamespace(threads=threads, thread_wall=thread_wall, processes=processes,
                            process_wall=process_wall, children=children, failed=failed,
@@ -115,7 +147,43 @@ def test_each_node_is_still_a_task_run_of_this_process(builds):
 
 def test_the_pool_is_shut_down_after_the_build(builds):
     assert builds.children == []
-    assert multiprocessing.active_children() == []
+
+
+def test_the_pool_shuts_down_on_an_interrupt_and_its_workers_get_no_secret(tmp_path,
+                                                                            block_home):
+    Secret(value="canary-never-pickled").save("pg-password")
+    Secret(value="canary-user").save("pg-user")
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(PROFILE % ("localhost", 5432, "d", "s"))
+    settings = PrefectDbtSettings(project_dir=_project(tmp_path / "p", {}),
+                                  profiles_dir=profiles)
+    owner = SimpleNamespace(_executor=DbtCoreExecutor(settings),
+                            _task_runner_type=ProcessPoolTaskRunner,
+                            _determine_per_node_max_workers=lambda runner, wave: 2)
+    with pytest.raises(KeyboardInterrupt), ExitStack() as stack:
+        executor = open_node_executor(owner, 4, "postgres", stack)
+        config = executor._config
+        assert (Path(config["profiles_dir"]) / "profiles.yml").is_file()
+        raise KeyboardInterrupt
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor._pool.submit(print)
+    assert not Path(config["profiles_dir"]).exists()  # the resolved profiles went too
+    assert b"canary-" not in pickle.dumps(config)
+
+
+def test_an_executor_of_the_caller_s_is_kept_and_runs_in_threads(tmp_path):
+    class Mine(DbtCoreExecutor):
+        pass
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text("shop: {}\n")
+    mine = Mine(PrefectDbtSettings(project_dir=_project(tmp_path / "p", {}),
+                                   profiles_dir=profiles))
+    owner = SimpleNamespace(_executor=mine, _task_runner_type=ProcessPoolTaskRunner)
+    with ExitStack() as stack:
+        assert open_node_executor(owner, 4, "duckdb", stack) is mine
 
 
 def test_a_failing_node_s_error_comes_back_masked(builds):
