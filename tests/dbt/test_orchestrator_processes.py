@@ -222,3 +222,14 @@ def test_a_worker_s_error_pickles_with_its_type_name():
 
     error = pickle.loads(pickle.dumps(NodeProcessError("boom", "DbtFailure")))
     assert (str(error), error.type_name) == ("boom", "DbtFailure")
+
+
+def test_importing_the_runner_class_imports_no_dbt():
+    import subprocess
+    import sys
+
+    probe = ("import sys, prefect_dbt.core._node_processes;"
+             "print(*[m for m in sys.modules if m.split('.')[0] == 'dbt'])")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
