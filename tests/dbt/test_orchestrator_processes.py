@@ -123,6 +123,8 @@ def builds(tmp_path_factory, postgres_login):
             profiles_dir=profiles)
         failed, _ = _build(failing, ProcessPoolTaskRunner, "failing",
                            raise_on_failure=False)
+        written = {str(p): p.read_bytes() for p in (root / "failing").rglob("*")
+                   if p.is_file() and not {"compiled", "run"} & set(p.parts)}
         history.flush()
         runs = [history.get_run(get_store(), r["id"])
                 for r in history.list_runs(get_store(), limit=100)]
@@ -130,7 +132,7 @@ def builds(tmp_path_factory, postgres_login):
           f"processes {process_wall:.1f} s")
     return SimpleNamespace(threads=threads, thread_wall=thread_wall, processes=processes,
                            process_wall=process_wall, children=children, failed=failed,
-                           runs=runs, password=password, role=role)
+                           runs=runs, password=password, role=role, written=written)
 
 
 def test_processes_build_the_sleepers_clearly_faster_than_threads(builds):
@@ -195,6 +197,8 @@ def test_a_failing_node_s_error_comes_back_masked(builds):
     for secret in (builds.password, builds.role):
         assert secret not in json.dumps(builds.failed, default=str)
         assert secret not in json.dumps(builds.runs, default=str)
+        # dbt's log and JSON artifacts: workers, knowing no secret to scrub, write none
+        assert not [path for path, data in builds.written.items() if secret.encode() in data]
 
 
 def test_duckdb_is_refused_with_the_fix(tmp_path):

@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 _PROCESS_POOL_NAME = "ProcessPoolTaskRunner"  # ours, and Prefect's, matched by name
 # dbt-duckdb lets one process write a database file: workers would fail on its lock.
 _SINGLE_WRITER_ADAPTERS = frozenset({"duckdb"})
+# Last on a worker's command line, so they win over the caller's (see _run_node).
+_WORKER_FLAGS = ("--log-level-file", "none", "--no-write-json")
 
 
 class ProcessPoolTaskRunner(ThreadPoolTaskRunner):
@@ -152,7 +154,11 @@ class _ProcessNodeExecutor:
 def _run_node(config: dict[str, Any], unique_id: str, selector: str, command: str,
               full_refresh: bool, target: str | None, extra_cli_args: list[str]) -> Any:
     """In a worker: run `dbt <command>` on one node with a plain DbtCoreExecutor on the
-    resolved profiles folder; the error made picklable."""
+    resolved profiles folder; the error made picklable.
+
+    The worker knows no secret to scrub, so dbt writes neither its log file nor its JSON
+    artifacts here (they would quote what this process masks); the build's results, logs
+    and run_results.json come from the parent."""
     from prefect_dbt.core._executor import DbtCoreExecutor
     from prefect_dbt.core.settings import PrefectDbtSettings
 
@@ -166,8 +172,9 @@ def _run_node(config: dict[str, Any], unique_id: str, selector: str, command: st
         favor_state=config["favor_state"], run_deps=False)
     node = SimpleNamespace(unique_id=unique_id, dbt_selector=selector)
     with executor.use_resolved_profiles_dir(config["profiles_dir"]):
-        outcome = executor.execute_node(node, command, full_refresh, target=target,
-                                        extra_cli_args=extra_cli_args)
+        outcome = executor.execute_node(
+            node, command, full_refresh, target=target,
+            extra_cli_args=[*extra_cli_args, *_WORKER_FLAGS])
     if outcome.error is not None:
         outcome.error = NodeProcessError(str(outcome.error), type(outcome.error).__name__)
     return outcome
