@@ -11,6 +11,7 @@ import os
 import pickle
 import time
 import uuid
+from concurrent.futures import Future
 from contextlib import ExitStack
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,13 +20,15 @@ import pytest
 
 from core_blocks import Secret, ThreadPoolTaskRunner, flow
 from core_blocks.runtime import history
+from core_blocks.secret_values import remember_read
 from core_blocks.store import get_store
 from core_blocks.testing.isolation import isolated_home
 from prefect_dbt import PrefectDbtSettings
-from prefect_dbt.core._executor import DbtCoreExecutor
+from prefect_dbt.core._executor import DbtCoreExecutor, ExecutionResult
 from prefect_dbt.core._node_processes import (
     NodeProcessError,
     ProcessPoolTaskRunner,
+    _ProcessNodeExecutor,
     open_node_executor,
     wants_processes,
 )
@@ -219,6 +222,35 @@ def test_which_runner_classes_ask_for_processes():
     assert wants_processes(ProcessPoolTaskRunner) and wants_processes(prefects)
     assert wants_processes(type("Mine", (ProcessPoolTaskRunner,), {}))
     assert not wants_processes(ThreadPoolTaskRunner) and not wants_processes(None)
+
+
+class _DonePool:
+    """A pool whose every call returns `outcome` at once, as a worker would hand it back."""
+
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def submit(self, fn, *args):
+        future = Future()
+        future.set_result(pickle.loads(pickle.dumps(self.outcome)))
+        return future
+
+
+def test_the_parent_masks_what_a_worker_returns(block_home):
+    secret = "canary-from-a-block"
+    remember_read(secret)  # read by this process when it resolved profiles.yml
+    node_id = "model.shop.quoter"
+    outcome = ExecutionResult(
+        False, [node_id], NodeProcessError(f"bad {secret}", "DbtFailure"),
+        {node_id: {"status": "error", "message": f"no {secret}", "execution_time": 0.1}},
+        {node_id: [("error", f"said {secret}")]})
+    executor = _ProcessNodeExecutor(_DonePool(outcome), {})
+    node = SimpleNamespace(unique_id=node_id, dbt_selector="path:models/quoter.sql")
+
+    result = executor.execute_node(node, "run")
+
+    assert secret not in repr(result) and "**********" in str(result.error)
+    assert result.error.type_name == "DbtFailure"
 
 
 def test_a_worker_s_error_pickles_with_its_type_name():

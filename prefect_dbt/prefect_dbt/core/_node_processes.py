@@ -131,7 +131,8 @@ def _worker_config(executor: Any, profiles_dir: str) -> dict[str, Any]:
 
 
 class _ProcessNodeExecutor:
-    """execute_node() as DbtCoreExecutor's, run in the pool; the result masked here."""
+    """execute_node() as DbtCoreExecutor's, run in the pool; the result (error, dbt's
+    messages and log lines) masked here, where the secrets are known."""
 
     def __init__(self, pool: ProcessPoolExecutor, config: dict[str, Any]):
         self._pool = pool
@@ -145,9 +146,13 @@ class _ProcessNodeExecutor:
         outcome = self._pool.submit(_run_node, self._config, node.unique_id,
                                     node.dbt_selector, command, full_refresh, target,
                                     list(extra_cli_args or [])).result()
+        forms = every_form()
         if isinstance(outcome.error, NodeProcessError):
-            outcome.error = NodeProcessError(mask_forms(str(outcome.error), every_form()),
+            outcome.error = NodeProcessError(mask_forms(str(outcome.error), forms),
                                              outcome.error.type_name)
+        for artifact in (outcome.artifacts or {}).values():
+            if isinstance(artifact.get("message"), str):
+                artifact["message"] = mask_forms(artifact["message"], forms)
         return _masked(outcome)
 
 
