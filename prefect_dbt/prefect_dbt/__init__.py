@@ -31,6 +31,7 @@ _EXPORTS = {  # public name -> module defining it
     "CacheConfig": "prefect_dbt.core._orchestrator",
     "BuildPlan": "prefect_dbt.core._orchestrator",
     "DbtBuildFailed": "prefect_dbt.core._orchestrator",
+    "ProcessPoolTaskRunner": "prefect_dbt.core._node_processes",
     "DbtResult": "prefect_dbt.results",
     "NodeResult": "prefect_dbt.results",
     "DbtError": "prefect_dbt.errors",
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
     from prefect_dbt.cloud.credentials import DbtCloudCredentials
     from prefect_dbt.cloud.jobs import DbtCloudJob
     from prefect_dbt.core._hooks import DbtHookContext
+    from prefect_dbt.core._node_processes import ProcessPoolTaskRunner
     from prefect_dbt.core._orchestrator import (
         BuildPlan,
         CacheConfig,

@@ -22,6 +22,7 @@ _EXPORTS = {  # public name -> module defining it
     "CacheConfig": "prefect_dbt.core._orchestrator",
     "BuildPlan": "prefect_dbt.core._orchestrator",
     "DbtBuildFailed": "prefect_dbt.core._orchestrator",
+    "ProcessPoolTaskRunner": "prefect_dbt.core._node_processes",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -31,6 +32,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
 
 if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers
     from prefect_dbt.core._hooks import DbtHookContext
+    from prefect_dbt.core._node_processes import ProcessPoolTaskRunner
     from prefect_dbt.core._orchestrator import (
         BuildPlan,
         CacheConfig,
