@@ -24,6 +24,14 @@ _EXPORTS = {  # public name -> module defining it
     "BigQueryTargetConfigs": "prefect_dbt.cli.configs.bigquery",
     "PrefectDbtRunner": "prefect_dbt.core.runner",
     "PrefectDbtSettings": "prefect_dbt.core.settings",
+    "DbtHookContext": "prefect_dbt.core._hooks",
+    "PrefectDbtOrchestrator": "prefect_dbt.core._orchestrator",
+    "ExecutionMode": "prefect_dbt.core._orchestrator",
+    "TestStrategy": "prefect_dbt.core._orchestrator",
+    "CacheConfig": "prefect_dbt.core._orchestrator",
+    "BuildPlan": "prefect_dbt.core._orchestrator",
+    "DbtBuildFailed": "prefect_dbt.core._orchestrator",
+    "ProcessPoolTaskRunner": "prefect_dbt.core._node_processes",
     "DbtResult": "prefect_dbt.results",
     "NodeResult": "prefect_dbt.results",
     "DbtError": "prefect_dbt.errors",
@@ -50,6 +58,16 @@ if TYPE_CHECKING:  # one import per name of _EXPORTS, for type checkers (tests/p
     from prefect_dbt.cli.operation import DbtCoreOperation
     from prefect_dbt.cloud.credentials import DbtCloudCredentials
     from prefect_dbt.cloud.jobs import DbtCloudJob
+    from prefect_dbt.core._hooks import DbtHookContext
+    from prefect_dbt.core._node_processes import ProcessPoolTaskRunner
+    from prefect_dbt.core._orchestrator import (
+        BuildPlan,
+        CacheConfig,
+        DbtBuildFailed,
+        ExecutionMode,
+        PrefectDbtOrchestrator,
+        TestStrategy,
+    )
     from prefect_dbt.core.runner import PrefectDbtRunner
     from prefect_dbt.core.settings import PrefectDbtSettings
     from prefect_dbt.errors import (

@@ -70,6 +70,9 @@ def _bucket(name, **objects):
         _s3.put_object(Bucket=name, Key=key, Body=body)
 """
 
+_DBT = "prefect_dbt/README.md"
+_ORCHESTRATOR = "PrefectDbtOrchestrator (Prefect's dbt orchestrator)"
+
 # Python run in a section's process before its first example: what the examples assume.
 PRELUDES = {
     ("prefect_aws/README.md", "Quick start"): _AWS_SETUP + """
@@ -133,6 +136,26 @@ Path("jaffle_shop/models/orders.sql").write_text("select 1 as id\\n")
 from pathlib import Path
 Path("export.csv").write_text("id,amount\\n1,10\\n")
 """,
+    # A tiny shop project on DuckDB, its profiles.yml beside it (the database file lands in
+    # the section's folder); customer_totals is tagged for the post_model hook's selector.
+    (_DBT, _ORCHESTRATOR): """
+from pathlib import Path
+_files = {
+    "dbt_project.yml": "name: shop\\nversion: '1.0'\\nprofile: shop\\nconfig-version: 2\\n",
+    "profiles.yml": ("shop:\\n  target: dev\\n  outputs:\\n    dev:\\n      type: duckdb\\n"
+                     "      path: shop.duckdb\\n      threads: 2\\n"),
+    "seeds/raw_orders.csv": "id,customer,amount\\n1,ann,10\\n2,bob,20\\n3,ann,5\\n",
+    "models/orders.sql": "select id, customer, amount from {{ ref('raw_orders') }}\\n",
+    "models/customer_totals.sql": ("{{ config(tags=['finance']) }}\\nselect customer, "
+                                   "sum(amount) as total from {{ ref('orders') }} "
+                                   "group by customer\\n"),
+    "models/schema.yml": ("version: 2\\nmodels:\\n  - name: orders\\n    columns:\\n"
+                          "      - name: id\\n        data_tests: [unique, not_null]\\n"),
+}
+for _name, _text in _files.items():
+    Path("shop", _name).parent.mkdir(parents=True, exist_ok=True)
+    Path("shop", _name).write_text(_text)
+""",
 }
 
 # Python run right after the example holding the text: the flow it defines, called.
@@ -142,6 +165,22 @@ EPILOGUES = {
         "archive()",
     ("prefect_slack/README.md", "Quick start", "def nightly"): "nightly()",
     ("prefect_dbt/README.md", "Quick start", "def nightly"): "nightly()",
+    # The build runs, and write_run_results=True left dbt's run_results.json behind.
+    (_DBT, _ORCHESTRATOR, "def nightly():"): """
+nightly()
+import json as _json
+assert len(_json.loads(Path("shop/target/run_results.json").read_text())["results"]) == 5
+""",
+    # As the README says: the second build serves the seed and models from the cache and runs
+    # the tests again.
+    (_DBT, _ORCHESTRATOR, "def nightly_nodes():"): """
+_first, _second = nightly_nodes(), nightly_nodes()
+assert {r["status"] for r in _first.values()} == {"success"}, _first
+_statuses = {nid: r["status"] for nid, r in _second.items()}
+assert len(_statuses) == 5 and all(
+    status == ("success" if nid.startswith("test.") else "cached")
+    for nid, status in _statuses.items()), _statuses
+""",
 }
 
 # Examples that fail only because of a defect being fixed elsewhere: (README, section, text

@@ -11,17 +11,42 @@ from contextlib import contextmanager
 from typing import Any
 
 
+def serialize_context() -> dict[str, Any]:
+    """Where the caller runs, to hand to other threads: {} outside any run; within one,
+    "run_context" (the core_blocks RunContext, for hydrated_context), "flow_run_context"
+    ({"flow_run": {"id", "name"}, "flow": an object with .name}) when a flow run encloses
+    it, and "task_run_context" ({"task_run": {"id", "name"}}) inside a task run, the keys
+    Prefect's serialized context has."""
+    from types import SimpleNamespace
+
+    from core_blocks.runtime.context import get_run_context
+
+    run_context = get_run_context()
+    if run_context is None:
+        return {}
+    context: dict[str, Any] = {"run_context": run_context}
+    flow_run = run_context.flow_run
+    if flow_run is not None:
+        context["flow_run_context"] = {
+            "flow_run": {"id": flow_run.id, "name": flow_run.name},
+            "flow": SimpleNamespace(name=flow_run.flow_name or flow_run.fn_name)}
+    if run_context.run.kind == "task":
+        context["task_run_context"] = {"task_run": {"id": run_context.run.id,
+                                                    "name": run_context.run.name}}
+    return context
+
+
 @contextmanager
-def hydrated_context(context: dict[str, Any] | None) -> Iterator[None]:
-    """Inside the block, this thread runs within the run `context["run_context"]` (a
-    core_blocks RunContext, as get_run_context() gave it), so node runs it records are
-    children of that run; without one, runs are recorded as top-level runs."""
+def hydrated_context(context: dict[str, Any] | None) -> Iterator[Any]:
+    """Inside the block, this thread runs within the run `context["run_context"]` (as
+    serialize_context() gave it), so node runs it records are children of that run; without
+    one, runs are recorded as top-level runs. Yields the run context (or None)."""
     from core_blocks.runtime.context import current_run
 
     run_context = (context or {}).get("run_context")
     token = current_run.set(run_context) if run_context is not None else None
     try:
-        yield
+        yield run_context
     finally:
         if token is not None:
             current_run.reset(token)
@@ -57,6 +82,10 @@ class NodeTaskTracker:
         self._node_events: dict[str, threading.Event] = {}
         self._task_run_ids: dict[str, Any] = {}
         self._task_run_names: dict[str, str] = {}
+        self._threads: dict[str, threading.Thread] = {}
+
+    def __repr__(self) -> str:  # a node run's parameters show it in the run history
+        return f"NodeTaskTracker(nodes={len(self._tasks)})"
 
     def _event(self, node_id: str) -> threading.Event:
         with self._lock:
@@ -68,6 +97,10 @@ class NodeTaskTracker:
         with self._lock:
             self._tasks[node_id] = task
             self._node_complete.setdefault(node_id, False)  # dbt may have reported it already
+
+    def get_task(self, node_id: str) -> Any:
+        """The task recording `node_id`'s run (None before start_task)."""
+        return self._tasks.get(node_id)
 
     def set_node_status(self, node_id: str, event_data: dict[str, Any],
                         event_message: str) -> None:
@@ -147,5 +180,20 @@ class NodeTaskTracker:
                 self.set_task_result(node_id, state or None)
 
         thread = threading.Thread(target=record, name=f"dbt-node-{node_id}", daemon=True)
+        with self._lock:
+            self._threads[node_id] = thread
         thread.start()
         return thread
+
+    def unfinished_nodes(self) -> list[str]:
+        """Nodes started whose end dbt never reported (dbt stopped before reaching it)."""
+        with self._lock:
+            return [node for node in self._tasks if not self._node_complete.get(node)]
+
+    def wait_for_tasks(self, timeout: float | None = None) -> None:
+        """Block until every node run started on a thread has ended (each within `timeout`
+        seconds)."""
+        with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join(timeout)
