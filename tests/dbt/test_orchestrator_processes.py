@@ -76,15 +76,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _workers_left() -> list[int]:
-    """dbt worker processes still alive: our children other than multiprocessing's own
-    helpers (its resource tracker, its fork server), and the fork server's children."""
+def _workers_left(before: set[int]) -> list[int]:
+    """dbt worker processes still alive: our children started since `before` (other tests
+    of the suite may keep processes of their own) other than multiprocessing's own helpers
+    (its resource tracker, its fork server), and the fork server's children."""
     left = []
     for pid in _children(os.getpid()):
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
         if b"multiprocessing.forkserver" in command:
             left += _children(pid)
-        elif b"multiprocessing.resource_tracker" not in command:
+        elif b"multiprocessing.resource_tracker" not in command and pid not in before:
             left.append(pid)
     return left
 
@@ -116,9 +117,10 @@ def builds(tmp_path_factory, postgres_login):
                                       profiles_dir=profiles)
         PrefectDbtOrchestrator(settings=sleepers).plan()  # dbt's parse, not timed
         threads, thread_wall = _build(sleepers, ThreadPoolTaskRunner, "threads")
+        before = set(_children(os.getpid()))
         processes, process_wall = _build(sleepers, ProcessPoolTaskRunner, "processes")
         deadline = time.monotonic() + 5  # the fork server reaps its children
-        while (children := _workers_left()) and time.monotonic() < deadline:
+        while (children := _workers_left(before)) and time.monotonic() < deadline:
             time.sleep(0.1)
         failing = PrefectDbtSettings(
             project_dir=_project(root / "failing", {**SLEEPERS,
