@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import threading
@@ -50,7 +51,8 @@ def _run_coroutine(coroutine: Any) -> Any:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coroutine)
-    # Called from sync code inside a running loop: give the coroutine a loop of its own.
+    # Called from sync code inside a running loop: give the coroutine a loop of its own, in
+    # a thread that sees the caller's context (its run, for the run logger).
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -59,7 +61,7 @@ def _run_coroutine(coroutine: Any) -> Any:
         except BaseException as exc:  # re-raised below, where the hook's caller logs it
             box["error"] = exc
 
-    thread = threading.Thread(target=target)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(target,))
     thread.start()
     thread.join()
     if "error" in box:

@@ -4,6 +4,7 @@ cancellation, and caches that must not mix up functions."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import subprocess
 import sys
@@ -179,6 +180,27 @@ def test_an_async_hook_failing_inside_a_running_loop_is_logged(caplog):
     with caplog.at_level(logging.ERROR, logger="core_blocks.runs"):
         assert asyncio.run(main()) == 1
     assert "Hook bad_hook of task run" in caplog.text and "async hook bug" in caplog.text
+
+
+def test_an_async_hook_run_from_a_running_loop_sees_the_caller_s_context():
+    """It runs on a loop of its own in another thread, with the caller's context variables
+    (its run, for get_run_logger), not an empty context."""
+    marker: contextvars.ContextVar[str | None] = contextvars.ContextVar("marker", default=None)
+    seen: list[str | None] = []
+
+    async def hook(obj, run, state):
+        seen.append(marker.get())
+
+    @task(on_completion=[hook])
+    def quick():
+        return 1
+
+    async def main():
+        marker.set("the caller's")
+        return quick()
+
+    assert asyncio.run(main()) == 1
+    assert seen == ["the caller's"]
 
 
 def test_cancelling_an_awaited_task_with_a_timeout_stops_its_body():
