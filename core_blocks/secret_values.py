@@ -205,6 +205,12 @@ def every_form() -> tuple[str, ...]:
     return union
 
 
+def mask_known(text: str) -> str:
+    """text with every secret this process knows (see every_form) masked."""
+    forms = every_form()
+    return mask_forms(text, forms) if forms else text
+
+
 # -- capping long text ------------------------------------------------------------------------
 
 MAX_TEXT = 64 * 1024  # characters kept of a run's error message, traceback or state message

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from core_blocks.errors import SecretResultError
-from core_blocks.secret_values import every_form, mask_forms
+from core_blocks.secret_values import every_form, mask_known
 
 logger = logging.getLogger("core_blocks.runs")
 
@@ -125,7 +125,7 @@ def resolve_storage(storage: Any):
 def _path(key: str) -> str:
     """The object a key's result is kept in: the key itself when it is a safe file name and
     holds no secret (a secret must not become a file or object name), else its hash."""
-    plain = _SAFE_KEY.match(key) and mask_forms(key, every_form()) == key
+    plain = _SAFE_KEY.match(key) and mask_known(key) == key
     name = key if plain else hashlib.sha256(key.encode()).hexdigest()
     return f"cache/{name}.pickle"
 

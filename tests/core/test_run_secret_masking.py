@@ -293,3 +293,11 @@ def test_records_of_child_run_loggers_are_masked(canary, block_home, caplog):
     assert f"using {REDACTED}" in caplog.text
     assert "again" in caplog.text
     assert canary not in caplog.text
+
+
+def test_mask_known_masks_every_secret_the_process_has_read():
+    from core_blocks.secret_values import MASK, mask_known, remember_read
+
+    assert mask_known("nothing read yet: hunter2-canary") == "nothing read yet: hunter2-canary"
+    remember_read({"password": "hunter2-canary"})
+    assert mask_known("login failed for hunter2-canary") == f"login failed for {MASK}"

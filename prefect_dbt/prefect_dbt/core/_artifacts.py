@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core_blocks.secret_values import every_form, mask_forms
+from core_blocks.secret_values import mask_known
 from prefect_dbt.utilities import (
     MAX_ASSET_KEY_LENGTH,
     RESTRICTED_ASSET_CHARACTERS,
@@ -221,7 +221,7 @@ def create_summary_markdown(results: dict[str, Any]) -> str:
         lines += ["", "### Successful Nodes", ""]
         lines += [f"* {_short_name(node_id)}" for node_id in successes]
         lines.append("")
-    return _masked("\n".join(lines) + "\n")
+    return mask_known("\n".join(lines) + "\n")
 
 
 def _short_name(node_id: str) -> str:
@@ -233,11 +233,6 @@ def _error_message(result: dict[str, Any], missing: str = "Unknown error") -> st
     if isinstance(error, dict):
         return str(error.get("message") or missing)
     return str(error)
-
-
-def _masked(text: str) -> str:
-    forms = every_form()
-    return mask_forms(text, forms) if forms else text
 
 
 # -- run_results.json ---------------------------------------------------------------------------
@@ -298,7 +293,7 @@ def _run_result(node_id: str, result: dict[str, Any]) -> dict[str, Any]:
         "thread_id": "orchestrator",
         "execution_time": timing.get("execution_time", timing.get("duration_seconds", 0.0)),
         "adapter_response": {},
-        "message": _masked(_error_message(result, "")) if status == "error" else "OK",
+        "message": mask_known(_error_message(result, "")) if status == "error" else "OK",
         "failures": None,
         "compiled": None,
         "compiled_code": None,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 # only the orchestrator imports it, never `import prefect_dbt`.
 from dbt.cli.main import dbtRunner
 
-from core_blocks.secret_values import every_form, mask_forms
+from core_blocks.secret_values import mask_known
 from prefect_dbt.cli.commands import _NO_TRACKING
 
 if TYPE_CHECKING:
@@ -99,11 +99,6 @@ def parse_source_freshness_results(sources_json_path: Path) -> dict[str, SourceF
     return results
 
 
-def _masked(text: Any) -> str:
-    """text with every secret this process has read masked (dbt may quote profile values)."""
-    return mask_forms(str(text), every_form())
-
-
 def _surface_event(event: Any) -> None:
     """dbt callback: its warnings and errors to our logger, since its console is silenced."""
     try:
@@ -112,7 +107,7 @@ def _surface_event(event: Any) -> None:
             level = logging.DEBUG
         message = event.info.msg
         if level and isinstance(message, str) and message.strip():
-            logger.log(level, "dbt source freshness: %s", _masked(message))
+            logger.log(level, "dbt source freshness: %s", mask_known(str(message)))
     except Exception:  # a callback that raises would abort dbt's run
         logger.debug("dbt event not surfaced", exc_info=True)
 
@@ -145,11 +140,11 @@ def run_source_freshness(settings: Any, target_path: Path | None = None,
                 result = dbtRunner(callbacks=[_surface_event]).invoke(args)
         except Exception as exc:
             logger.warning("dbt source freshness raised %s: %s; freshness checks are off for "
-                           "this run", type(exc).__name__, _masked(exc))
+                           "this run", type(exc).__name__, mask_known(str(exc)))
             return {}
 
     error = getattr(result, "exception", None)
-    cause = f": {_masked(error)}" if error is not None else ""
+    cause = f": {mask_known(str(error))}" if error is not None else ""
     if not output.exists():
         logger.warning("dbt source freshness wrote no %s%s; freshness checks are off for "
                        "this run; dbt.log in the project's log folder has the details",

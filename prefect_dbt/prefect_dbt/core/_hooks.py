@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, overload
 
-from core_blocks.secret_values import every_form, mask_forms
+from core_blocks.secret_values import mask_known
 
 if TYPE_CHECKING:
     from dbt.contracts.graph.nodes import ManifestNode, SourceDefinition
@@ -210,6 +210,4 @@ def _masked_error(exc: BaseException, with_traceback: bool = False) -> str:
     masked: an error may quote a password from profiles.yml."""
     lines = (traceback.format_exception(type(exc), exc, exc.__traceback__) if with_traceback
              else traceback.format_exception_only(type(exc), exc))
-    text = "".join(lines).rstrip()
-    forms = every_form()
-    return mask_forms(text, forms) if forms else text
+    return mask_known("".join(lines).rstrip())

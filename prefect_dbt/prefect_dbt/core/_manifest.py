@@ -19,7 +19,7 @@ from dbt.cli.main import dbtRunner
 from dbt.node_types import NodeType
 from dbt_common.events.base_types import EventLevel, EventMsg
 
-from core_blocks.secret_values import every_form, mask_forms
+from core_blocks.secret_values import mask_known
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +118,8 @@ class DbtNode:
     def __repr__(self) -> str:
         """The dataclass's, with known secrets masked: a relation, its schema or a config
         value may be rendered from a secret."""
-        from core_blocks.secret_values import every_form, mask_forms
-
         text = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
-        return mask_forms(f"DbtNode({text})", every_form())
+        return mask_known(f"DbtNode({text})")
 
 
 def create_dbt_node_from_manifest_data(unique_id: str, node_data: dict[str, Any]) -> DbtNode:
@@ -311,13 +309,7 @@ def _forward_warnings(event: EventMsg) -> None:
     level = _FORWARDED_LEVELS.get(event.info.level)
     message = str(event.info.msg or "").strip()
     if level is not None and message:
-        logger.log(level, "dbt ls: %s", _masked(message))
-
-
-def _masked(text: str) -> str:
-    """`text` with every secret value this process knows masked: dbt may quote profiles.yml."""
-    forms = every_form()
-    return mask_forms(text, forms) if forms else text
+        logger.log(level, "dbt ls: %s", mask_known(message))
 
 
 def resolve_selection(
@@ -355,7 +347,7 @@ def resolve_selection(
         rerun = " ".join(["dbt ls", *(f"{flag} {value}" for flag, value in options.items()
                                       if value is not None and flag != "--target-path")])
         detail = str(result.exception or "").strip() or "unknown error"
-        raise DbtLsError(_masked(
+        raise DbtLsError(mask_known(
             f"dbt ls failed: {detail}\nCheck the selector and the project: "
             f"`{rerun}` in {project_dir} shows dbt's whole output"))
     return {(json.loads(row) if isinstance(row, str) else row)["unique_id"]

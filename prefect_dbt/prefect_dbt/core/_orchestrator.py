@@ -29,7 +29,7 @@ from dbt.node_types import NodeType
 from core_blocks.runtime.artifacts import create_markdown_artifact
 from core_blocks.runtime.context import get_run_context
 from core_blocks.runtime.run_logging import get_run_logger
-from core_blocks.secret_values import every_form, mask_forms
+from core_blocks.secret_values import mask_known
 from prefect_dbt.core._artifacts import (  # noqa: F401  (patched by name on this module)
     create_asset_for_node,
     create_summary_markdown,
@@ -697,7 +697,7 @@ class PrefectDbtOrchestrator(DbtHookMixin, PerNodeExecutionMixin, NodeCacheMixin
         # dbt's message may quote compiled SQL or a connection string: mask known secrets.
         return self._build_node_result("error", timing=dict(timing),
                                        invocation=dict(invocation),
-                                       error={"message": mask_forms(message, every_form()),
+                                       error={"message": mask_known(message),
                                               "type": kind})
 
     def _run_wave(self, wave: Any, **options: Any) -> ExecutionResult:

@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
+from core_blocks.secret_values import mask_known
+
 if TYPE_CHECKING:
     from prefect_dbt.core._executor import ExecutionResult
     from prefect_dbt.core._manifest import DbtNode
@@ -485,7 +487,7 @@ class _NodeBuild:
             return
         except Exception as exc:
             self._fail(node, self.owner._build_node_result(
-                status="error", error={"message": _masked(str(exc)),
+                status="error", error={"message": mask_known(str(exc)),
                                        "type": type(exc).__name__}))
             return
         fresh = value.pop("_build_run_id", None) == self.token
@@ -556,14 +558,7 @@ def _error_info(node_id: str, outcome: ExecutionResult) -> dict[str, str]:
         message = str(outcome.error) if outcome.error else "unknown error"
     kind = (getattr(outcome.error, "type_name", None) or type(outcome.error).__name__
             if outcome.error else "UnknownError")
-    return {"message": _masked(message), "type": kind}
-
-
-def _masked(text: str) -> str:
-    """text with every secret this process knows masked (results reach artifacts)."""
-    from core_blocks.secret_values import every_form, mask_forms
-
-    return mask_forms(text, every_form())
+    return {"message": mask_known(message), "type": kind}
 
 
 __all__ = ["PerNodeExecutionMixin", "_DbtNodeError",

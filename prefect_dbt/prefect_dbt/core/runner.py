@@ -42,6 +42,7 @@ from google.protobuf.json_format import MessageToDict
 
 from core_blocks.runtime.run_logging import get_run_logger
 from core_blocks.runtime.task import Task as _CoreTask
+from core_blocks.secret_values import mask_known
 from prefect_dbt.core._artifacts import MAX_ASSET_DESCRIPTION_LENGTH, Asset, AssetProperties
 from prefect_dbt.core._hooks import DbtHookContext, DbtHookMixin
 from prefect_dbt.core._tracker import NodeTaskTracker, hydrated_context, serialize_context
@@ -850,14 +851,14 @@ class PrefectDbtRunner(DbtHookMixin):
         may quote profiles.yml) with every secret value this process knows masked."""
         command = " ".join(args)
         if not res.success and res.exception:
-            raise DbtCommandError(_masked(f"Failed to invoke dbt command '{command}': "
+            raise DbtCommandError(mask_known(f"Failed to invoke dbt command '{command}': "
                                           f"{res.exception}"))
         if not res.success and self.raise_on_failure:
             failures = [FAILURE_MSG.format(resource_type=r.node.resource_type.title(),
                                            resource_name=r.node.name, status=r.status,
                                            message=r.message)
                         for r in res.result.results if r.status in FAILURE_STATUSES]
-            raise DbtRunFailed(_masked(f"Failures detected during invocation of dbt command "
+            raise DbtRunFailed(mask_known(f"Failures detected during invocation of dbt command "
                                        f"'{command}':\n{os.linesep.join(failures)}"),
                                _as_dbt_result(command, res, _node_results(res)))
 
@@ -874,13 +875,6 @@ def _find_command(args: list[str]) -> tuple[str | None, str | None]:
             return arg, args[at + 1]
         return arg, None
     return None, None
-
-
-def _masked(text: str) -> str:
-    from core_blocks.secret_values import every_form, mask_forms
-
-    forms = every_form()
-    return mask_forms(text, forms) if forms else text
 
 
 def _ignore_line(level: str, message: str) -> None:
